@@ -1,0 +1,191 @@
+"""Coverage recall of minface's presets (and deface) on WIDER FACE images.
+
+    python benchmarks/accuracy.py                      # ../shared/data/wider-dev, all presets
+    python benchmarks/accuracy.py --data DIR --presets balanced --limit 50
+    python benchmarks/accuracy.py --deface-python /path/to/deface-venv/bin/python
+
+The data folder holds ``annotations.json`` and the images it names (see the
+evaluation data's README). The metric asks what a privacy tool must deliver,
+that the face is *painted over*, not that a box matches:
+
+* the redacted region of a detection is the ellipse inscribed in its box grown by
+  ``--pad`` (0.3) of the box width/height on each side; a pixel belongs to it
+  when its centre lies inside the ellipse;
+* a valid ground-truth face (``invalid == 0``, w, h > 0) is *covered* when at least
+  70% of its box's pixels lie inside the union of regions;
+* recall is reported overall, per WIDER difficulty list and per face size
+  (``max(w, h)``: < 16, 16-32, 32-64, >= 64 px);
+* false regions are regions that touch no annotated face box (valid or not) —
+  many are real but unannotated faces in crowds, so read this as an upper bound;
+* ``area %`` is the mean share of each image painted, a guard against winning
+  recall with huge regions;
+* ``s/img`` is the wall time of ``Detector.__call__`` on the decoded image
+  (resize, inference, decoding, fusion), file decoding excluded. deface's is the
+  time of its ``CenterFace.__call__``, measured the same way in its own venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "wider-dev"
+SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), ("32-64", 32, 64), (">=64", 64, math.inf))
+COLUMNS = ["recall", "easy", "medium", "hard"] + [b[0] for b in SIZE_BINS] + ["false/img", "area %", "s/img"]
+
+
+def grow(boxes: np.ndarray, pad: float) -> np.ndarray:
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    return boxes + np.stack([-pad * w, -pad * h, pad * w, pad * h], axis=1)
+
+
+def ellipse_pixels(box: np.ndarray, height: int, width: int) -> tuple[slice, slice, np.ndarray] | None:
+    """Pixels whose centre lies in the ellipse inscribed in ``box`` (within the image)."""
+    x1, y1, x2, y2 = box
+    a, b = (x2 - x1) / 2, (y2 - y1) / 2
+    if a <= 0 or b <= 0:
+        return None
+    c0, c1 = max(0, math.floor(x1)), min(width, math.ceil(x2))
+    r0, r1 = max(0, math.floor(y1)), min(height, math.ceil(y2))
+    if c0 >= c1 or r0 >= r1:
+        return None
+    xx = ((np.arange(c0, c1) + 0.5 - (x1 + x2) / 2) / a) ** 2
+    yy = ((np.arange(r0, r1) + 0.5 - (y1 + y2) / 2) / b) ** 2
+    return slice(r0, r1), slice(c0, c1), (yy[:, None] + xx[None, :]) <= 1.0
+
+
+def score_image(annotation: dict, boxes: np.ndarray, pad: float) -> tuple[list[tuple[bool, tuple]], int, float]:
+    """Per valid face (covered, attributes); number of false regions; painted area share."""
+    height, width = annotation["height"], annotation["width"]
+    regions = grow(boxes, pad)
+    painted = np.zeros((height, width), bool)
+    pixels = [ellipse_pixels(r, height, width) for r in regions]
+    for px in pixels:
+        if px is not None:
+            painted[px[0], px[1]] |= px[2]
+    annotated = np.zeros((height, width), bool)
+    for f in annotation["faces"]:
+        x, y, w, h = f["box_xywh"]
+        if w > 0 and h > 0:
+            annotated[max(0, y) : y + h, max(0, x) : x + w] = True
+    faces = []
+    for f in annotation["faces"]:
+        x, y, w, h = f["box_xywh"]
+        if f["invalid"] or w <= 0 or h <= 0:
+            continue
+        covered = painted[max(0, y) : y + h, max(0, x) : x + w].sum() >= 0.7 * w * h
+        faces.append((bool(covered), (f["easy"], f["medium"], f["hard"], max(w, h))))
+    false = sum(1 for px in pixels if px is not None and not (px[2] & annotated[px[0], px[1]]).any())
+    return faces, false, float(painted.mean())
+
+
+def summarize(per_image: list[tuple[list, int, float]], seconds: list[float]) -> dict[str, float]:
+    covered = np.array([c for faces, _, _ in per_image for c, _ in faces])
+    attrs = [a for faces, _, _ in per_image for _, a in faces]
+    easy, medium, hard = (np.array([a[i] for a in attrs], bool) for i in range(3))
+    size = np.array([a[3] for a in attrs], float)
+    row = {"recall": covered.mean(), "easy": covered[easy].mean(), "medium": covered[medium].mean()}
+    row["hard"] = covered[hard].mean()
+    for name, lo, hi in SIZE_BINS:
+        row[name] = covered[(size >= lo) & (size < hi)].mean()
+    row["false/img"] = float(np.mean([f for _, f, _ in per_image]))
+    row["area %"] = 100 * float(np.mean([a for _, _, a in per_image]))
+    row["s/img"] = float(np.mean(seconds)) if seconds else float("nan")
+    row["faces"] = int(len(covered))
+    return row
+
+
+def run_minface(preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace) -> tuple[list, list]:
+    import minface
+
+    detector = minface.Detector(preset, backend=args.backend, threads=args.threads)
+    print(f"# {preset}: {detector.description}", file=sys.stderr)
+    detector(np.zeros((64, 64, 3), np.uint8))  # load the model before timing
+    boxes, seconds = [], []
+    for i, (name, _) in enumerate(items):
+        image = minface.load_image(data / name)
+        start = time.perf_counter()
+        faces = detector(image)
+        seconds.append(time.perf_counter() - start)
+        boxes.append(faces.xyxy)
+        if args.progress:
+            print(f"\r{preset}: {i + 1}/{len(items)}", end="", file=sys.stderr)
+    if args.progress:
+        print(file=sys.stderr)
+    return boxes, seconds
+
+
+def run_deface(python: str, items: list[tuple[str, dict]], data: Path) -> tuple[list, list]:
+    runner = Path(__file__).with_name("deface_runner.py")
+    cmd = [python, str(runner), *[str(data / name) for name, _ in items]]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [np.array(r["boxes"], float).reshape(-1, 4) for r in records], [r["seconds"] for r in records]
+
+
+def format_table(rows: dict[str, dict[str, float]]) -> str:
+    head = "| method | " + " | ".join(COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
+    for name, row in rows.items():
+        cells = []
+        for c in COLUMNS:
+            v = row[c]
+            cells.append(f"{v:.2f}" if c in ("false/img", "area %") else f"{v:.3f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load_items(data: Path, limit: int | None) -> list[tuple[str, dict]]:
+    annotations = json.loads((data / "annotations.json").read_text())
+    items = sorted(annotations.items())
+    return items[:limit] if limit else items
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with annotations.json (default: %(default)s)")
+    parser.add_argument("--presets", default="fast,balanced,thorough", help="comma-separated presets to run")
+    parser.add_argument("--backend", default="auto", help="minface backend (default: auto)")
+    parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all CPUs)")
+    parser.add_argument("--pad", type=float, default=0.3, help="region growth per side, fraction of the box (default 0.3)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N images (sorted by name)")
+    parser.add_argument("--deface-python", help="python of a venv with deface==1.5.0 installed, to add deface's row")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--progress", action="store_true", help="print progress to stderr")
+    args = parser.parse_args(None if argv is None else list(argv))
+
+    if not (args.data / "annotations.json").is_file():
+        print(f"no annotations.json in {args.data}; pass --data DIR", file=sys.stderr)
+        return 2
+    items = load_items(args.data, args.limit)
+    rows: dict[str, dict[str, float]] = {}
+    methods: list[tuple[str, object]] = []
+    if args.deface_python:
+        methods.append(("deface 1.5.0", lambda: run_deface(args.deface_python, items, args.data)))
+    for preset in filter(None, args.presets.split(",")):
+        methods.append((f"minface {preset}", lambda p=preset: run_minface(p, items, args.data, args)))
+    for name, fn in methods:
+        boxes, seconds = fn()  # type: ignore[operator]
+        per_image = [score_image(ann, b, args.pad) for (_, ann), b in zip(items, boxes)]
+        rows[name] = summarize(per_image, seconds)
+    faces = next(iter(rows.values()))["faces"] if rows else 0
+    print(f"{len(items)} images, {faces} valid faces, region = ellipse in box grown {args.pad} per side\n")
+    print(format_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

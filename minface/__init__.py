@@ -1,0 +1,44 @@
+"""minface: keep only the face data you need.
+
+Find faces, destroy them beyond recovery, crop to the ID photo a document needs,
+and strip every piece of metadata, for one image in an app or whole archives.
+
+>>> import numpy as np, minface
+>>> faces = minface.detect(np.zeros((48, 64, 3), np.uint8), preset="fast")
+>>> len(faces)
+0
+"""
+
+from ._version import __version__
+from .detect import PRESETS, Detector, available_backends, detect
+from .errors import (
+    BackendError,
+    CorruptImageError,
+    DecompressionBombError,
+    ImageError,
+    MinfaceError,
+    MissingDependencyError,
+    ModelIntegrityError,
+    UnsupportedImageError,
+)
+from .faces import Faces
+from .images import DEFAULT_MAX_PIXELS, load_image
+
+__all__ = [
+    "__version__",
+    "detect",
+    "Detector",
+    "PRESETS",
+    "available_backends",
+    "Faces",
+    "load_image",
+    "DEFAULT_MAX_PIXELS",
+    "MinfaceError",
+    "ImageError",
+    "UnsupportedImageError",
+    "CorruptImageError",
+    "DecompressionBombError",
+    "MissingDependencyError",
+    "ModelIntegrityError",
+    "BackendError",
+]

