@@ -233,7 +233,9 @@ def _check(im: Image.Image, name: str, max_pixels: int | None) -> None:
 def read_orientation(im: Image.Image) -> int:
     """The EXIF orientation (1-8) of an opened image; 1 when absent or unreadable."""
     try:
-        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on corrupt EXIF; we fall back to upright
+            value = im.getexif().get(_EXIF_ORIENTATION, 1)
         value = int(value[0] if isinstance(value, (tuple, list)) else value)
     except Exception:  # corrupt EXIF must not stop the pixels from loading
         return 1
@@ -244,12 +246,11 @@ def _decode_pil(
     im: Image.Image, name: str, max_pixels: int | None, orient: bool, alpha: bool
 ) -> DecodedImage:
     _check(im, name, max_pixels)
-    orientation = read_orientation(im) if orient else 1
-    n_frames = int(getattr(im, "n_frames", 1) or 1)
     try:
+        n_frames = int(getattr(im, "n_frames", 1) or 1)
         if n_frames > 1:
             im.seek(0)
-        im.load()
+        im.load()  # before anything else reads the file: Pillow may load lazily and hide errors
         pixels = _pil_to_uint8(im, alpha)
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(f"{name}: {exc}") from exc
@@ -258,6 +259,7 @@ def _decode_pil(
     except Exception as exc:  # truncated data, broken streams, plugin bugs on damaged input
         reason = str(exc) or type(exc).__name__
         raise CorruptImageError(f"{name}: cannot decode {im.format or 'image'} data ({reason})") from exc
+    orientation = read_orientation(im) if orient else 1
     return DecodedImage(apply_orientation(pixels, orientation), im.format, orientation, n_frames)
 
 

@@ -16,7 +16,8 @@ import numpy as np
 from ..faces import Faces
 from ..images import ImageSource, load_image
 from .multiscale import fuse, plan_passes, run_pass, size_threshold
-from .runtimes import MODELS, available_backends, get_runtime
+from ..errors import BackendError
+from .runtimes import MODELS, available_backends, get_runtime, resolve_backend
 
 __all__ = ["Detector", "detect", "Preset", "PRESETS", "available_backends"]
 
@@ -37,13 +38,19 @@ class Preset:
         Scales also searched mirrored: ``"none"``, ``"low"``, ``"top"`` or ``"all"``.
     model : str
         ``"fp32"`` (the bundled CenterFace weights) or ``"int8"`` (the same network
-        quantized to 8-bit integers: about twice as fast on CPU).
+        quantized to 8-bit integers: about twice as fast with ONNX Runtime).
     rule : str
         Cluster score: ``"max"`` of the passes, or ``"mean"`` over the passes able to see it.
-    thresholds : tuple of (size, score)
-        Minimum cluster score by face size in pixels, interpolated in log-size.
+    thresholds : tuple of (relative size, score)
+        Minimum cluster score by face size, the size given as a multiple of
+        ``min_face`` (so the curve follows the scales ``min_face`` selects),
+        interpolated in log-size.
     trust_max : float
-        Largest face (input pixels) an enlarged pass is trusted with.
+        Largest face (input pixels) a pass other than the lowest is trusted with.
+    largest : float
+        Halve the scale until the image's shorter side measures at most this
+        many input pixels, so the biggest possible face is searched at a size the
+        model handles.
     """
 
     name: str
@@ -54,6 +61,7 @@ class Preset:
     rule: str
     thresholds: tuple[tuple[float, float], ...]
     trust_max: float = 320.0
+    largest: float = 448.0
     summary: str = field(default="", compare=False)
 
 
@@ -63,13 +71,14 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "fast",
-            min_face=16,
+            min_face=20,
             max_scale=1.0,
             flips="none",
             model="int8",
             rule="max",
-            thresholds=((10, 0.3), (16, 0.2), (32, 0.15), (64, 0.08)),
-            summary="one pass at full size (8-bit model); faces from about 16 px",
+            thresholds=((0.5, 0.3), (0.8, 0.15), (1.6, 0.12), (3.2, 0.08)),
+            largest=1024.0,
+            summary="one pass at 0.8x (8-bit model); faces from about 20 px",
         ),
         Preset(
             "balanced",
@@ -78,7 +87,7 @@ PRESETS: dict[str, Preset] = {
             flips="low",
             model="fp32",
             rule="mean",
-            thresholds=((10, 0.22), (30, 0.18), (64, 0.08)),
+            thresholds=((1.25, 0.22), (3.75, 0.18), (8, 0.08)),
             summary="2x enlarged, full and half size, mirrored; faces from about 8 px",
         ),
         Preset(
@@ -88,7 +97,7 @@ PRESETS: dict[str, Preset] = {
             flips="all",
             model="fp32",
             rule="mean",
-            thresholds=((10, 0.18), (30, 0.15), (64, 0.06)),
+            thresholds=((2, 0.18), (6, 0.15), (12.8, 0.06)),
             summary="3x enlarged, every scale mirrored; faces from about 5 px",
         ),
     )
@@ -110,8 +119,12 @@ class Detector:
         One score threshold for every face size instead of the preset's curve.
         Lower finds more faces and more false alarms.
     backend : {"auto", "onnxruntime", "opencv"}
-        ``"auto"`` uses ONNX Runtime when installed, else OpenCV. Both run the
-        same model; the one used is in ``Faces.detector``.
+        ``"auto"`` uses ONNX Runtime when installed, else OpenCV. The backend and
+        model that ran are recorded in ``Faces.detector``.
+    model : {"fp32", "int8"}, optional
+        Weights to run. Default: the preset's, except that OpenCV always runs the
+        fp32 weights (it cannot run the 8-bit model correctly, nor faster). Asking
+        for ``"int8"`` with OpenCV is an error.
     device : {"cpu", "cuda"}
         ``"cuda"`` needs ``minface[cuda]``; it never falls back to the CPU silently.
     threads : int, optional
@@ -139,6 +152,7 @@ class Detector:
         device: str = "cpu",
         threads: int | None = None,
         tile_size: int = 1600,
+        model: str | None = None,
     ) -> None:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -152,10 +166,18 @@ class Detector:
         self.min_face = float(min_face if min_face is not None else self.preset.min_face)
         self.threshold = threshold
         self.tile_size = int(tile_size)
-        self._runtime = get_runtime(backend, device=device, threads=threads, model=self.preset.model)
+        if model is not None and model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        resolved = resolve_backend("onnxruntime" if device == "cuda" and backend == "auto" else backend)
+        if resolved == "opencv":
+            if model == "int8":
+                raise BackendError("the int8 model needs backend='onnxruntime' (pip install 'minface[ort]')")
+            model = "fp32"
+        self.model = model or self.preset.model
+        self._runtime = get_runtime(resolved, device=device, threads=threads, model=self.model)
         self.backend = self._runtime.name
         self.device = self._runtime.device
-        self.description = f"{MODELS[self.preset.model].name}/{self._runtime.description}/{preset}"
+        self.description = f"{MODELS[self.model].name}/{self._runtime.description}/{preset}"
 
     def __repr__(self) -> str:
         return f"Detector(preset={self.preset.name!r}, min_face={self.min_face:g}, backend={self.backend!r})"
@@ -165,14 +187,16 @@ class Detector:
         pixels = load_image(image)
         h, w = pixels.shape[:2]
         p = self.preset
-        passes = plan_passes(w, h, min_face=self.min_face, max_scale=p.max_scale, flips=p.flips, trust_max=p.trust_max)
+        passes = plan_passes(
+            w, h, min_face=self.min_face, max_scale=p.max_scale, flips=p.flips, trust_max=p.trust_max, largest=p.largest
+        )
         candidates = [run_pass(pixels, ps, self._runtime, self.tile_size) for ps in passes]
         boxes, scores, points = fuse(candidates, passes, p.rule)
         sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         if self.threshold is not None:
             keep = scores >= self.threshold
         else:
-            keep = scores >= size_threshold(p.thresholds, sizes)
+            keep = scores >= size_threshold(p.thresholds, sizes / self.min_face)
         return Faces(
             boxes[keep],
             np.clip(scores[keep], 0.0, 1.0),

@@ -37,7 +37,7 @@ from .centerface import decode, iou_matrix, nms, to_blob
 
 #: Face size (input pixels) from which the model is reliable; sets the top scale.
 RELIABLE_MIN = 16.0
-#: Largest face (input pixels) the model still finds well; sets the lowest scale.
+#: Largest face (input pixels) the model finds as well as mid-sized ones; sets the lowest scale.
 RELIABLE_MAX = 448.0
 #: Smallest candidate (input pixels) any pass accepts.
 TINY = 8.0
@@ -72,16 +72,20 @@ def plan_passes(
     max_scale: float,
     flips: str,
     trust_max: float,
+    largest: float = RELIABLE_MAX,
 ) -> list[Pass]:
     """The passes needed for faces from ``min_face`` pixels up to the whole image.
 
     ``flips`` selects which scales are also searched mirrored: ``"none"``,
     ``"all"``, ``"top"`` (the enlarged, most expensive one) or ``"low"`` (all but the top).
     ``trust_max`` is the largest input size any pass but the lowest trusts.
+    Scales are halved until a face as large as the image's shorter side measures at
+    most ``largest`` input pixels (the model still finds faces of 400-1000 px, a
+    little less reliably).
     """
     top = min(max_scale, RELIABLE_MIN / max(min_face, 1.0))
     scales = [top]
-    while scales[-1] * min(width, height) > RELIABLE_MAX and len(scales) < 12:
+    while scales[-1] * min(width, height) > largest and len(scales) < 12:
         scales.append(scales[-1] / 2)
     passes = []
     for i, s in enumerate(scales):

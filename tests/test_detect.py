@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from conftest import STORE_FOR_ORIENTATION, background, jpeg_bytes, matched, paste_faces
+
+import minface
+from minface import Detector, Faces, detect
+from minface.detect import PRESETS, multiscale, runtimes
+from minface.errors import BackendError, MissingDependencyError, ModelIntegrityError
+
+HAS_ORT = importlib.util.find_spec("onnxruntime") is not None
+
+
+@pytest.fixture(scope="module")
+def balanced() -> Detector:
+    return Detector("balanced")
+
+
+def test_every_pasted_face_is_found(crowd_scene, big_face_scene, balanced):
+    for scene in (crowd_scene, big_face_scene):
+        faces = balanced(scene.image)
+        assert isinstance(faces, Faces)
+        assert faces.image_size == (scene.image.shape[1], scene.image.shape[0])
+        hit = matched(scene.faces, faces.xyxy)
+        assert hit.all(), f"missed faces {scene.faces[~hit].tolist()}, found {faces.xyxy.tolist()}"
+        # nothing else: every detection is one of the pasted faces
+        assert len(faces) == len(scene.faces)
+        assert faces.landmarks is not None and faces.landmarks.shape == (len(faces), 5, 2)
+
+
+def test_landmarks_sit_on_the_face(big_face_scene, balanced):
+    faces = balanced(big_face_scene.image)
+    (x1, y1, x2, y2), lm = faces.xyxy[0], faces.landmarks[0]
+    assert ((lm[:, 0] > x1) & (lm[:, 0] < x2) & (lm[:, 1] > y1) & (lm[:, 1] < y2)).all()
+    right_eye, left_eye, nose, mouth_r, mouth_l = lm
+    assert right_eye[0] < left_eye[0] and mouth_r[0] < mouth_l[0]  # image left to right
+    assert max(right_eye[1], left_eye[1]) < nose[1] < min(mouth_r[1], mouth_l[1])
+
+
+@pytest.mark.parametrize("preset", ["fast", "thorough"])
+def test_other_presets_find_the_faces_they_promise(preset, crowd_scene):
+    d = Detector(preset)
+    truth = crowd_scene.faces
+    sizes = truth[:, 3] - truth[:, 1]
+    hit = matched(truth, d(crowd_scene.image).xyxy)
+    assert hit[sizes >= 1.5 * d.min_face].all()  # comfortably above the preset's smallest face
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_rotated_phone_photo_is_searched_upright(orientation, tmp_path, balanced):
+    scene = paste_faces(background("chelsea", 520, 400), [(60, 50, 70), (300, 120, 110)])
+    stored = np.ascontiguousarray(STORE_FOR_ORIENTATION[orientation](scene.image))
+    path = tmp_path / f"o{orientation}.jpg"
+    path.write_bytes(jpeg_bytes(stored, orientation=orientation))
+    faces = balanced(path)
+    assert faces.image_size == (520, 400)
+    assert matched(scene.faces, faces.xyxy, min_iou=0.5).all()
+    assert len(faces) == 2
+
+
+@pytest.mark.parametrize("name", ["noise", "flat", "grass", "brick", "gravel"])
+@pytest.mark.parametrize("preset", ["fast", "balanced"])
+def test_no_faces_in_faceless_images(name, preset):
+    assert len(detect(background(name, 480, 360), preset=preset)) == 0
+
+
+def test_thorough_on_noise():
+    assert len(detect(background("noise", 320, 240), preset="thorough")) == 0
+
+
+def test_tiny_and_odd_shaped_images():
+    for shape in [(1, 1, 3), (7, 300, 3), (300, 7, 3), (33, 65, 3)]:
+        assert len(detect(np.full(shape, 90, np.uint8), preset="fast")) == 0
+
+
+def test_opencv_runs_the_reference_weights_and_says_so():
+    d = Detector("fast", backend="opencv")
+    assert d.model == "fp32" and d.description.startswith("centerface/opencv")
+
+
+def test_detector_records_what_ran(balanced):
+    f = balanced(np.zeros((40, 40, 3), np.uint8))
+    assert f.detector == balanced.description
+    assert balanced.backend in ("onnxruntime", "opencv") and balanced.device == "cpu"
+    assert "balanced" in f.detector and "centerface" in f.detector
+
+
+@pytest.mark.skipif(not HAS_ORT, reason="onnxruntime not installed")
+def test_runtimes_agree(crowd_scene):
+    a = Detector("fast", backend="onnxruntime", model="fp32")(crowd_scene.image)
+    b = Detector("fast", backend="opencv")(crowd_scene.image)
+    assert a.detector.split("/")[1].startswith("onnxruntime") and b.detector.split("/")[1].startswith("opencv")
+    assert len(a) == len(b)
+    order = np.argsort(a.xyxy[:, 0]), np.argsort(b.xyxy[:, 0])
+    np.testing.assert_allclose(a.xyxy[order[0]], b.xyxy[order[1]], atol=1.5)
+    np.testing.assert_allclose(a.scores[order[0]], b.scores[order[1]], atol=0.03)
+
+
+def test_min_face_chooses_the_scales():
+    p = PRESETS["balanced"]
+    plan = lambda mf: multiscale.plan_passes(4000, 3000, min_face=mf, max_scale=p.max_scale, flips="none", trust_max=320)  # noqa: E731
+    assert [q.scale for q in plan(8)] == [2.0, 1.0, 0.5, 0.25, 0.125]
+    assert [q.scale for q in plan(64)] == [0.25, 0.125]
+    assert [q.scale for q in plan(2)] == [2.0, 1.0, 0.5, 0.25, 0.125]  # capped by the preset
+    small = multiscale.plan_passes(640, 400, min_face=8, max_scale=2, flips="low", trust_max=320)
+    assert [(q.scale, q.flip) for q in small] == [(2.0, False), (1.0, False), (1.0, True)]
+    assert small[-1].hi == np.inf and small[0].lo == multiscale.TINY
+
+
+def test_tiles_cover_every_face_whole_exactly_once():
+    rng = np.random.default_rng(0)
+    for length, scale, tile, overlap in [(5000, 2.0, 1600, 320), (3000, 1.0, 1000, 200), (700, 3.0, 900, 300)]:
+        windows = multiscale._tiles(length, scale, tile, overlap)
+        assert windows[0][0] == 0 and windows[-1][1] == length
+        assert all((stop - start) * scale <= tile + 1 for start, stop, _, _ in windows)
+        for _ in range(500):
+            size = rng.uniform(1, overlap / scale)
+            c = rng.uniform(size / 2, length - size / 2)
+            owners = [w for w in windows if w[2] <= c < w[3]]
+            assert len(owners) == 1
+            start, stop, _, _ = owners[0]
+            assert start <= c - size / 2 + 1e-6 and c + size / 2 <= stop + 1e-6
+
+
+def test_tiled_search_equals_whole_image_search(crowd_scene):
+    whole = Detector("fast", tile_size=4096)(crowd_scene.image)
+    tiled = Detector("fast", tile_size=512)(crowd_scene.image)
+    # the same confident faces, in the same places (scores near the threshold may differ a little,
+    # because each tile is padded and resized on its own)
+    for a, b in ((whole, tiled), (tiled, whole)):
+        assert matched(a[a.scores > 0.5].xyxy, b.xyxy, min_iou=0.8).all()
+    assert matched(crowd_scene.faces, tiled.xyxy).sum() >= 6
+
+
+def test_threshold_and_min_face_options(crowd_scene):
+    strict = Detector("fast", threshold=0.8)(crowd_scene.image)
+    assert len(strict) >= 1 and (strict.scores >= 0.8).all()
+    assert Detector("fast", min_face=64).min_face == 64
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        ({"preset": "turbo"}, ValueError, "unknown preset"),
+        ({"min_face": 0}, ValueError, "min_face"),
+        ({"threshold": 1.5}, ValueError, "threshold"),
+        ({"backend": "tensorflow"}, ValueError, "unknown backend"),
+        ({"device": "tpu"}, ValueError, "unknown device"),
+        ({"backend": "opencv", "device": "cuda"}, BackendError, "onnxruntime"),
+        ({"backend": "opencv", "model": "int8"}, BackendError, "int8 model needs"),
+        ({"model": "fp16"}, ValueError, "unknown model"),
+    ],
+)
+def test_bad_options(kwargs, exc, msg):
+    with pytest.raises(exc, match=msg):
+        Detector(**kwargs)
+
+
+@pytest.mark.skipif(not HAS_ORT, reason="onnxruntime not installed")
+def test_cuda_request_never_falls_back_to_cpu():
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("a CUDA provider is present; covered by the GPU tests")
+    with pytest.raises(BackendError, match="CUDAExecutionProvider"):
+        Detector(device="cuda")
+
+
+def test_missing_onnxruntime_gives_install_hint(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "onnxruntime" else real_find_spec(n, *a))
+    assert runtimes.available_backends() == ["opencv"]
+    assert runtimes.resolve_backend("auto") == "opencv"
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # import fails
+    monkeypatch.setattr(runtimes, "_cache", {})
+    with pytest.raises(MissingDependencyError, match=r"pip install 'minface\[ort\]'"):
+        Detector(backend="onnxruntime")
+
+
+def test_tampered_model_is_refused(monkeypatch):
+    spec = runtimes.MODELS["fp32"]
+    monkeypatch.setitem(runtimes.MODELS, "fp32", runtimes.ModelFile(spec.name, spec.file, "0" * 64))
+    runtimes.model_bytes.cache_clear()
+    try:
+        with pytest.raises(ModelIntegrityError, match="sha256"):
+            runtimes.model_bytes("fp32")
+    finally:
+        monkeypatch.undo()
+        runtimes.model_bytes.cache_clear()
+
+
+def test_bundled_models_verify():
+    for name in runtimes.MODELS:
+        assert len(runtimes.model_bytes(name)) > 1_000_000
+
+
+def test_detect_accepts_files_and_reuses_detectors(tmp_path, crowd_scene):
+    path = tmp_path / "scene.jpg"
+    path.write_bytes(jpeg_bytes(crowd_scene.image))
+    a = detect(path, preset="fast")
+    b = detect(path.read_bytes(), preset="fast")
+    np.testing.assert_allclose(a.xyxy, b.xyxy)
+    assert minface.detect is detect
