@@ -184,7 +184,9 @@ def _open(src: ImageSource, name: str, max_pixels: int | None) -> Image.Image:
         )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # our own max_pixels check replaces Pillow's bomb warning; plugins also warn
+            # about damaged metadata, which never stops minface from reading pixels
+            warnings.simplefilter("ignore")
             im = Image.open(fp)
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(f"{name}: {exc}") from exc
@@ -247,11 +249,13 @@ def _decode_pil(
 ) -> DecodedImage:
     _check(im, name, max_pixels)
     try:
-        n_frames = int(getattr(im, "n_frames", 1) or 1)
-        if n_frames > 1:
-            im.seek(0)
-        im.load()  # before anything else reads the file: Pillow may load lazily and hide errors
-        pixels = _pil_to_uint8(im, alpha)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged-metadata warnings; real decode errors still raise
+            n_frames = int(getattr(im, "n_frames", 1) or 1)
+            if n_frames > 1:
+                im.seek(0)
+            im.load()  # before anything else reads the file: Pillow may load lazily and hide errors
+            pixels = _pil_to_uint8(im, alpha)
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(f"{name}: {exc}") from exc
     except MemoryError as exc:
