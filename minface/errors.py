@@ -16,6 +16,8 @@ __all__ = [
     "MissingDependencyError",
     "ModelIntegrityError",
     "BackendError",
+    "MetadataError",
+    "ImageWriteError",
 ]
 
 
@@ -53,3 +55,16 @@ class ModelIntegrityError(MinfaceError):
 
 class BackendError(MinfaceError, RuntimeError):
     """The requested inference backend or device cannot be used."""
+
+
+class MetadataError(ImageError):
+    """Metadata could not be removed with certainty, or a strip request is unsafe.
+
+    Raised, for example, when the destination of :func:`minface.metadata.strip` is
+    the source itself without ``in_place=True``, or when the stripped output would
+    still carry metadata. No output file is written when it is raised.
+    """
+
+
+class ImageWriteError(ImageError):
+    """An image could not be written (unsupported output format or options, encoder failure)."""

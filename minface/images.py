@@ -331,3 +331,392 @@ def _array_to_uint8(a: np.ndarray, *, alpha: bool = False) -> np.ndarray:
     elif a.shape[2] == 3 and alpha:
         a = np.concatenate([a, np.full(a.shape[:2] + (1,), 255, np.uint8)], axis=2)
     return np.ascontiguousarray(a)
+
+
+# ---------------------------------------------------------------------------
+# Saving: pixels in, one file out, nothing else
+# ---------------------------------------------------------------------------
+
+#: Output formats of :func:`save_image` (Pillow names) and the file extensions that select them.
+SAVE_FORMATS: dict[str, tuple[str, ...]] = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "PNG": (".png",),
+    "WEBP": (".webp",),
+    "TIFF": (".tif", ".tiff"),
+    "BMP": (".bmp", ".dib"),
+    "GIF": (".gif",),
+    "AVIF": (".avif",),
+    "HEIF": (".heic", ".heif", ".hif"),
+}
+_FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "HIF": "HEIF", "DIB": "BMP"}
+_ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "TIFF", "AVIF"})
+_ICC_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "AVIF", "HEIF"})
+_ORIENTATION_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
+
+#: Pixels for :func:`save_image`: one array, or a list of frames for an animation or pages.
+Pixels = Union[np.ndarray, "list[np.ndarray]", "tuple[np.ndarray, ...]"]
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def require_heif() -> None:
+    """Make Pillow read and write HEIF/HEIC through the ``heif`` extra (pillow-heif).
+
+    Raises
+    ------
+    MissingDependencyError
+        pillow-heif is not installed.
+    """
+    global _HEIF_READY
+    if _HEIF_READY:
+        return
+    try:
+        import pillow_heif
+    except ImportError as exc:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "HEIF/HEIC images need pillow-heif: pip install 'minface[heif]'"
+        ) from exc
+    pillow_heif.register_heif_opener()
+    _HEIF_READY = True
+
+
+_HEIF_READY = False
+
+
+def save_image(
+    pixels: Pixels,
+    dst: str | os.PathLike,
+    *,
+    format: str | None = None,
+    quality: int = 90,
+    lossless: bool = False,
+    icc_profile: bytes | None = None,
+    exif_orientation: int | None = None,
+    duration: int | list[int] | None = None,
+    loop: int | None = 0,
+    jpeg_qtables: list | None = None,
+    jpeg_subsampling: int | None = None,
+    mode: int | None = None,
+) -> Path:
+    """Write pixels to ``dst`` atomically, with no metadata but what is asked for.
+
+    This is the one writer of minface: it takes pixel arrays, never a
+    ``PIL.Image`` (whose ``.info`` would carry comments, ICC profiles, XMP, IPTC and
+    EXIF thumbnails into the new file), so nothing can be copied by accident.
+    The file is written to a temporary file in the destination folder, flushed to
+    disk and then renamed over ``dst``: a reader never sees a partial file.
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray or list of numpy.ndarray
+        ``(H, W)`` grayscale, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8``
+        (other dtypes are converted as :func:`load_image` does). A list gives the
+        frames of an animation (GIF, WebP, PNG, AVIF) or the pages of a TIFF.
+    dst : path
+        Destination file. Its folder must exist.
+    format : str, optional
+        ``"JPEG"``, ``"PNG"``, ``"WEBP"``, ``"TIFF"``, ``"BMP"``, ``"GIF"``,
+        ``"AVIF"`` or ``"HEIF"`` (the last needs ``pip install 'minface[heif]'``).
+        Default: from the extension of ``dst``.
+    quality : int
+        1-100 for the lossy encoders (JPEG, lossy WebP, AVIF, HEIF).
+    lossless : bool
+        Lossless WebP. PNG, TIFF (deflate), BMP and GIF are always lossless.
+    icc_profile : bytes, optional
+        A colour profile to embed. It is first cleaned by
+        :func:`minface.metadata.clean_icc_profile` (only the colour-defining tags
+        are kept; dates, device and creator fields are dropped); an sRGB profile is
+        not written at all, since sRGB is what an untagged image means.
+    exif_orientation : int, optional
+        2-8: write a minimal EXIF block holding only the Orientation tag (JPEG, PNG,
+        WebP, TIFF). 1 or None writes none. Other formats raise: apply the
+        orientation to the pixels instead (:func:`apply_orientation`).
+    duration, loop : int or list of int, int or None
+        Frame duration(s) in milliseconds and loop count (0 = forever, None = play
+        once) of an animation.
+    jpeg_qtables, jpeg_subsampling : optional
+        JPEG quantization tables and chroma subsampling (0 = 4:4:4, 1 = 4:2:2,
+        2 = 4:2:0), e.g. those of the JPEG being re-encoded, to limit the loss.
+    mode : int, optional
+        Permission bits of the new file (default: ``0o666`` less the umask).
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
+
+    Raises
+    ------
+    ImageWriteError
+        Unknown format, options the format cannot hold, or a write failure.
+    MissingDependencyError
+        HEIF without pillow-heif.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from PIL import Image
+    >>> d = tempfile.mkdtemp()
+    >>> p = save_image(np.zeros((4, 6, 3), np.uint8), os.path.join(d, "a.png"))
+    >>> Image.open(p).size, Image.open(p).info
+    ((6, 4), {})
+    """
+    data = encode_image(
+        pixels,
+        _save_format(format, dst),
+        quality=quality,
+        lossless=lossless,
+        icc_profile=icc_profile,
+        exif_orientation=exif_orientation,
+        duration=duration,
+        loop=loop,
+        jpeg_qtables=jpeg_qtables,
+        jpeg_subsampling=jpeg_subsampling,
+    )
+    atomic_write(dst, data, mode=mode)
+    return Path(dst)
+
+
+def _save_format(format: str | None, dst: str | os.PathLike | None) -> str:
+    from .errors import ImageWriteError
+
+    if format is not None:
+        name = str(format).upper().lstrip(".")
+        name = _FORMAT_ALIASES.get(name, name)
+        if name not in SAVE_FORMATS:
+            raise ImageWriteError(f"cannot write {format!r} images (formats: {', '.join(SAVE_FORMATS)})")
+        return name
+    suffix = Path(os.fspath(dst or "")).suffix.lower()
+    for name, suffixes in SAVE_FORMATS.items():
+        if suffix in suffixes:
+            return name
+    raise ImageWriteError(f"{dst}: cannot tell the format from the extension {suffix!r}; pass format=")
+
+
+def encode_image(
+    pixels: Pixels,
+    format: str,
+    *,
+    quality: int = 90,
+    lossless: bool = False,
+    icc_profile: bytes | None = None,
+    exif_orientation: int | None = None,
+    duration: int | list[int] | None = None,
+    loop: int | None = 0,
+    jpeg_qtables: list | None = None,
+    jpeg_subsampling: int | None = None,
+) -> bytes:
+    """Encode pixels to the bytes of an image file; see :func:`save_image`.
+
+    >>> import numpy as np
+    >>> encode_image(np.zeros((2, 2), np.uint8), "png")[:4]
+    b'\\x89PNG'
+    """
+    from . import metadata
+    from .errors import ImageWriteError
+
+    fmt = _save_format(format, None)
+    if isinstance(pixels, Image.Image):
+        raise ImageWriteError(
+            "save_image takes pixel arrays, not PIL images (their .info carries metadata); "
+            "pass numpy.asarray(image)"
+        )
+    frames = list(pixels) if isinstance(pixels, (list, tuple)) else [pixels]
+    if not frames:
+        raise ImageWriteError("no frames to write")
+    if len(frames) > 1 and fmt not in _ANIMATED_FORMATS:
+        raise ImageWriteError(f"{fmt} cannot hold {len(frames)} frames (one image only)")
+    arrays = [_frame_array(f) for f in frames]
+    if len(arrays) > 1 and fmt != "TIFF" and len({a.shape[:2] for a in arrays}) > 1:
+        raise ImageWriteError("all frames of an animation must have the same size")
+    if not 1 <= int(quality) <= 100:
+        raise ImageWriteError(f"quality must be 1-100, got {quality}")
+    if lossless and fmt in ("JPEG", "AVIF", "HEIF"):
+        raise ImageWriteError(f"{fmt} is written lossy here; use PNG, TIFF or lossless WebP")
+    if fmt == "JPEG" and any(a.ndim == 3 and a.shape[2] == 4 for a in arrays):
+        raise ImageWriteError("JPEG has no alpha channel; drop it (pixels[..., :3]) or use PNG/WebP")
+
+    kw: dict = {}
+    icc = metadata.clean_icc_profile(icc_profile) if icc_profile else None
+    if icc is not None:
+        if fmt not in _ICC_FORMATS:
+            raise ImageWriteError(f"{fmt} files cannot carry an ICC profile here")
+        space = icc[16:20]
+        want = b"GRAY" if arrays[0].ndim == 2 else b"RGB "
+        if space != want:
+            raise ImageWriteError(
+                f"the ICC profile is for {space.decode('latin-1').strip()} data, the pixels are "
+                f"{want.decode().strip()}"
+            )
+        kw["icc_profile"] = icc
+    if exif_orientation not in (None, 1):
+        if not (isinstance(exif_orientation, (int, np.integer)) and 2 <= int(exif_orientation) <= 8):
+            raise ImageWriteError(f"exif_orientation must be 1-8, got {exif_orientation!r}")
+        if fmt not in _ORIENTATION_FORMATS:
+            raise ImageWriteError(
+                f"{fmt} files get no orientation tag here; apply it to the pixels (apply_orientation)"
+            )
+        if fmt == "TIFF":
+            kw["tiffinfo"] = {_EXIF_ORIENTATION: int(exif_orientation)}
+        else:
+            kw["exif"] = metadata.orientation_exif(int(exif_orientation))
+
+    if fmt == "JPEG":
+        kw["quality"] = int(quality)
+        if jpeg_qtables is not None:
+            kw["qtables"] = jpeg_qtables
+        if jpeg_subsampling is not None:
+            kw["subsampling"] = int(jpeg_subsampling)
+    elif fmt == "PNG":
+        kw["compress_level"] = 6
+    elif fmt == "WEBP":
+        kw.update(lossless=bool(lossless), quality=100 if lossless else int(quality), method=4)
+        if lossless:
+            kw["exact"] = True
+    elif fmt == "TIFF":
+        kw["compression"] = "tiff_adobe_deflate"
+    elif fmt == "AVIF":
+        kw.update(quality=int(quality), speed=8)  # speed 8: about half the time of the default, same quality
+    elif fmt == "HEIF":
+        require_heif()
+        # x265's "ultrafast" preset: several times faster than the default at the same quality setting
+        # (larger files); exif/xmp None because pillow-heif copies them from the image unless told not to
+        kw.update(quality=int(quality), exif=None, xmp=None, enc_params={"preset": "ultrafast"})
+
+    has_alpha = False
+    if fmt == "GIF":  # fresh palette images whose .info holds only the transparency index
+        pairs = [_gif_image(a) for a in arrays]
+        ims = [im for im, _ in pairs]
+        has_alpha = any(alpha for _, alpha in pairs)
+    else:
+        ims = [Image.fromarray(a) for a in arrays]
+        for im in ims:
+            im.info.clear()  # nothing may ride along (Pillow reads .info when saving)
+    if len(ims) > 1:
+        kw.update(save_all=True, append_images=ims[1:])
+    if len(ims) > 1 or fmt == "GIF":
+        if duration is not None:
+            kw["duration"] = duration if isinstance(duration, int) else [int(d) for d in duration]
+        if loop is not None and fmt in ("GIF", "WEBP", "PNG", "AVIF") and len(ims) > 1:
+            kw["loop"] = int(loop)
+        if fmt == "GIF":
+            kw["optimize"] = False
+            kw["disposal"] = 2 if has_alpha else 1
+    buf = io.BytesIO()
+    try:
+        ims[0].save(buf, format=fmt, **kw)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ImageWriteError(f"cannot encode {fmt}: {exc}") from exc
+    return buf.getvalue()
+
+
+def _frame_array(a: object) -> np.ndarray:
+    """Validate one frame; keep grayscale as 2-D, RGB(A) as 3-D, make it ``uint8``."""
+    from .errors import ImageWriteError
+
+    if not isinstance(a, np.ndarray):
+        raise ImageWriteError(
+            f"save_image takes numpy arrays, got {type(a).__name__}"
+            + ("; pass numpy.asarray(image)" if isinstance(a, Image.Image) else "")
+        )
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    try:
+        if a.ndim == 2:
+            return a if a.dtype == np.uint8 else _array_to_uint8(a)[:, :, 0]
+        return _array_to_uint8(a, alpha=a.ndim == 3 and a.shape[2] == 4)
+    except UnsupportedImageError as exc:
+        raise ImageWriteError(str(exc)) from exc
+
+
+def _gif_image(a: np.ndarray) -> tuple[Image.Image, bool]:
+    """A palette image for GIF (exact when the frame has at most 256 colours) and whether it has transparency."""
+    h, w = a.shape[:2]
+    rgb = np.repeat(a[:, :, None], 3, axis=2) if a.ndim == 2 else a[:, :, :3]
+    clear = (a[:, :, 3] < 128) if (a.ndim == 3 and a.shape[2] == 4) else None
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    flat = packed.reshape(-1)
+    opaque = flat if clear is None else flat[~clear.reshape(-1)]
+    colours = np.unique(opaque)
+    room = 255 if clear is not None and clear.any() else 256
+    if len(colours) <= room:
+        index = np.searchsorted(colours, flat).astype(np.uint8) if len(colours) else np.zeros(flat.shape, np.uint8)
+        palette = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1).astype(np.uint8)
+    else:  # more colours than a GIF frame can hold: quantize (lossy)
+        q = Image.fromarray(np.ascontiguousarray(rgb)).quantize(colors=room, dither=Image.Dither.NONE)
+        index = np.asarray(q).reshape(-1).astype(np.uint8)
+        palette = np.frombuffer(bytes(q.getpalette() or b"")[: room * 3], np.uint8).reshape(-1, 3)
+    im = Image.frombytes("P", (w, h), np.ascontiguousarray(index).tobytes())
+    pal = np.zeros((256, 3), np.uint8)
+    pal[: len(palette)] = palette
+    if clear is not None and clear.any():
+        t = len(palette)
+        idx = np.asarray(im).copy()
+        idx[clear] = t
+        im = Image.frombytes("P", (w, h), idx.tobytes())
+        im.putpalette(pal.tobytes())
+        im.info["transparency"] = t
+        return im, True
+    im.putpalette(pal.tobytes())
+    return im, False
+
+
+def atomic_write(dst: str | os.PathLike, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``dst`` so that ``dst`` is either the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, are flushed and synced to
+    disk, and the temporary file is renamed over ``dst`` (``os.replace``). On any
+    failure the temporary file is removed and ``dst`` is untouched.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.bin")
+    >>> atomic_write(p, b"abc"); open(p, "rb").read()
+    b'abc'
+    """
+    import tempfile
+
+    from .errors import ImageWriteError
+
+    path = Path(os.fspath(dst))
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from exc
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, (0o666 & ~_UMASK) if mode is None else mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, ImageWriteError):
+            raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+__all__ += ["save_image", "encode_image", "atomic_write", "SAVE_FORMATS", "require_heif"]

@@ -21,11 +21,12 @@ Methods
     so the blur cannot simply be deconvolved.
 
 In minface's tests a face blurred with the default ``strength`` is no longer
-found by the detector; a mosaicked one often is. Blur and mosaic keep some information: McPherson, Shokri and Shmatikov (2016,
-"Defeating Image Obfuscation with Deep Learning") re-identified faces behind
-fixed-size mosaics and blurs far above chance. Sizing them to the face and
-adding noise makes them much stronger than fixed kernels, but only ``fill``
-leaves nothing to learn from, which is why it is the default.
+found by the detector; a mosaicked one often is. Blur and mosaic keep some
+information: McPherson, Shokri and Shmatikov (2016, "Defeating Image
+Obfuscation with Deep Learning") re-identified faces behind fixed-size mosaics
+and blurs far above chance. Sizing them to the face and adding noise makes
+them much stronger than fixed kernels, but only ``fill`` leaves nothing to
+learn from, which is why it is the default.
 """
 
 from __future__ import annotations
