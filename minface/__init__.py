@@ -16,13 +16,16 @@ from .errors import (
     CorruptImageError,
     DecompressionBombError,
     ImageError,
+    ImageWriteError,
+    MetadataError,
     MinfaceError,
     MissingDependencyError,
     ModelIntegrityError,
     UnsupportedImageError,
 )
 from .faces import Faces
-from .images import DEFAULT_MAX_PIXELS, load_image
+from .images import DEFAULT_MAX_PIXELS, load_image, save_image
+from .metadata import MetadataReport, StripReport, inspect, strip
 
 __all__ = [
     "__version__",
@@ -32,7 +35,12 @@ __all__ = [
     "available_backends",
     "Faces",
     "load_image",
+    "save_image",
     "DEFAULT_MAX_PIXELS",
+    "inspect",
+    "strip",
+    "MetadataReport",
+    "StripReport",
     "MinfaceError",
     "ImageError",
     "UnsupportedImageError",
@@ -41,4 +49,6 @@ __all__ = [
     "MissingDependencyError",
     "ModelIntegrityError",
     "BackendError",
+    "MetadataError",
+    "ImageWriteError",
 ]
