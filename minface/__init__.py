@@ -26,6 +26,8 @@ from .errors import (
 from .faces import Faces
 from .images import DEFAULT_MAX_PIXELS, load_image, save_image
 from .metadata import MetadataReport, StripReport, inspect, strip
+from .pipeline import ScrubResult, scrub, scrub_batch
+from .redact import redact, regions
 
 __all__ = [
     "__version__",
@@ -37,6 +39,11 @@ __all__ = [
     "load_image",
     "save_image",
     "DEFAULT_MAX_PIXELS",
+    "scrub",
+    "scrub_batch",
+    "ScrubResult",
+    "redact",
+    "regions",
     "inspect",
     "strip",
     "MetadataReport",

@@ -1,6 +1,7 @@
 """Command line: ``minface <command> ...``. A thin layer over the Python API.
 
-Exit codes: 0 success, 1 some inputs failed, 2 usage error.
+Exit codes: 0 success, 1 some inputs failed (or, for ``verify``, something
+remains), 2 usage error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,43 +10,74 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .errors import MinfaceError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """\
 examples:
-  minface detect photo.jpg                  faces as a table
-  minface detect --json --preset fast *.jpg one JSON object per image
-  minface presets                           what each preset costs and finds
+  minface scrub photos/ -o clean/           destroy every face, strip all metadata (tree mirrored)
+  minface scrub photos/ -o clean/ --report scrub.jsonl -j 4 --preset fast
+  minface verify clean/ --report scrub.jsonl  audit: faces still intact? metadata left?
+  minface strip photos/ -o clean/           metadata only, lossless for JPEG/PNG/WebP/GIF
   minface inspect photo.jpg                 the metadata a file carries
-  minface strip photos/ -o clean/           copies without metadata (tree mirrored)
+  minface detect photo.jpg                  face boxes as a table (--json for machines)
+  minface presets                           what each detection preset costs and finds
 
-exit codes: 0 all ok, 1 some inputs failed, 2 usage error
+exit codes: 0 all ok, 1 some files failed (verify: something remains), 2 usage error, 130 interrupted
 """
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits with 2 already; keep its message short
+    def error(self, message: str) -> None:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _detector_options(p: argparse.ArgumentParser) -> None:
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _color(text: str) -> tuple[int, int, int]:
+    parts = text.lstrip("#")
+    try:
+        if "," in parts:
+            r, g, b = (int(v) for v in parts.split(","))
+        else:
+            r, g, b = int(parts[0:2], 16), int(parts[2:4], 16), int(parts[4:6], 16)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"colour as R,G,B or #RRGGBB, got {text!r}") from None
+    if not all(0 <= v <= 255 for v in (r, g, b)) or ("," not in parts and len(parts) != 6):
+        raise argparse.ArgumentTypeError(f"colour as R,G,B (0-255) or #RRGGBB, got {text!r}")
+    return r, g, b
+
+
+def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced") -> None:
     from .detect import PRESETS
 
     g = p.add_argument_group("detection")
     g.add_argument(
         "--preset",
         choices=list(PRESETS),
-        default="balanced",
-        help="speed/recall trade-off (default: balanced; see `minface presets`)",
+        default=default_preset,
+        help=f"speed/recall trade-off (default: {default_preset}; see `minface presets`)",
     )
     g.add_argument("--min-face", type=float, metavar="PX", help="smallest face to search for, in pixels")
-    g.add_argument("--threshold", type=float, metavar="T", help="one score threshold (0-1) instead of the preset's")
+    g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
         "--backend",
         choices=["auto", "onnxruntime", "opencv"],
@@ -55,15 +87,93 @@ def _detector_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run the model (default: cpu)")
 
 
+def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (walked recursively)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("-o", "--output", metavar="OUTDIR", help="output folder; the input tree is mirrored in it")
+    where.add_argument(
+        "--in-place",
+        action="store_true",
+        help="replace the originals (each only once its new version is complete; a journal lets a rerun resume)",
+    )
+    g = p.add_argument_group("batch")
+    g.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
+    g.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    g.add_argument("--report", metavar="FILE", help="append one JSON line per input to FILE")
+    g.add_argument("--dry-run", action="store_true", help=f"list what would be {verb}, do nothing")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary and errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="minface",
-        description="Keep only the face data you need: find and destroy faces, crop ID photos, strip metadata.",
+        description="Keep only the face data you need: destroy faces, strip metadata, audit the result.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"minface {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser(
+        "scrub",
+        help="destroy every face and strip all metadata (files and folders)",
+        description="Write copies of images with every detected face destroyed and no metadata, in the same format. "
+        "Folders are walked recursively and mirrored under OUTDIR. Outputs appear only when complete; a rerun "
+        "skips finished files; a file that fails leaves no output and is named in the report.",
+    )
+    _batch_options(s, "scrubbed")
+    r = s.add_argument_group("redaction")
+    r.add_argument("--method", choices=["fill", "pixelate", "blur"], default="fill", help="default fill: the only irreversible one")
+    r.add_argument("--shape", choices=["ellipse", "rect"], default="ellipse", help="region painted (default ellipse)")
+    r.add_argument("--pad", type=float, default=0.3, help="growth of each face box per side, fraction of its size (default 0.3)")
+    r.add_argument("--color", type=_color, default=(0, 0, 0), metavar="RGB", help="fill colour, R,G,B or #RRGGBB (default black)")
+    r.add_argument("--quality", type=int, metavar="Q", help="1-100 for lossy outputs (default: JPEG keeps its own tables)")
+    _detector_options(s)
+    s.set_defaults(func=_cmd_scrub)
+
+    v = sub.add_parser(
+        "verify",
+        help="audit outputs: faces that still look intact, metadata left",
+        description="Search every image again with the most thorough settings and inspect its metadata. Reports "
+        "every face that still looks intact (not inside a painted region) and every file that still carries "
+        "metadata. Exit code 1 when anything remains.",
+    )
+    v.add_argument("inputs", nargs="+", metavar="PATH", help="files or folders to audit")
+    v.add_argument("--report", metavar="FILE", help="the scrub report: faces inside its painted regions are redacted")
+    v.add_argument("--json", metavar="FILE", help="append one JSON line per file to FILE")
+    v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    v.add_argument("--no-metadata", action="store_true", help="only look for faces")
+    _detector_options(v, default_preset="thorough")
+    v.set_defaults(func=_cmd_verify)
+
+    st = sub.add_parser(
+        "strip",
+        help="write copies without metadata (lossless where possible)",
+        description="Write copies of images without metadata: lossless for JPEG, PNG, WebP and GIF (decoded pixels "
+        "identical), re-encoded for TIFF, BMP, HEIF and AVIF. Same batch behaviour as scrub.",
+    )
+    _batch_options(st, "stripped")
+    st.add_argument(
+        "--apply-orientation",
+        action="store_true",
+        help="turn the pixels upright instead of keeping an orientation-only EXIF tag (re-encodes JPEG)",
+    )
+    st.add_argument(
+        "--icc", choices=["clean", "drop"], default="clean", help="colour profiles: clean copy (default) or drop them"
+    )
+    st.add_argument("--no-verify", action="store_true", help="do not decode outputs to compare their pixels")
+    st.set_defaults(func=_cmd_strip)
+
+    i = sub.add_parser(
+        "inspect",
+        help="list the metadata of image files",
+        description="List the metadata each file carries: EXIF (GPS, maker notes, serials, thumbnail), XMP "
+        "(face regions, names), IPTC, ICC profile, comments, other segments and chunks, trailing data.",
+    )
+    i.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    i.set_defaults(func=_cmd_inspect)
 
     d = sub.add_parser(
         "detect",
@@ -77,114 +187,145 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the detection presets", description="List the detection presets.")
     pr.set_defaults(func=_cmd_presets)
-
-    _add_metadata_commands(sub)
     return parser
 
 
-def _make_detector(args: argparse.Namespace):
+# -- batch commands --------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, job, verb: str) -> int:  # noqa: ANN001 - a picklable job factory
+    from .batch import run_batch
+    from .detect.runtimes import default_threads
+
+    if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
+        print(f"minface {verb}: error: {args.output} exists and is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    jobs = args.jobs or default_threads()
+    summary = run_batch(
+        args.inputs,
+        args.output,
+        job,
+        in_place=args.in_place,
+        overwrite=args.overwrite,
+        jobs=jobs,
+        report=args.report,
+        progress=not args.quiet and sys.stderr.isatty(),
+        dry_run=args.dry_run,
+        desc=verb,
+        on_record=_printer(args.dry_run),
+    )
+    print(summary.to_text(), file=sys.stderr)
+    return summary.exit_code
+
+
+def _printer(dry_run: bool):  # noqa: ANN202
+    def show(rec: dict) -> None:
+        if rec.get("status") == "error":
+            print(f"error: {rec.get('input')}: {rec.get('error')}", file=sys.stderr)
+        elif dry_run:
+            print(f"{rec.get('input')} -> {rec.get('output')}")
+
+    return show
+
+
+def _cmd_scrub(args: argparse.Namespace) -> int:
     from .detect import Detector
+    from .detect.runtimes import default_threads
+    from .pipeline import ScrubJob
 
-    return Detector(
-        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+    if args.quality is not None and not 1 <= args.quality <= 100:
+        print("minface scrub: error: --quality must be 1-100", file=sys.stderr)
+        return EXIT_USAGE
+    # check the detector options here, once, so a typo is a usage error and not N failed files
+    Detector(args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device)
+    jobs = args.jobs or default_threads()
+    job = ScrubJob(
+        preset=args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        threads=max(1, default_threads() // jobs),
+        method=args.method,
+        shape=args.shape,
+        pad=args.pad,
+        color=args.color,
+        quality=args.quality,
+        overwrite=args.overwrite,
+        in_place=args.in_place,
     )
+    return _run(args, job, "scrub")
 
 
-def _cmd_detect(args: argparse.Namespace) -> int:
-    from .errors import MinfaceError
-    from .images import load_image
+def _cmd_strip(args: argparse.Namespace) -> int:
+    from .pipeline import StripJob
 
-    detector = _make_detector(args)
-    status = EXIT_OK
-    for name in args.images:
-        try:
-            faces = detector(load_image(Path(name)))
-        except (MinfaceError, OSError) as exc:
-            status = EXIT_FAILED
-            if args.json:
-                print(json.dumps({"input": name, "status": "error", "error": str(exc)}))
-            else:
-                print(f"{name}: error: {exc}", file=sys.stderr)
-            continue
-        if args.json:
-            w, h = faces.image_size or (0, 0)
-            record = {"input": name, "status": "ok", "width": w, "height": h, "detector": faces.detector}
-            record["faces"] = faces.to_list()
-            print(json.dumps(record))
+    job = StripJob(
+        keep_orientation=not args.apply_orientation,
+        icc=args.icc,
+        verify=not args.no_verify,
+        overwrite=args.overwrite,
+        in_place=args.in_place,
+    )
+    return _run(args, job, "strip")
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+    from .detect.runtimes import default_threads
+    from .verify import VerifyJob
+
+    jobs = args.jobs or default_threads()
+    job = VerifyJob(
+        preset=args.preset,
+        threads=max(1, default_threads() // jobs),
+        backend=args.backend,
+        report=os.path.abspath(args.report) if args.report else None,
+        check_metadata=not args.no_metadata,
+    )
+    counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
+
+    def show(rec: dict) -> None:
+        name = rec.get("input")
+        if rec.get("status") == "error":
+            counts["error"] += 1
+            print(f"error: {name}: {rec.get('error')}", file=sys.stderr)
+            return
+        faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
+        if faces or meta:
+            counts["leak"] += 1
+            counts["faces"] += len(faces)
+            counts["metadata"] += bool(meta)
+            for f in faces:
+                x1, y1, x2, y2 = f["box"]
+                print(f"{name}: intact face at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (score {f['score']:.2f})")
+            if meta:
+                print(f"{name}: metadata left: {', '.join(meta)}")
         else:
-            w, h = faces.image_size or (0, 0)
-            print(f"{name}: {len(faces)} face(s) in {w}x{h}  [{faces.detector}]")
-            for i, rec in enumerate(faces.to_list()):
-                x1, y1, x2, y2 = rec["box"]
-                print(f"  {i + 1:3d}  box {x1:7.1f} {y1:7.1f} {x2:7.1f} {y2:7.1f}  size {max(x2 - x1, y2 - y1):6.1f}  score {rec['score']:.2f}")
-    return status
+            counts["clean"] += 1
 
-
-def _cmd_presets(args: argparse.Namespace) -> int:
-    from .detect import PRESETS
-    from .detect.multiscale import RELIABLE_MIN
-
-    for p in PRESETS.values():
-        top = min(p.max_scale, RELIABLE_MIN / p.min_face)
-        print(f"{p.name:9s} faces from {p.min_face:g} px, largest scale {top:g}x, {p.model} weights: {p.summary}")
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, ImportError) as exc:  # bad option values, missing extras
-        print(f"minface: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-# ---------------------------------------------------------------------------
-# inspect / strip (metadata)
-# ---------------------------------------------------------------------------
-
-
-def _add_metadata_commands(sub: argparse._SubParsersAction) -> None:
-    i = sub.add_parser(
-        "inspect",
-        help="list the metadata of image files",
-        description="List the metadata each file carries: EXIF (GPS, maker notes, serials, thumbnail), XMP "
-        "(face regions, names), IPTC, ICC profile, comments, other segments and chunks, trailing data.",
+    summary = run_batch(
+        args.inputs,
+        None,
+        job,
+        read_only=True,
+        jobs=jobs,
+        report=args.json,
+        progress=not args.quiet and sys.stderr.isatty(),
+        desc="verify",
+        on_record=show,
     )
-    i.add_argument("files", nargs="+", metavar="FILE", help="image files")
-    i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
-    i.set_defaults(func=_cmd_inspect)
+    print(
+        f"{summary.total} file(s): {counts['clean']} clean, {counts['leak']} with something left "
+        f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable",
+        file=sys.stderr,
+    )
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if counts["leak"] or counts["error"] else EXIT_OK
 
-    s = sub.add_parser(
-        "strip",
-        help="write copies of images without metadata",
-        description="Write copies of images without metadata: lossless for JPEG, PNG, WebP and GIF, re-encoded "
-        "for TIFF, BMP, HEIF and AVIF. A folder is walked recursively and its tree mirrored under OUTDIR; "
-        "files in it that are not images are skipped. A file that fails leaves no output.",
-    )
-    s.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    s.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created if missing)")
-    s.add_argument(
-        "--apply-orientation",
-        action="store_true",
-        help="turn the pixels upright instead of keeping an orientation-only EXIF tag (re-encodes JPEG)",
-    )
-    s.add_argument(
-        "--icc",
-        choices=["clean", "drop"],
-        default="clean",
-        help="colour profiles: keep a clean copy (default; sRGB is dropped) or drop them all",
-    )
-    s.add_argument("--no-verify", action="store_true", help="do not decode the outputs to compare pixels")
-    s.add_argument("--json", action="store_true", help="print one JSON document instead of a line per file")
-    s.set_defaults(func=_cmd_strip)
+
+# -- single-file commands --------------------------------------------------------
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -211,111 +352,63 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return status
 
 
-def _cmd_strip(args: argparse.Namespace) -> int:
-    outdir = Path(args.output)
-    if outdir.exists() and not outdir.is_dir():
-        print(f"minface strip: error: {outdir} exists and is not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    results = strip_many(
-        args.inputs,
-        outdir,
-        keep_orientation=not args.apply_orientation,
-        icc=args.icc,
-        verify=not args.no_verify,
-        echo=None if args.json else print,
-    )
-    counts = {k: sum(r["status"] == k for r in results) for k in ("ok", "failed", "skipped")}
-    if args.json:
-        print(json.dumps(results, indent=1, ensure_ascii=False))
-    else:
-        print(f"{counts['ok']} stripped, {counts['failed']} failed, {counts['skipped']} skipped")
-    return EXIT_FAILED if counts["failed"] else EXIT_OK
-
-
-def _strip_plan(inputs: Sequence[str | os.PathLike], outdir: Path) -> Iterator[tuple[Path, Path | None, bool]]:
-    """(source, destination or None if missing, named explicitly) for every file under ``inputs``."""
-    out_resolved = outdir.resolve()
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            for folder, dirs, files in os.walk(path):
-                here = Path(folder)
-                dirs[:] = sorted(d for d in dirs if (here / d).resolve() != out_resolved)
-                for name in sorted(files):
-                    yield here / name, outdir / (here / name).relative_to(path), False
-        else:
-            yield path, (outdir / path.name) if path.exists() else None, True
-
-
-def strip_many(
-    inputs: Sequence[str | os.PathLike],
-    outdir: str | os.PathLike,
-    *,
-    keep_orientation: bool = True,
-    icc: str = "clean",
-    verify: bool = True,
-    echo: Callable[[str], object] | None = print,
-) -> list[dict]:
-    """Strip every image under ``inputs`` into ``outdir``, one result dict per file, errors included.
-
-    Files are written to ``outdir/<name>``; folders are walked recursively and
-    mirrored under ``outdir``. Files met while walking that are not images are
-    ``"skipped"``; named files that are not images, and files that fail, are
-    ``"failed"`` and leave no output. The per-file work is
-    :func:`minface.metadata.strip`.
-    """
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from .detect import Detector
     from .errors import MinfaceError
-    from .metadata import sniff_format, strip
+    from .images import load_image
 
-    outdir = Path(outdir)
-    results: list[dict] = []
-    used: dict[Path, str] = {}
-
-    def record(result: dict) -> None:
-        results.append(result)
-        if echo is None:
-            return
-        if result["status"] == "ok":
-            echo(f"ok    {result['source']} -> {result['destination']} ({result['method']}; removed "
-                 f"{', '.join(result['removed']) or 'nothing'})")
-        else:
-            echo(f"{'skip' if result['status'] == 'skipped' else 'FAIL':5s} {result['source']}: {result['reason']}")
-
-    for src, dst, explicit in _strip_plan(inputs, outdir):
-        base = {"source": os.fspath(src), "destination": os.fspath(dst) if dst else None}
-        if dst is None:
-            record({**base, "status": "failed", "reason": "no such file or folder"})
-            continue
+    detector = Detector(
+        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+    )
+    status = EXIT_OK
+    for name in args.images:
         try:
-            with open(src, "rb") as f:
-                head = f.read(4096)
-        except OSError as exc:
-            record({**base, "status": "failed", "reason": f"cannot read ({exc.strerror or exc})"})
+            faces = detector(load_image(Path(name)))
+        except (MinfaceError, OSError) as exc:
+            status = EXIT_FAILED
+            if args.json:
+                print(json.dumps({"input": name, "status": "error", "error": str(exc)}))
+            else:
+                print(f"{name}: error: {exc}", file=sys.stderr)
             continue
-        if sniff_format(head) is None:
-            status = "failed" if explicit else "skipped"
-            record({**base, "status": status, "reason": "not an image file minface reads"})
+        w, h = faces.image_size or (0, 0)
+        if args.json:
+            record = {"input": name, "status": "ok", "width": w, "height": h, "detector": faces.detector}
+            record["faces"] = faces.to_list()
+            print(json.dumps(record))
             continue
-        key = dst.resolve()
-        if key in used:
-            record({**base, "status": "failed", "reason": f"output name already taken by {used[key]}"})
-            continue
-        used[key] = os.fspath(src)
-        try:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            report = strip(src, dst, keep_orientation=keep_orientation, icc=icc, verify=verify)  # type: ignore[arg-type]
-        except (MinfaceError, OSError, ValueError) as exc:
-            record({**base, "status": "failed", "reason": str(exc)})
-            continue
-        except Exception as exc:  # one bad file must never stop the batch
-            record({**base, "status": "failed", "reason": f"internal error: {type(exc).__name__}: {exc}"})
-            continue
-        sizes: dict[str, int] = {}
-        for it in report.removed:
-            sizes[it.kind] = sizes.get(it.kind, 0) + it.size
-        removed = [f"{k} {v:,} B" if v else k for k, v in sizes.items()]
-        record({**base, "status": "ok", "method": report.method, "removed": removed, "report": report.to_dict()})
-    return results
+        print(f"{name}: {len(faces)} face(s) in {w}x{h}  [{faces.detector}]")
+        for i, rec in enumerate(faces.to_list()):
+            x1, y1, x2, y2 = rec["box"]
+            size = max(x2 - x1, y2 - y1)
+            print(f"  {i + 1:3d}  box {x1:7.1f} {y1:7.1f} {x2:7.1f} {y2:7.1f}  size {size:6.1f}  score {rec['score']:.2f}")
+    return status
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .detect import PRESETS
+    from .detect.multiscale import RELIABLE_MIN
+
+    for p in PRESETS.values():
+        top = min(p.max_scale, RELIABLE_MIN / p.min_face)
+        print(f"{p.name:9s} faces from {p.min_face:g} px, largest scale {top:g}x, {p.model} weights: {p.summary}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, ImportError, MinfaceError) as exc:  # bad option values, missing extras, no CUDA
+        print(f"minface: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

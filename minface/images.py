@@ -449,6 +449,7 @@ def save_image(
     jpeg_qtables, jpeg_subsampling : optional
         JPEG quantization tables and chroma subsampling (0 = 4:4:4, 1 = 4:2:2,
         2 = 4:2:0), e.g. those of the JPEG being re-encoded, to limit the loss.
+        Tables given replace ``quality``.
     mode : int, optional
         Permission bits of the new file (default: ``0o666`` less the umask).
 
@@ -574,9 +575,10 @@ def encode_image(
             kw["exif"] = metadata.orientation_exif(int(exif_orientation))
 
     if fmt == "JPEG":
-        kw["quality"] = int(quality)
         if jpeg_qtables is not None:
-            kw["qtables"] = jpeg_qtables
+            kw["qtables"] = jpeg_qtables  # Pillow would rescale the tables by `quality`: pass one or the other
+        else:
+            kw["quality"] = int(quality)
         if jpeg_subsampling is not None:
             kw["subsampling"] = int(jpeg_subsampling)
     elif fmt == "PNG":

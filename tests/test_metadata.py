@@ -527,20 +527,29 @@ def test_cli_strip_tree(tmp_path, capsys):
     single = tmp_path / "single.jpg"
     single.write_bytes(S.rich_jpeg(3))
     out = tmp_path / "clean"
-    assert cli_main(["strip", str(src), str(single), "-o", str(out)]) == 0
-    text = capsys.readouterr().out
-    assert "4 stripped, 0 failed, 1 skipped" in text
+    report = tmp_path / "report.jsonl"
+    # the folder's layout is mirrored below the inputs' common folder; the text file is reported, not copied
+    assert cli_main(["strip", "-q", str(src), str(single), "-o", str(out), "--report", str(report)]) == 1
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and "not a recognised image format" in err
+    assert "5 file(s): 4 ok, 1 failed, 0 skipped" in err
     made = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
-    assert made == ["2024/b.png", "2024/may/c.webp", "a.jpg", "single.jpg"]
+    assert made == ["photos/2024/b.png", "photos/2024/may/c.webp", "photos/a.jpg", "single.jpg"]
     assert all(M.inspect(out / m).clean for m in made)
+    records = [json.loads(line) for line in report.read_text().splitlines()]
+    assert sorted(r["status"] for r in records) == ["error", "ok", "ok", "ok", "ok"]
+    ok = [r for r in records if r["status"] == "ok"]
+    assert all(r["removed"] and r["pixels_identical"] for r in ok)
+
+    # a rerun skips what is done
+    assert cli_main(["strip", "-q", str(src / "a.jpg"), "-o", str(out / "photos")]) == 0
+    assert "1 skipped" in capsys.readouterr().err
 
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(S.plain_jpeg()[:200])
-    assert cli_main(["strip", "--json", str(broken), str(single), "-o", str(tmp_path / "o2")]) == 1
-    doc = json.loads(capsys.readouterr().out)
-    assert [r["status"] for r in doc] == ["failed", "ok"]
-    assert not (tmp_path / "o2" / "broken.jpg").exists()
-    assert cli_main(["strip", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "o3")]) == 1
+    assert cli_main(["strip", "-q", str(broken), str(single), "-o", str(tmp_path / "o2")]) == 1
+    assert not (tmp_path / "o2" / "broken.jpg").exists() and (tmp_path / "o2" / "single.jpg").exists()
+    assert cli_main(["strip", "-q", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "o3")]) == 1
 
 
 def test_cli_usage_errors(tmp_path):

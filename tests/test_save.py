@@ -245,3 +245,22 @@ def test_exiftool_sees_nothing(tmp_path):
     ]
     residue = M.exiftool_residue(paths)
     assert residue == {os.fspath(p): [] for p in paths}
+
+
+def test_jpeg_tables_of_the_source_are_used_as_given(tmp_path):
+    """Pillow rescales given tables by `quality` when both are passed: a re-encode must keep the size."""
+    import io
+
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    from minface.images import save_image
+
+    buf = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buf, "JPEG", quality=75)
+    src = Image.open(buf)
+    tables = [list(t) for t in src.quantization.values()]
+    out = save_image(np.asarray(src), tmp_path / "a.jpg", quality=95, jpeg_qtables=tables, jpeg_subsampling=2)
+    assert [list(t) for t in Image.open(out).quantization.values()] == tables
+    assert out.stat().st_size < 1.2 * len(buf.getvalue())

@@ -1,0 +1,493 @@
+"""One file: load (orientation applied) -> detect -> redact -> save from pixels only.
+
+:func:`scrub` is the main job of minface for a single image. The output has
+the input's format, every detected face destroyed, and no metadata at all (an
+ICC colour profile is kept in cleaned form, so colours stay right). A file that
+fails any step produces no output: the new file is written to a temporary name
+and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .detect import Detector, detect
+from .detect.runtimes import default_threads
+from .errors import MinfaceError, UnsupportedImageError
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    ImageSource,
+    _open,
+    _pil_to_uint8,
+    apply_orientation,
+    read_orientation,
+    save_image,
+)
+from .redact import DEFAULT_PAD, Method, Shape, redact, regions
+
+__all__ = ["scrub", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
+
+#: Format written for each format read (multi-picture JPEGs lose their secondary images).
+OUTPUT_FORMAT = {
+    "JPEG": "JPEG",
+    "MPO": "JPEG",
+    "PNG": "PNG",
+    "WEBP": "WEBP",
+    "TIFF": "TIFF",
+    "BMP": "BMP",
+    "GIF": "GIF",
+    "AVIF": "AVIF",
+    "HEIF": "HEIF",
+}
+_ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "GIF", "AVIF", "HEIF"}
+
+
+class OutputExistsError(MinfaceError, FileExistsError):
+    """The destination exists and overwriting was not asked for."""
+
+
+@dataclass
+class ScrubResult:
+    """What :func:`scrub` did to one file; ``to_record()`` is one line of the JSON report.
+
+    ``faces`` holds, per face, its detected ``box`` and ``score`` and the
+    ``region`` that was painted (``shape`` and the ``box`` it is inscribed in,
+    which may extend past the image), all in pixels of the upright output image.
+    Animated images add the ``frame`` index to each face.
+    """
+
+    input: str
+    output: str | None
+    status: str  # "ok", "error" or "skipped"
+    error: str | None = None
+    width: int = 0
+    height: int = 0
+    faces: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    format: str | None = None
+    frames: int = 0
+    detector: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Source:
+    frames: list[np.ndarray]  # upright uint8: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA
+    format: str
+    durations: list[int] | None
+    loop: int | None
+    icc: bytes | None
+    lossless: bool
+    jpeg_qtables: list | None
+    jpeg_subsampling: int | None
+
+
+def _read_source(src: ImageSource, name: str, max_pixels: int | None) -> _Source:
+    if isinstance(src, (np.ndarray, Image.Image)):
+        raise UnsupportedImageError("scrub reads files (path, bytes or file object); for arrays use redact()")
+    with _open(src, name, max_pixels) as im:
+        fmt = im.format or "PNG"
+        n = int(getattr(im, "n_frames", 1) or 1)
+        if n > 1 and fmt not in ("GIF", "WEBP", "PNG"):
+            if fmt in ("MPO", "HEIF", "AVIF"):
+                n = 1  # secondary pictures (depth maps, previews, bursts) are dropped with the metadata
+            else:
+                raise UnsupportedImageError(f"{name}: {fmt} with {n} pages/frames is not supported")
+        if max_pixels is not None and n * im.size[0] * im.size[1] > max_pixels:
+            raise UnsupportedImageError(
+                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} exceed max_pixels={max_pixels:,} in total"
+            )
+        grey = im.mode in ("L", "LA", "1", "I;16", "I", "F") and not im.info.get("transparency")
+        keep_alpha = OUTPUT_FORMAT.get(fmt) in _ALPHA_FORMATS
+        frames, durations = [], []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for i in range(n):
+                    if n > 1:
+                        im.seek(i)
+                    im.load()
+                    frame = _pil_to_uint8(im if n == 1 else im.convert("RGBA"), keep_alpha)
+                    if grey and frame.ndim == 3 and frame.shape[2] == 3:
+                        frame = np.ascontiguousarray(frame[:, :, 0])
+                    frames.append(frame)
+                    durations.append(int(im.info.get("duration", 0) or 0))
+        except MinfaceError:
+            raise
+        except Exception as exc:
+            from .errors import CorruptImageError
+
+            raise CorruptImageError(f"{name}: cannot decode {fmt} data ({exc or type(exc).__name__})") from exc
+        orientation = read_orientation(im)
+        icc = im.info.get("icc_profile") or None
+        if icc and icc[16:20] != (b"GRAY" if frames[0].ndim == 2 else b"RGB "):
+            icc = None  # e.g. a CMYK profile: Pillow converted the pixels to RGB, the profile no longer applies
+        qtables = getattr(im, "quantization", None) if fmt in ("JPEG", "MPO") else None
+        subsampling = None
+        if qtables is not None:
+            from PIL import JpegImagePlugin
+
+            subsampling = JpegImagePlugin.get_sampling(im)
+            subsampling = subsampling if subsampling in (0, 1, 2) else None
+        loop = im.info.get("loop") if n > 1 else None
+        lossless = fmt == "WEBP" and _webp_is_lossless(src)
+    frames = [apply_orientation(f, orientation) for f in frames]
+    return _Source(
+        frames,
+        fmt,
+        durations if n > 1 else None,
+        loop,
+        icc,
+        lossless,
+        [list(t) for t in qtables.values()] if qtables else None,
+        subsampling,
+    )
+
+
+def _webp_is_lossless(src: ImageSource) -> bool:
+    """Whether a WebP file's image chunk is VP8L (lossless); reads the RIFF chunk list."""
+    try:
+        if isinstance(src, (str, os.PathLike)):
+            with open(src, "rb") as f:
+                head = f.read(1 << 16)
+        elif isinstance(src, (bytes, bytearray, memoryview)):
+            head = bytes(src[: 1 << 16])
+        else:
+            pos = src.tell()  # type: ignore[union-attr]
+            src.seek(0)  # type: ignore[union-attr]
+            head = src.read(1 << 16)  # type: ignore[union-attr]
+            src.seek(pos)  # type: ignore[union-attr]
+    except OSError:
+        return False
+    pos = 12
+    while pos + 8 <= len(head):
+        kind = head[pos : pos + 4]
+        size = int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+            return kind == b"VP8L" or (kind == b"ANMF" and b"VP8L" in head[pos + 24 : pos + 40])
+        pos += 8 + size + (size & 1)
+    return False
+
+
+def _name(src: ImageSource) -> str:
+    if isinstance(src, (str, os.PathLike)):
+        return os.fspath(src)  # type: ignore[return-value]
+    return "<bytes>" if isinstance(src, (bytes, bytearray, memoryview)) else str(getattr(src, "name", "<file>"))
+
+
+def scrub(
+    src: str | os.PathLike | bytes | io.BufferedIOBase,
+    dst: str | os.PathLike,
+    *,
+    detector: Detector | None = None,
+    preset: str = "balanced",
+    min_face: float | None = None,
+    method: Method = "fill",
+    shape: Shape = "ellipse",
+    pad: float = DEFAULT_PAD,
+    color: tuple[int, int, int] = (0, 0, 0),
+    quality: int | None = None,
+    overwrite: bool = False,
+    in_place: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> ScrubResult:
+    """Write a copy of ``src`` to ``dst`` with every face destroyed and no metadata.
+
+    Parameters
+    ----------
+    src : path, bytes or binary file object
+        JPEG, PNG, WebP, TIFF, BMP, GIF (animated: every frame), AVIF, HEIF
+        (``minface[heif]``). The EXIF orientation is applied, so the output is
+        upright and needs no orientation tag.
+    dst : path
+        Output file, written in the input's format (a multi-picture JPEG becomes a
+        plain JPEG). Its folder must exist.
+    detector : Detector, optional
+        A detector to reuse; default: a shared one for ``preset`` and ``min_face``.
+    method, shape, pad, color
+        How faces are destroyed (:func:`minface.redact.redact`).
+    quality : int, optional
+        Quality of lossy outputs (JPEG, lossy WebP, AVIF, HEIF). Default: a JPEG is
+        re-encoded with its own quantization tables; others use 90.
+    overwrite : bool
+        Replace an existing ``dst`` (atomically). Default: refuse.
+    in_place : bool
+        Allow ``dst`` to be ``src``: the original is replaced only once the new file
+        is complete.
+    max_pixels : int or None
+        Decompression-bomb guard (all frames together).
+
+    Returns
+    -------
+    ScrubResult
+        ``status="ok"``, with every face and the region painted over it.
+
+    Raises
+    ------
+    minface.MinfaceError
+        Any failure (unreadable input, bad options, write error); nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile, os, minface
+    >>> from importlib import resources
+    >>> example = resources.files("minface") / "examples" / "group.jpg"
+    >>> out = os.path.join(tempfile.mkdtemp(), "group.jpg")
+    >>> result = minface.scrub(example, out, preset="fast")
+    >>> result.status, len(result.faces) >= 5
+    ('ok', True)
+    >>> from PIL import Image
+    >>> len(Image.open(out).getexif()), "comment" in Image.open(out).info
+    (0, False)
+    """
+    start = time.perf_counter()
+    name = _name(src)
+    if isinstance(src, (str, os.PathLike)) and os.path.exists(dst):
+        same = os.path.samefile(src, dst)
+        if same and not in_place:
+            raise OutputExistsError(f"{dst}: is the input itself; pass in_place=True to replace the original")
+        if not same and not overwrite:
+            raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
+    elif os.path.exists(dst) and not overwrite:
+        raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
+
+    source = _read_source(src, name, max_pixels)
+    out_format = OUTPUT_FORMAT[source.format]
+    h, w = source.frames[0].shape[:2]
+    det = detector
+    faces_out: list[dict[str, Any]] = []
+    redacted = []
+    for i, frame in enumerate(source.frames):
+        rgb = frame if frame.ndim == 3 and frame.shape[2] == 3 else _as_rgb(frame)
+        faces = det(rgb) if det is not None else detect(rgb, preset=preset, min_face=min_face)
+        redacted.append(redact(frame, faces, method=method, shape=shape, pad=pad, color=color))
+        regs = regions(faces, pad=pad, shape=shape).to_list()
+        for rec, reg in zip(faces.to_list(), regs):
+            item = {"box": rec["box"], "score": rec["score"], "region": reg}
+            if len(source.frames) > 1:
+                item["frame"] = i
+            faces_out.append(item)
+        detector_name = faces.detector
+    jpeg = out_format == "JPEG"
+    save_image(
+        redacted if len(redacted) > 1 else redacted[0],
+        dst,
+        format=out_format,
+        quality=quality or 90,
+        lossless=source.lossless,
+        icc_profile=source.icc,
+        duration=source.durations,
+        loop=source.loop if source.loop is not None else 0,
+        jpeg_qtables=source.jpeg_qtables if jpeg and quality is None else None,
+        jpeg_subsampling=source.jpeg_subsampling if jpeg else None,
+    )
+    return ScrubResult(
+        input=name,
+        output=os.fspath(dst),
+        status="ok",
+        width=w,
+        height=h,
+        faces=faces_out,
+        seconds=round(time.perf_counter() - start, 4),
+        format=out_format,
+        frames=len(source.frames),
+        detector=detector_name,
+    )
+
+
+def _as_rgb(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.shape[2] == 2:
+        return np.repeat(frame[:, :, :1], 3, axis=2)
+    return np.ascontiguousarray(frame[:, :, :3])
+
+
+@dataclass(frozen=True)
+class ScrubJob:
+    """The per-file job of a batch scrub (picklable: sent to every worker process).
+
+    Calling it loads the detector once and returns the function applied to each task.
+    """
+
+    preset: str = "balanced"
+    min_face: float | None = None
+    threshold: float | None = None
+    backend: str = "auto"
+    device: str = "cpu"
+    threads: int | None = None
+    method: str = "fill"
+    shape: str = "ellipse"
+    pad: float = DEFAULT_PAD
+    color: tuple[int, int, int] = (0, 0, 0)
+    quality: int | None = None
+    overwrite: bool = False
+    in_place: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def __call__(self):  # noqa: ANN204 - returns the per-task function
+        detector = Detector(
+            self.preset,
+            min_face=self.min_face,
+            threshold=self.threshold,
+            backend=self.backend,  # type: ignore[arg-type]
+            device=self.device,
+            threads=self.threads,
+        )
+
+        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            return scrub(
+                task.input,
+                task.output,
+                detector=detector,
+                method=self.method,  # type: ignore[arg-type]
+                shape=self.shape,  # type: ignore[arg-type]
+                pad=self.pad,
+                color=self.color,
+                quality=self.quality,
+                overwrite=self.overwrite,
+                in_place=self.in_place,
+                max_pixels=self.max_pixels,
+            ).to_record()
+
+        return run
+
+
+def scrub_batch(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    in_place: bool = False,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    report: str | os.PathLike | None = None,
+    progress: bool = False,
+    dry_run: bool = False,
+    **options: Any,
+):
+    """Scrub files and folders (recursively) into ``output_dir``, or in place.
+
+    ``options`` are those of :class:`ScrubJob` (``preset``, ``min_face``,
+    ``method``, ...). See :func:`minface.batch.run_batch` for the guarantees
+    (atomic outputs, resume, one bad file never stops the batch). Returns a
+    :class:`minface.batch.BatchSummary`.
+
+    Examples
+    --------
+    >>> import tempfile, minface
+    >>> from importlib import resources
+    >>> folder = resources.files("minface") / "examples"
+    >>> summary = minface.scrub_batch([folder / "group.jpg"], tempfile.mkdtemp(), jobs=1, preset="fast")
+    >>> summary.ok, summary.failed, summary.faces >= 5
+    (1, 0, True)
+    """
+    from .batch import run_batch
+
+    n_jobs = jobs or default_threads()
+    threads = options.pop("threads", None) or max(1, default_threads() // n_jobs)
+    job = ScrubJob(overwrite=overwrite, in_place=in_place, threads=threads, **options)
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return run_batch(
+        paths,
+        output_dir,
+        job,
+        in_place=in_place,
+        overwrite=overwrite,
+        jobs=n_jobs,
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        desc="scrub",
+    )
+
+
+@dataclass(frozen=True)
+class StripJob:
+    """The per-file job of a batch strip (picklable)."""
+
+    keep_orientation: bool = True
+    icc: str = "clean"
+    verify: bool = True
+    overwrite: bool = False
+    in_place: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def __call__(self):  # noqa: ANN204 - returns the per-task function
+        from .metadata import strip
+
+        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            start = time.perf_counter()
+            if os.path.exists(task.output) and not (self.overwrite or self.in_place):
+                raise OutputExistsError(f"{task.output}: exists; pass overwrite=True to replace it")
+            rep = strip(
+                task.input,
+                task.output,
+                keep_orientation=self.keep_orientation,
+                icc=self.icc,  # type: ignore[arg-type]
+                in_place=self.in_place,
+                verify=self.verify,
+                max_pixels=self.max_pixels,
+            )
+            kinds: dict[str, int] = {}
+            for item in rep.removed:
+                kinds[item.kind] = kinds.get(item.kind, 0) + item.size
+            return {
+                "input": os.fspath(task.input),
+                "output": os.fspath(task.output),
+                "status": "ok",
+                "error": None,
+                "format": rep.format,
+                "method": rep.method,
+                "removed": [{"kind": k, "bytes": v} for k, v in kinds.items()],
+                "pixels_identical": rep.pixels_identical,
+                "orientation": rep.orientation_handling,
+                "icc": rep.icc,
+                "seconds": round(time.perf_counter() - start, 4),
+            }
+
+        return run
+
+
+def strip_batch(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    in_place: bool = False,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    report: str | os.PathLike | None = None,
+    progress: bool = False,
+    dry_run: bool = False,
+    **options: Any,
+):
+    """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
+
+    ``options`` are those of :class:`StripJob` (``keep_orientation``, ``icc``, ``verify``).
+    """
+    from .batch import run_batch
+
+    job = StripJob(overwrite=overwrite, in_place=in_place, **options)
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return run_batch(
+        paths,
+        output_dir,
+        job,
+        in_place=in_place,
+        overwrite=overwrite,
+        jobs=jobs or default_threads(),
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        desc="strip",
+    )
