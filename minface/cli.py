@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--shape", choices=["ellipse", "rect"], default="ellipse", help="region painted (default ellipse)")
     r.add_argument("--pad", type=float, default=0.3, help="growth of each face box per side, fraction of its size (default 0.3)")
     r.add_argument("--color", type=_color, default=(0, 0, 0), metavar="RGB", help="fill colour, R,G,B or #RRGGBB (default black)")
+    r.add_argument("--blocks", type=int, default=6, metavar="N", help="pixelate: blocks across a face (default 6)")
+    r.add_argument("--strength", type=float, default=0.25, metavar="S", help="blur: sigma as a fraction of the face size (default 0.25)")
     r.add_argument("--quality", type=int, metavar="Q", help="1-100 for lossy outputs (default: JPEG keeps its own tables)")
     _detector_options(s)
     s.set_defaults(func=_cmd_scrub)
@@ -236,6 +238,9 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     if args.quality is not None and not 1 <= args.quality <= 100:
         print("minface scrub: error: --quality must be 1-100", file=sys.stderr)
         return EXIT_USAGE
+    if args.blocks < 2 or args.strength <= 0:
+        print("minface scrub: error: --blocks must be at least 2 and --strength positive", file=sys.stderr)
+        return EXIT_USAGE
     # check the detector options here, once, so a typo is a usage error and not N failed files
     Detector(args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device)
     jobs = args.jobs or default_threads()
@@ -250,6 +255,8 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         shape=args.shape,
         pad=args.pad,
         color=args.color,
+        blocks=args.blocks,
+        strength=args.strength,
         quality=args.quality,
         overwrite=args.overwrite,
         in_place=args.in_place,

@@ -197,6 +197,8 @@ def scrub(
     shape: Shape = "ellipse",
     pad: float = DEFAULT_PAD,
     color: tuple[int, int, int] = (0, 0, 0),
+    blocks: int = 6,
+    strength: float = 0.25,
     quality: int | None = None,
     overwrite: bool = False,
     in_place: bool = False,
@@ -215,7 +217,7 @@ def scrub(
         plain JPEG). Its folder must exist.
     detector : Detector, optional
         A detector to reuse; default: a shared one for ``preset`` and ``min_face``.
-    method, shape, pad, color
+    method, shape, pad, color, blocks, strength
         How faces are destroyed (:func:`minface.redact.redact`).
     quality : int, optional
         Quality of lossy outputs (JPEG, lossy WebP, AVIF, HEIF). Default: a JPEG is
@@ -271,7 +273,9 @@ def scrub(
     for i, frame in enumerate(source.frames):
         rgb = frame if frame.ndim == 3 and frame.shape[2] == 3 else _as_rgb(frame)
         faces = det(rgb) if det is not None else detect(rgb, preset=preset, min_face=min_face)
-        redacted.append(redact(frame, faces, method=method, shape=shape, pad=pad, color=color))
+        redacted.append(
+            redact(frame, faces, method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
+        )
         regs = regions(faces, pad=pad, shape=shape).to_list()
         for rec, reg in zip(faces.to_list(), regs):
             item = {"box": rec["box"], "score": rec["score"], "region": reg}
@@ -331,6 +335,8 @@ class ScrubJob:
     shape: str = "ellipse"
     pad: float = DEFAULT_PAD
     color: tuple[int, int, int] = (0, 0, 0)
+    blocks: int = 6
+    strength: float = 0.25
     quality: int | None = None
     overwrite: bool = False
     in_place: bool = False
@@ -355,6 +361,8 @@ class ScrubJob:
                 shape=self.shape,  # type: ignore[arg-type]
                 pad=self.pad,
                 color=self.color,
+                blocks=self.blocks,
+                strength=self.strength,
                 quality=self.quality,
                 overwrite=self.overwrite,
                 in_place=self.in_place,
