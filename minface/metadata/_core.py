@@ -1,0 +1,360 @@
+"""inspect, strip and strip_bytes: pick the container's parser and rewrite, check the result."""
+
+from __future__ import annotations
+
+import os
+import warnings
+import zlib
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from .. import images as _images
+from ..errors import CorruptImageError, ImageError, MetadataError, MissingDependencyError, UnsupportedImageError
+from ._binary import _Malformed, _u32le
+from ._gif import _gif_layout, _inspect_gif, _rewrite_gif
+from ._icc import _icc_decision
+from ._jpeg import _inspect_jpeg, _jpeg_icc, _jpeg_layout, _rewrite_jpeg
+from ._other_formats import _inspect_isobmff_tail, _inspect_pillow_info, _inspect_tiff
+from ._png import _inflate, _inspect_png, _png_chunks, _rewrite_png, _zlib_extra
+from ._reencode import _reencode, _verify
+from ._reports import MetadataItem, MetadataReport, StripReport, _Collector
+from ._source import MetadataSource, _open_image, _read_source, sniff_format
+from ._trailer import _trailer_item
+from ._webp import _inspect_webp, _rewrite_webp, _webp_layout
+
+# ---------------------------------------------------------------------------
+# inspect
+# ---------------------------------------------------------------------------
+
+
+def inspect(src: MetadataSource) -> MetadataReport:
+    """List the metadata a file carries.
+
+    Parameters
+    ----------
+    src : path, bytes or binary file object
+        A JPEG, PNG, WebP, GIF, TIFF, BMP, HEIF/HEIC (``heif`` extra) or AVIF file.
+
+    Returns
+    -------
+    MetadataReport
+        The items found; damaged metadata shows up in ``warnings``.
+
+    Raises
+    ------
+    UnsupportedImageError
+        Not an image file minface reads.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> from PIL import Image
+    >>> buf = io.BytesIO()
+    >>> exif = Image.Exif(); exif[0x8298] = "(c) Bob"
+    >>> Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(buf, "PNG", exif=exif)
+    >>> report = inspect(buf.getvalue())
+    >>> report.format, [(i.kind, i.location, i.details["Copyright"]) for i in report.items]
+    ('PNG', [('exif', 'eXIf', '(c) Bob')])
+    """
+    data, name = _read_source(src)
+    return _inspect_bytes(data, name)
+
+
+def _inspect_bytes(d: bytes, name: str) -> MetadataReport:
+    fmt = sniff_format(d)
+    if fmt is None:
+        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {d[:8]!r})")
+    col = _Collector()
+    im: Image.Image | None = None
+    try:
+        if fmt == "JPEG":
+            _inspect_jpeg(d, col)
+        elif fmt == "PNG":
+            _inspect_png(d, col)
+        elif fmt == "WEBP":
+            _inspect_webp(d, col)
+        elif fmt == "GIF":
+            _inspect_gif(d, col)
+        elif fmt == "TIFF":
+            _inspect_tiff(d, col)
+        elif fmt in ("HEIF", "AVIF"):
+            im = _inspect_pillow_info(d, fmt, name, col)
+            _inspect_isobmff_tail(d, col)
+        elif fmt == "BMP":
+            im = _inspect_pillow_info(d, fmt, name, col)
+            declared = _u32le(d, 2)
+            if 26 <= declared < len(d):
+                _trailer_item(d[declared:], "after the declared file size", col)
+    except (MissingDependencyError, UnsupportedImageError):
+        raise
+    except Exception as exc:  # a parser bug on hostile input must not hide the rest
+        col.warn(f"metadata parsing stopped: {type(exc).__name__}: {exc}")
+    size, orientation = None, 1
+    try:
+        if im is None:
+            im = _open_image(d, fmt, name, None)
+        size = im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            orientation = _images.read_orientation(im)
+    except MissingDependencyError:
+        if fmt == "HEIF":
+            col.warn("HEIF image details need pillow-heif: pip install 'minface[heif]'")
+    except ImageError as exc:
+        col.warn(str(exc))
+    finally:
+        if im is not None:
+            im.close()
+    return MetadataReport(name, fmt, len(d), size, orientation, tuple(col.items), tuple(col.warnings))
+
+
+# ---------------------------------------------------------------------------
+# strip
+# ---------------------------------------------------------------------------
+
+
+IccPolicy = Literal["clean", "drop"]
+
+
+def strip_bytes(
+    data: bytes,
+    *,
+    keep_orientation: bool = True,
+    icc: IccPolicy = "clean",
+    verify: bool = True,
+    max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
+    quality: int = 90,
+    name: str = "<bytes>",
+) -> tuple[bytes, StripReport]:
+    """Remove all metadata from the bytes of an image file.
+
+    See the module documentation for what is kept per format, and :func:`strip`
+    for the parameters.
+
+    Returns
+    -------
+    bytes, StripReport
+        The clean file and what was done.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> from PIL import Image
+    >>> buf = io.BytesIO()
+    >>> exif = Image.Exif(); exif[0x0112] = 6; exif[0x013B] = "Alice"
+    >>> Image.fromarray(np.zeros((4, 8, 3), np.uint8)).save(buf, "PNG", exif=exif)
+    >>> out, report = strip_bytes(buf.getvalue())
+    >>> report.method, report.orientation_handling, sorted(report.removed_kinds)
+    ('lossless', 'tag', ['exif'])
+    >>> inspect(out).items[0].details
+    {'Orientation': 6}
+    """
+    if icc not in ("clean", "drop"):
+        raise ValueError(f"icc must be 'clean' or 'drop', got {icc!r}")
+    d = bytes(data)
+    if not d:
+        raise UnsupportedImageError(f"{name}: empty input (0 bytes)")
+    return _strip(d, name, keep_orientation, icc, verify, max_pixels, quality)
+
+
+def strip(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    keep_orientation: bool = True,
+    icc: IccPolicy = "clean",
+    in_place: bool = False,
+    verify: bool = True,
+    max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
+    quality: int = 90,
+) -> StripReport:
+    """Write a copy of ``src`` without metadata to ``dst``.
+
+    Parameters
+    ----------
+    src : path
+        The image file; never modified unless ``in_place`` (and then only replaced
+        atomically once the clean file is complete).
+    dst : path
+        Where to write; written atomically (temporary file in the same folder,
+        fsync, rename). Its folder must exist.
+    keep_orientation : bool
+        True (default): keep a non-upright orientation as an EXIF block holding only
+        the Orientation tag, so the rewrite stays lossless. False: apply it to the
+        pixels (re-encoding JPEG and lossy WebP) and write no EXIF at all.
+    icc : {"clean", "drop"}
+        ``"clean"`` (default): replace the colour profile by a clean copy holding
+        only its colour-defining tags (:func:`clean_icc_profile`); sRGB profiles
+        are dropped. ``"drop"``: drop every profile.
+    in_place : bool
+        Allow ``dst`` to be ``src``.
+    verify : bool
+        Decode the output and compare its pixels with the source's (default).
+        Lossless rewrites that do not decode identically are refused.
+    max_pixels : int or None
+        Decompression-bomb guard, as in :func:`minface.load_image`.
+    quality : int
+        Quality of lossy re-encodes (HEIF, AVIF, lossy WebP with the orientation
+        applied). A JPEG re-encoded to apply its orientation reuses its own
+        quantization tables and chroma subsampling instead.
+
+    Returns
+    -------
+    StripReport
+
+    Raises
+    ------
+    MetadataError
+        ``dst`` is ``src`` without ``in_place=True``, or metadata would remain.
+    UnsupportedImageError, CorruptImageError, DecompressionBombError
+        The source cannot be read as an image.
+    ImageWriteError
+        The output cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from PIL import Image
+    >>> d = tempfile.mkdtemp()
+    >>> src, dst = os.path.join(d, "in.jpg"), os.path.join(d, "out.jpg")
+    >>> Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(src, comment=b"hello")
+    >>> report = strip(src, dst)
+    >>> sorted(report.removed_kinds), inspect(dst).clean
+    (['comment'], True)
+    """
+    src_path, dst_path = Path(os.fspath(src)), Path(os.fspath(dst))
+    same = src_path.resolve() == dst_path.resolve() or (
+        dst_path.exists() and src_path.exists() and os.path.samefile(src_path, dst_path)
+    )
+    if same and not in_place:
+        raise MetadataError(f"{dst}: the destination is the source; pass in_place=True to replace it")
+    if icc not in ("clean", "drop"):
+        raise ValueError(f"icc must be 'clean' or 'drop', got {icc!r}")
+    data, name = _read_source(src_path)
+    out, report = _strip(data, name, keep_orientation, icc, verify, max_pixels, quality)
+    mode = None
+    if same:
+        mode = src_path.stat().st_mode & 0o7777
+    _images.atomic_write(dst_path, out, mode=mode)
+    return _replace_dst(report, os.fspath(dst_path))
+
+
+def _replace_dst(report: StripReport, dst: str) -> StripReport:
+    from dataclasses import replace
+
+    return replace(report, destination=dst)
+
+
+_LOSSLESS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+
+
+def _strip(
+    d: bytes,
+    name: str,
+    keep_orientation: bool,
+    icc_policy: str,
+    verify: bool,
+    max_pixels: int | None,
+    quality: int,
+) -> tuple[bytes, StripReport]:
+    fmt = sniff_format(d)
+    if fmt is None:
+        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {d[:8]!r})")
+    before = _inspect_bytes(d, name)
+    im = _open_image(d, fmt, name, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            orientation = _images.read_orientation(im)
+        pil_icc = im.info.get("icc_profile")
+    finally:
+        im.close()
+    notes: list[str] = []
+    lossless = fmt in _LOSSLESS and (orientation == 1 or (keep_orientation and fmt != "GIF"))
+    tag = orientation if (lossless and orientation != 1) else None
+
+    frames: list[np.ndarray] = []
+    if lossless:
+        out, icc_state, more = _strip_lossless(d, fmt, name, tag, icc_policy)
+        method = "lossless"
+    else:
+        out, icc_state, more, frames = _reencode(
+            d, fmt, name, orientation, icc_policy, pil_icc, max_pixels, quality
+        )
+        method = "reencoded"
+    notes += more
+
+    identical: bool | None = None
+    if verify:
+        identical = _verify(d, out, fmt, name, frames if not lossless else None, tag or 1, max_pixels)
+        if lossless and not identical:
+            raise MetadataError(f"{name}: the stripped {fmt} does not decode to the same pixels; nothing written")
+    after = _inspect_bytes(out, name)
+    if after.sensitive:
+        left = ", ".join(sorted({i.kind for i in after.sensitive}))
+        raise MetadataError(f"{name}: metadata would remain after stripping ({left}); nothing written")
+    kept_kinds = {i.kind for i in after.items}
+    removed = [i for i in before.items if i.sensitive or i.kind not in kept_kinds]
+    if fmt == "PNG" and lossless:
+        extra = _zlib_extra(b"".join(c.data for c in _png_chunks(d)[0] if c.type == b"IDAT")) or 0
+        if extra:
+            removed.append(MetadataItem("stray-bytes", "IDAT after the zlib stream", extra))
+    handling = "none" if orientation == 1 else ("tag" if tag else "applied")
+    report = StripReport(
+        source=name,
+        destination=None,
+        format=fmt,
+        method=method,
+        removed=tuple(removed),
+        kept=tuple(after.items),
+        bytes_in=len(d),
+        bytes_out=len(out),
+        orientation=orientation,
+        orientation_handling=handling,
+        icc=icc_state,
+        pixels_identical=identical,
+        notes=tuple(notes),
+    )
+    return out, report
+
+
+def _strip_lossless(d: bytes, fmt: str, name: str, tag: int | None, policy: str) -> tuple[bytes, str, list[str]]:
+    if fmt == "JPEG":
+        lay = _jpeg_layout(d)
+        if lay.fatal:
+            raise CorruptImageError(f"{name}: damaged JPEG ({lay.fatal})")
+        if not any(s.marker == 0xDA for s in lay.segs):
+            raise CorruptImageError(f"{name}: JPEG without image data (no SOS segment)")
+        icc, state = _icc_decision(_jpeg_icc(d, lay), policy)
+        out, notes = _rewrite_jpeg(d, lay, tag, icc)
+        return out, state, notes
+    if fmt == "PNG":
+        chunks, _end, has_iend, fatal = _png_chunks(d)
+        if fatal or not has_iend:
+            raise CorruptImageError(f"{name}: damaged PNG ({fatal})")
+        profile = None
+        for c in chunks:
+            if c.type == b"iCCP":
+                try:
+                    profile = _inflate(c.data.partition(b"\0")[2][1:])
+                except (zlib.error, _Malformed):
+                    profile = b"damaged"
+        icc, state = _icc_decision(profile, policy)
+        out, notes, _extra = _rewrite_png(chunks, tag, icc)
+        return out, state, notes
+    if fmt == "WEBP":
+        lay = _webp_layout(d)
+        if lay.fatal:
+            raise CorruptImageError(f"{name}: damaged WebP ({lay.fatal})")
+        profile = next((c[3] for c in lay.chunks if c[0] == b"ICCP"), None)
+        icc, state = _icc_decision(profile, policy)
+        return _rewrite_webp(d, lay, tag, icc), state, []
+    lay_g = _gif_layout(d)
+    if lay_g.fatal:
+        raise CorruptImageError(f"{name}: damaged GIF ({lay_g.fatal})")
+    notes = [] if lay_g.has_trailer else ["the GIF trailer was missing and has been added"]
+    state = "dropped" if any(k == "app" and i.startswith(b"ICCRGBG1") for k, i, _ in lay_g.blocks) else "none"
+    return _rewrite_gif(lay_g), state, notes
