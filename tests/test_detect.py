@@ -102,6 +102,7 @@ def test_runtimes_agree(crowd_scene):
 def test_min_face_chooses_the_scales():
     p = PRESETS["balanced"]
     plan = lambda mf: multiscale.plan_passes(4000, 3000, min_face=mf, max_scale=p.max_scale, flips="none", trust_max=320)  # noqa: E731
+    assert [q.focus for q in multiscale.plan_passes(800, 600, min_face=8, max_scale=2, flips="none", trust_max=320, cascade=True)] == [True, False, False]
     assert [q.scale for q in plan(8)] == [2.0, 1.0, 0.5, 0.25, 0.125]
     assert [q.scale for q in plan(64)] == [0.25, 0.125]
     assert [q.scale for q in plan(2)] == [2.0, 1.0, 0.5, 0.25, 0.125]  # capped by the preset
@@ -204,3 +205,35 @@ def test_detect_accepts_files_and_reuses_detectors(tmp_path, crowd_scene):
     b = detect(path.read_bytes(), preset="fast")
     np.testing.assert_allclose(a.xyxy, b.xyxy)
     assert minface.detect is detect
+
+
+def test_focus_windows_cover_every_mark_once():
+    rng = np.random.default_rng(1)
+    p = multiscale.Pass(2.0, False, multiscale.TINY, multiscale.FOCUS_MAX, focus=True)
+    w, h = 1500, 1000
+    marks = np.concatenate([rng.uniform(0, [w, h], (40, 2)), rng.uniform([100, 100], [500, 300], (200, 2))])
+    radius = 24.0
+    windows = multiscale.focus_windows(w, h, p, marks, radius, tile_size=1024)
+    keep = [(kx0, ky0, kx1, ky1) for *_, kx0, ky0, kx1, ky1 in windows]
+    for x, y in marks:  # the square around every mark lies in the kept cells
+        for px, py in [(x - radius, y - radius), (x + radius, y + radius), (x, y)]:
+            px, py = min(max(px, 0), w - 1), min(max(py, 0), h - 1)
+            assert sum(k[0] <= px < k[2] and k[1] <= py < k[3] for k in keep) == 1
+    for x0, y0, x1, y1, kx0, ky0, kx1, ky1 in windows:
+        assert (x1 - x0) * p.scale <= 1024 + 1 and (y1 - y0) * p.scale <= 1024 + 1
+        margin = p.hi / p.scale  # every trusted face centred in the kept cells is read whole
+        assert x0 <= max(0, kx0 - margin) + 1 and x1 >= min(w, kx1 + margin) - 1
+    area = sum((k[2] - k[0]) * (k[3] - k[1]) for k in keep)
+    assert area < 0.5 * w * h  # focused: far less than the whole image
+    assert multiscale.focus_windows(w, h, p, np.zeros((0, 2)), radius, 1024) == []
+
+
+def test_cascade_finds_what_the_full_search_finds(crowd_scene, monkeypatch):
+    import dataclasses
+
+    assert PRESETS["balanced"].cascade
+    cascaded = Detector("balanced")(crowd_scene.image)
+    monkeypatch.setitem(PRESETS, "balanced", dataclasses.replace(PRESETS["balanced"], cascade=False))
+    full = Detector("balanced")(crowd_scene.image)
+    assert len(full) == len(cascaded) == len(crowd_scene.faces)
+    assert matched(full.xyxy, cascaded.xyxy, min_iou=0.8).all()

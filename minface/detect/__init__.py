@@ -15,7 +15,7 @@ import numpy as np
 
 from ..faces import Faces
 from ..images import ImageSource, load_image
-from .multiscale import fuse, plan_passes, run_pass, size_threshold
+from .multiscale import fuse, plan_passes, search, size_threshold
 from ..errors import BackendError
 from .runtimes import MODELS, available_backends, get_runtime, resolve_backend
 
@@ -51,6 +51,9 @@ class Preset:
         Halve the scale until the image's shorter side measures at most this
         many input pixels, so the biggest possible face is searched at a size the
         model handles.
+    cascade : bool
+        Search the enlarged top scale only where the scale below saw small
+        candidates (:mod:`minface.detect.multiscale`).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Preset:
     thresholds: tuple[tuple[float, float], ...]
     trust_max: float = 320.0
     largest: float = 448.0
+    cascade: bool = False
     summary: str = field(default="", compare=False)
 
 
@@ -84,11 +88,12 @@ PRESETS: dict[str, Preset] = {
             "balanced",
             min_face=8,
             max_scale=2.0,
-            flips="low",
-            model="fp32",
+            flips="none",
+            model="int8",
             rule="mean",
-            thresholds=((1.25, 0.22), (3.75, 0.18), (8, 0.08)),
-            summary="2x enlarged, full and half size, mirrored; faces from about 8 px",
+            thresholds=((1, 0.24), (2, 0.21), (5, 0.15), (10, 0.09)),
+            cascade=True,
+            summary="0.5x and 1x, then 2x where 1x saw something small (8-bit model); faces from about 8 px",
         ),
         Preset(
             "thorough",
@@ -97,8 +102,8 @@ PRESETS: dict[str, Preset] = {
             flips="all",
             model="fp32",
             rule="mean",
-            thresholds=((2, 0.18), (6, 0.15), (12.8, 0.06)),
-            summary="3x enlarged, every scale mirrored; faces from about 5 px",
+            thresholds=((2, 0.05), (6, 0.05), (12.8, 0.04)),
+            summary="3x, 1.5x, 0.75x and below, each also mirrored (fp32 model); faces from about 5 px",
         ),
     )
 }
@@ -188,10 +193,17 @@ class Detector:
         h, w = pixels.shape[:2]
         p = self.preset
         passes = plan_passes(
-            w, h, min_face=self.min_face, max_scale=p.max_scale, flips=p.flips, trust_max=p.trust_max, largest=p.largest
+            w,
+            h,
+            min_face=self.min_face,
+            max_scale=p.max_scale,
+            flips=p.flips,
+            trust_max=p.trust_max,
+            largest=p.largest,
+            cascade=p.cascade,
         )
-        candidates = [run_pass(pixels, ps, self._runtime, self.tile_size) for ps in passes]
-        boxes, scores, points = fuse(candidates, passes, p.rule)
+        results = search(pixels, passes, self._runtime, self.tile_size)
+        boxes, scores, points = fuse(results, passes, p.rule)
         sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         if self.threshold is not None:
             keep = scores >= self.threshold
