@@ -7,11 +7,13 @@ settings, and every file is inspected for metadata. A detected face counts as
 
 * it lies inside a region that the scrub report (``--report``) says was painted
   (at least half of its box), or
+* its centre lies in such a region, or
 * the centre of its box (where eyes, nose and mouth would be) holds no
   face-scale detail: a solid fill has none, and a blur sized to the face leaves
-  only the added noise, which a median filter removes. A mosaic keeps edges
-  between its blocks and is often reported as still looking like a face, which
-  is the honest answer (see :mod:`minface.redact`).
+  only the added noise, which a median filter removes; or a quarter of that
+  centre is flat paint (the box straddles the edge of a filled region). A
+  mosaic keeps edges between its blocks and is often reported as still looking
+  like a face, which is the honest answer (see :mod:`minface.redact`).
 
 Anything else is reported as an intact face, with its box and score.
 """
@@ -32,10 +34,24 @@ from .images import load_image
 from .metadata import inspect
 from .redact import Regions, region_mask
 
-__all__ = ["verify_file", "VerifyResult", "VerifyJob", "load_regions", "face_detail", "DETAIL_THRESHOLD"]
+__all__ = ["verify_file", "VerifyResult", "VerifyJob", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD"]
 
 #: Below this :func:`face_detail` a detection is taken for a painted-over region.
 DETAIL_THRESHOLD = 5.0
+#: From this :func:`painted_share` on, a detection is taken for the edge of a painted region.
+PAINTED_SHARE = 0.25
+
+
+def _centre_crop(image: np.ndarray, box: np.ndarray, centre: float) -> np.ndarray | None:
+    h, w = image.shape[:2]
+    bx1, by1, bx2, by2 = (float(v) for v in box)
+    mx, my = (bx2 - bx1) * (1 - centre) / 2, (by2 - by1) * (1 - centre) / 2
+    x1, y1, x2, y2 = (int(round(v)) for v in (bx1 + mx, by1 + my, bx2 - mx, by2 - my))
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if x2 - x1 < 3 or y2 - y1 < 3:
+        return None
+    crop = np.ascontiguousarray(image[y1:y2, x1:x2])
+    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
 
 
 def face_detail(image: np.ndarray, box: np.ndarray, *, centre: float = 0.6) -> float:
@@ -50,18 +66,33 @@ def face_detail(image: np.ndarray, box: np.ndarray, *, centre: float = 0.6) -> f
     >>> face_detail(np.full((50, 50, 3), 90, np.uint8), np.array([5, 5, 45, 45]))
     0.0
     """
-    h, w = image.shape[:2]
-    bx1, by1, bx2, by2 = (float(v) for v in box)
-    mx, my = (bx2 - bx1) * (1 - centre) / 2, (by2 - by1) * (1 - centre) / 2
-    x1, y1, x2, y2 = (int(round(v)) for v in (bx1 + mx, by1 + my, bx2 - mx, by2 - my))
-    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-    if x2 - x1 < 3 or y2 - y1 < 3:
+    grey = _centre_crop(image, box, centre)
+    if grey is None:
         return 0.0
-    crop = np.ascontiguousarray(image[y1:y2, x1:x2])
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
     grey = cv2.medianBlur(grey, 3).astype(np.float32)
     small = cv2.resize(grey, (24, 24), interpolation=cv2.INTER_AREA)
     return float((small - cv2.GaussianBlur(small, (0, 0), 2.0)).std())
+
+
+def painted_share(image: np.ndarray, box: np.ndarray, *, centre: float = 0.6) -> float:
+    """Share of the centre of ``box`` that is flat paint: neighbourhoods a quarter of the box wide without texture.
+
+    A solid fill is flat even after JPEG compression; the centre of a real face
+    never is, nor is a mosaic of blocks smaller than a quarter of the face. A
+    detection whose centre is partly paint sits on the edge of a redacted region
+    (hair above a filled face, say), not on an intact face.
+
+    >>> painted_share(np.zeros((40, 40), np.uint8), np.array([0, 0, 40, 40]))
+    1.0
+    """
+    grey = _centre_crop(image, box, centre)
+    if grey is None:
+        return 0.0
+    g = grey.astype(np.float32)
+    k = max(5, int(round(max(float(box[2] - box[0]), float(box[3] - box[1])) / 4)))
+    mean = cv2.blur(g, (k, k))
+    var = cv2.blur(g * g, (k, k)) - mean * mean
+    return float((var < 1.5**2).mean())
 
 
 @dataclass
@@ -114,14 +145,16 @@ def verify_file(
     faces = det(image)
     painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
     intact, redacted = [], 0
+    h, w = image.shape[:2]
     for rec, box in zip(faces.to_list(), faces.xyxy):
         inside = 0.0
         if painted is not None:
             x1, y1, x2, y2 = (int(round(float(v))) for v in box)
             window = painted[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)]
-            inside = float(window.mean()) if window.size else 0.0
+            cx, cy = min(w - 1, max(0, int((x1 + x2) / 2))), min(h - 1, max(0, int((y1 + y2) / 2)))
+            inside = 1.0 if painted[cy, cx] else (float(window.mean()) if window.size else 0.0)
         detail = face_detail(image, box)
-        if inside >= 0.5 or detail < DETAIL_THRESHOLD:
+        if inside >= 0.5 or detail < DETAIL_THRESHOLD or painted_share(image, box) >= PAINTED_SHARE:
             redacted += 1
         else:
             intact.append({"box": rec["box"], "score": rec["score"], "detail": round(detail, 1)})

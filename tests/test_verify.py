@@ -10,7 +10,7 @@ from test_scrub import make_tree, photo_bytes, scene
 
 from minface import redact
 from minface.cli import main as cli_main
-from minface.verify import DETAIL_THRESHOLD, face_detail, verify_file
+from minface.verify import DETAIL_THRESHOLD, PAINTED_SHARE, face_detail, painted_share, verify_file
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,7 @@ def test_detail_separates_painted_from_intact():
     faces = np.asarray(s.faces)
     intact = [face_detail(s.image, b) for b in faces]
     assert min(intact) > 2 * DETAIL_THRESHOLD
+    assert max(painted_share(s.image, b) for b in faces) < PAINTED_SHARE / 2
     for method in ("fill", "blur"):
         out = redact(s.image, faces, method=method, seed=0)
         assert max(face_detail(out, b) for b in faces) < DETAIL_THRESHOLD
