@@ -231,7 +231,7 @@ def _printer(dry_run: bool):  # noqa: ANN202
 
 
 def _cmd_scrub(args: argparse.Namespace) -> int:
-    from .detect import Detector
+    from .detect import check_options
     from .detect.runtimes import default_threads
     from .pipeline import ScrubJob
 
@@ -242,7 +242,8 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         print("minface scrub: error: --blocks must be at least 2 and --strength positive", file=sys.stderr)
         return EXIT_USAGE
     # check the detector options here, once, so a typo is a usage error and not N failed files
-    Detector(args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device)
+    # (without loading the model: only the workers need it)
+    check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
     jobs = args.jobs or default_threads()
     job = ScrubJob(
         preset=args.preset,

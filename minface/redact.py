@@ -40,7 +40,7 @@ from PIL import Image
 
 from .faces import Faces
 
-__all__ = ["redact", "regions", "region_mask", "Regions", "METHODS", "SHAPES", "DEFAULT_PAD"]
+__all__ = ["redact", "regions", "region_mask", "region_window", "Regions", "METHODS", "SHAPES", "DEFAULT_PAD"]
 
 METHODS = ("fill", "pixelate", "blur")
 SHAPES = ("ellipse", "rect")
@@ -86,7 +86,13 @@ def _as_faces(faces: BoxesLike) -> Faces:
     return Faces(boxes, np.ones(len(boxes), np.float32))
 
 
-def _local_mask(box: np.ndarray, shape: str, height: int, width: int) -> tuple[slice, slice, np.ndarray] | None:
+def region_window(box: np.ndarray, shape: str, height: int, width: int) -> tuple[slice, slice, np.ndarray] | None:
+    """The pixels one region paints: ``(rows, cols, mask)`` of its window inside the image, or None.
+
+    >>> rows, cols, m = region_window(np.array([0.0, 0.0, 6.0, 6.0]), "ellipse", 10, 10)
+    >>> rows, cols, m[0].astype(int).tolist()
+    (slice(0, 6, None), slice(0, 6, None), [0, 1, 1, 1, 1, 0])
+    """
     x1, y1, x2, y2 = box
     if not (x2 > x1 and y2 > y1):
         return None
@@ -112,7 +118,7 @@ def region_mask(height: int, width: int, regs: Regions) -> np.ndarray:
     """
     mask = np.zeros((height, width), bool)
     for box in regs.boxes:
-        local = _local_mask(box, regs.shape, height, width)
+        local = region_window(box, regs.shape, height, width)
         if local is not None:
             rows, cols, m = local
             mask[rows, cols] |= m
@@ -205,7 +211,7 @@ def _redact_array(
         color_channels[mask] = value
         return out
     for box, face in zip(regs.boxes, face_boxes):
-        local = _local_mask(box, shape, h, w)
+        local = region_window(box, shape, h, w)
         if local is None:
             continue
         rows, cols, m = local

@@ -19,7 +19,7 @@ from .multiscale import fuse, plan_passes, search, size_threshold
 from ..errors import BackendError
 from .runtimes import MODELS, available_backends, get_runtime, resolve_backend
 
-__all__ = ["Detector", "detect", "Preset", "PRESETS", "available_backends"]
+__all__ = ["Detector", "detect", "check_options", "Preset", "PRESETS", "available_backends"]
 
 Backend = Literal["auto", "onnxruntime", "opencv"]
 
@@ -109,6 +109,41 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def check_options(
+    preset: str = "balanced",
+    min_face: float | None = None,
+    threshold: float | None = None,
+    backend: str = "auto",
+    device: str = "cpu",
+    model: str | None = None,
+) -> tuple[str, str]:
+    """Validate detector options without loading a model; return the backend and weights they select.
+
+    Raises the errors :class:`Detector` would raise (``ValueError``, ``BackendError``).
+
+    >>> check_options("fast", backend="opencv")
+    ('opencv', 'fp32')
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if min_face is not None and not min_face > 0:
+        raise ValueError(f"min_face must be a positive number of pixels, got {min_face!r}")
+    if threshold is not None and not 0 < threshold < 1:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    if model is not None and model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; choose 'cpu' or 'cuda'")
+    resolved = resolve_backend("onnxruntime" if device == "cuda" and backend == "auto" else backend)
+    if resolved == "opencv":
+        if device == "cuda":
+            raise BackendError("device='cuda' needs backend='onnxruntime' (pip install 'minface[cuda]')")
+        if model == "int8":
+            raise BackendError("the int8 model needs backend='onnxruntime' (pip install 'minface[ort]')")
+        model = "fp32"
+    return resolved, model or PRESETS[preset].model
+
+
 class Detector:
     """A face detector that loads its model once and is reused for many images.
 
@@ -156,29 +191,16 @@ class Detector:
         backend: Backend = "auto",
         device: str = "cpu",
         threads: int | None = None,
-        tile_size: int = 1600,
+        tile_size: int = 1024,
         model: str | None = None,
     ) -> None:
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        if min_face is not None and not min_face > 0:
-            raise ValueError(f"min_face must be a positive number of pixels, got {min_face!r}")
-        if threshold is not None and not 0 < threshold < 1:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        resolved, self.model = check_options(preset, min_face, threshold, backend, device, model)
         if tile_size < 64:
             raise ValueError(f"tile_size must be at least 64, got {tile_size}")
         self.preset = PRESETS[preset]
         self.min_face = float(min_face if min_face is not None else self.preset.min_face)
         self.threshold = threshold
         self.tile_size = int(tile_size)
-        if model is not None and model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-        resolved = resolve_backend("onnxruntime" if device == "cuda" and backend == "auto" else backend)
-        if resolved == "opencv":
-            if model == "int8":
-                raise BackendError("the int8 model needs backend='onnxruntime' (pip install 'minface[ort]')")
-            model = "fp32"
-        self.model = model or self.preset.model
         self._runtime = get_runtime(resolved, device=device, threads=threads, model=self.model)
         self.backend = self._runtime.name
         self.device = self._runtime.device
