@@ -26,7 +26,7 @@ from .errors import (
 from .faces import Faces
 from .images import DEFAULT_MAX_PIXELS, load_image, save_image
 from .metadata import MetadataReport, StripReport, inspect, strip
-from .pipeline import ScrubResult, scrub, scrub_batch
+from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
 from .redact import redact, regions
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "scrub",
     "scrub_batch",
+    "scrub_bytes",
     "ScrubResult",
     "redact",
     "regions",

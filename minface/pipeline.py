@@ -29,12 +29,13 @@ from .images import (
     _open,
     _pil_to_uint8,
     apply_orientation,
+    atomic_write,
+    encode_image,
     read_orientation,
-    save_image,
 )
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
 
-__all__ = ["scrub", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
+__all__ = ["scrub", "scrub_bytes", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
 #: Format written for each format read (multi-picture JPEGs lose their secondary images).
 OUTPUT_FORMAT = {
@@ -264,15 +265,75 @@ def scrub(
     elif os.path.exists(dst) and not overwrite:
         raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
 
+    data, result = _scrub_source(
+        src, name, detector, preset, min_face, method, shape, pad, color, blocks, strength, quality, max_pixels
+    )
+    atomic_write(dst, data)
+    result.output = os.fspath(dst)
+    result.seconds = round(time.perf_counter() - start, 4)
+    return result
+
+
+def scrub_bytes(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    detector: Detector | None = None,
+    preset: str = "balanced",
+    min_face: float | None = None,
+    method: Method = "fill",
+    shape: Shape = "ellipse",
+    pad: float = DEFAULT_PAD,
+    color: tuple[int, int, int] = (0, 0, 0),
+    blocks: int = 6,
+    strength: float = 0.25,
+    quality: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> tuple[bytes, ScrubResult]:
+    """:func:`scrub` from bytes to bytes, for storage that is not a local file system.
+
+    Returns the output file's bytes and the result (its ``output`` is None:
+    the caller decides where the bytes go). Raises on any failure.
+
+    >>> from importlib import resources
+    >>> data = (resources.files("minface") / "examples" / "group.jpg").read_bytes()
+    >>> out, result = scrub_bytes(data, preset="fast")
+    >>> out[:2], result.format, len(result.faces) >= 5
+    (b'\\xff\\xd8', 'JPEG', True)
+    """
+    start = time.perf_counter()
+    out, result = _scrub_source(
+        data, name, detector, preset, min_face, method, shape, pad, color, blocks, strength, quality, max_pixels
+    )
+    result.seconds = round(time.perf_counter() - start, 4)
+    return out, result
+
+
+def _scrub_source(
+    src: ImageSource,
+    name: str,
+    detector: Detector | None,
+    preset: str,
+    min_face: float | None,
+    method: Method,
+    shape: Shape,
+    pad: float,
+    color: tuple[int, int, int],
+    blocks: int,
+    strength: float,
+    quality: int | None,
+    max_pixels: int | None,
+) -> tuple[bytes, ScrubResult]:
+    """Decode, detect and redact every frame, encode; the shared core of scrub and scrub_bytes."""
     source = _read_source(src, name, max_pixels)
     out_format = OUTPUT_FORMAT[source.format]
     h, w = source.frames[0].shape[:2]
-    det = detector
     faces_out: list[dict[str, Any]] = []
     redacted = []
+    detector_name = None
     for i, frame in enumerate(source.frames):
         rgb = frame if frame.ndim == 3 and frame.shape[2] == 3 else _as_rgb(frame)
-        faces = det(rgb) if det is not None else detect(rgb, preset=preset, min_face=min_face)
+        faces = detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face)
         redacted.append(
             redact(frame, faces, method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
         )
@@ -284,10 +345,9 @@ def scrub(
             faces_out.append(item)
         detector_name = faces.detector
     jpeg = out_format == "JPEG"
-    save_image(
+    data = encode_image(
         redacted if len(redacted) > 1 else redacted[0],
-        dst,
-        format=out_format,
+        out_format,
         quality=quality or 90,
         lossless=source.lossless,
         icc_profile=source.icc,
@@ -296,18 +356,18 @@ def scrub(
         jpeg_qtables=source.jpeg_qtables if jpeg and quality is None else None,
         jpeg_subsampling=source.jpeg_subsampling if jpeg else None,
     )
-    return ScrubResult(
+    result = ScrubResult(
         input=name,
-        output=os.fspath(dst),
+        output=None,
         status="ok",
         width=w,
         height=h,
         faces=faces_out,
-        seconds=round(time.perf_counter() - start, 4),
         format=out_format,
         frames=len(source.frames),
         detector=detector_name,
     )
+    return data, result
 
 
 def _as_rgb(frame: np.ndarray) -> np.ndarray:
