@@ -43,37 +43,17 @@ SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), ("32-64", 32, 64), (">=64", 64, 
 COLUMNS = ["recall", "easy", "medium", "hard"] + [b[0] for b in SIZE_BINS] + ["false/img", "area %", "s/img"]
 
 
-def grow(boxes: np.ndarray, pad: float) -> np.ndarray:
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    w = boxes[:, 2] - boxes[:, 0]
-    h = boxes[:, 3] - boxes[:, 1]
-    return boxes + np.stack([-pad * w, -pad * h, pad * w, pad * h], axis=1)
-
-
-def ellipse_pixels(box: np.ndarray, height: int, width: int) -> tuple[slice, slice, np.ndarray] | None:
-    """Pixels whose centre lies in the ellipse inscribed in ``box`` (within the image)."""
-    x1, y1, x2, y2 = box
-    a, b = (x2 - x1) / 2, (y2 - y1) / 2
-    if a <= 0 or b <= 0:
-        return None
-    c0, c1 = max(0, math.floor(x1)), min(width, math.ceil(x2))
-    r0, r1 = max(0, math.floor(y1)), min(height, math.ceil(y2))
-    if c0 >= c1 or r0 >= r1:
-        return None
-    xx = ((np.arange(c0, c1) + 0.5 - (x1 + x2) / 2) / a) ** 2
-    yy = ((np.arange(r0, r1) + 0.5 - (y1 + y2) / 2) / b) ** 2
-    return slice(r0, r1), slice(c0, c1), (yy[:, None] + xx[None, :]) <= 1.0
-
-
 def score_image(annotation: dict, boxes: np.ndarray, pad: float) -> tuple[list[tuple[bool, tuple]], int, float]:
-    """Per valid face (covered, attributes); number of false regions; painted area share."""
+    """Per valid face (covered, attributes); number of false regions; painted area share.
+
+    Regions are painted exactly as ``minface.redact`` paints them (pixel centres
+    inside the ellipse inscribed in the grown box).
+    """
+    from minface.redact import region_mask, region_window, regions
+
     height, width = annotation["height"], annotation["width"]
-    regions = grow(boxes, pad)
-    painted = np.zeros((height, width), bool)
-    pixels = [ellipse_pixels(r, height, width) for r in regions]
-    for px in pixels:
-        if px is not None:
-            painted[px[0], px[1]] |= px[2]
+    regs = regions(np.asarray(boxes, np.float32).reshape(-1, 4), pad=pad)
+    painted = region_mask(height, width, regs)
     annotated = np.zeros((height, width), bool)
     for f in annotation["faces"]:
         x, y, w, h = f["box_xywh"]
@@ -86,7 +66,11 @@ def score_image(annotation: dict, boxes: np.ndarray, pad: float) -> tuple[list[t
             continue
         covered = painted[max(0, y) : y + h, max(0, x) : x + w].sum() >= 0.7 * w * h
         faces.append((bool(covered), (f["easy"], f["medium"], f["hard"], max(w, h))))
-    false = sum(1 for px in pixels if px is not None and not (px[2] & annotated[px[0], px[1]]).any())
+    false = 0
+    for box in regs.boxes:
+        px = region_window(box, regs.shape, height, width)
+        if px is not None and not (px[2] & annotated[px[0], px[1]]).any():
+            false += 1
     return faces, false, float(painted.mean())
 
 

@@ -15,6 +15,7 @@ from .errors import (
     BackendError,
     CorruptImageError,
     DecompressionBombError,
+    IdPhotoError,
     ImageError,
     ImageWriteError,
     MetadataError,
@@ -24,6 +25,7 @@ from .errors import (
     UnsupportedImageError,
 )
 from .faces import Faces
+from .idphoto import SPECS, IdPhoto, crop_id
 from .images import DEFAULT_MAX_PIXELS, load_image, save_image
 from .metadata import MetadataReport, StripReport, inspect, strip
 from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
@@ -59,4 +61,9 @@ __all__ = [
     "BackendError",
     "MetadataError",
     "ImageWriteError",
+    "crop_id",
+    "IdPhoto",
+    "SPECS",
+    "IdPhotoError",
 ]
+

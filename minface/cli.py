@@ -27,6 +27,8 @@ examples:
   minface inspect photo.jpg                 the metadata a file carries
   minface detect photo.jpg                  face boxes as a table (--json for machines)
   minface presets                           what each detection preset costs and finds
+  minface crop-id selfie.jpg -o id.jpg --spec us-passport   the ID photo a document needs, nothing else
+  minface specs                             the ID photo specifications crop-id knows
 
 exit codes: 0 all ok, 1 some files failed (verify: something remains), 2 usage error, 130 interrupted
 """
@@ -189,6 +191,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the detection presets", description="List the detection presets.")
     pr.set_defaults(func=_cmd_presets)
+
+    from .idphoto import SPECS
+
+    c = sub.add_parser(
+        "crop-id",
+        help="crop a photo to the ID photo a document needs",
+        description="Crop a photo down to the head-and-shoulders photo a document specification asks for: the face "
+        "turned upright, head height and eye line in the middle of the spec's ranges, exact pixel size, every other "
+        "face in the crop painted over, no metadata. Exit code 1 (with the reason) when no compliant photo can be "
+        "made: no face, several faces of similar size, a face too small for the output, a head cut by the image "
+        "edge, or a crop reaching past the edge without --pad.",
+    )
+    c.add_argument("input", metavar="INPUT", help="image file")
+    c.add_argument("-o", "--output", required=True, metavar="OUT", help="output file; its extension picks the format")
+    c.add_argument("--spec", required=True, choices=list(SPECS), metavar="SPEC", help="document spec (see `minface specs`)")
+    c.add_argument(
+        "--pad", type=_pad_color, metavar="COLOR", help="fill the part of the crop outside the image with this "
+        "plain background colour (R,G,B, #RRGGBB, white or grey); default: refuse such crops"
+    )
+    c.add_argument(
+        "--face",
+        default="largest",
+        metavar="N",
+        help="which face: 'largest' (default) or its number as listed by `minface detect` with the same options",
+    )
+    c.add_argument("--quality", type=int, default=95, metavar="Q", help="1-100 for lossy outputs (default 95)")
+    c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    c.add_argument("--json", action="store_true", help="print the compliance report as JSON")
+    _detector_options(c)
+    c.set_defaults(func=_cmd_crop_id)
+
+    sp = sub.add_parser(
+        "specs",
+        help="list the ID photo specifications",
+        description="List the document specifications crop-id knows: size, pixels, head height (chin to crown), "
+        "eye line and margins, with the authority each comes from.",
+    )
+    sp.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    sp.set_defaults(func=_cmd_specs)
     return parser
 
 
@@ -400,6 +441,112 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     for p in PRESETS.values():
         top = min(p.max_scale, RELIABLE_MIN / p.min_face)
         print(f"{p.name:9s} faces from {p.min_face:g} px, largest scale {top:g}x, {p.model} weights: {p.summary}")
+    return EXIT_OK
+
+
+_NAMED_COLOURS = {"white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128), "lightgrey": (211, 211, 211), "lightgray": (211, 211, 211)}
+
+
+def _pad_color(text: str) -> tuple[int, int, int]:
+    return _NAMED_COLOURS.get(text.strip().lower()) or _color(text)
+
+
+def _cmd_crop_id(args: argparse.Namespace) -> int:
+    from .detect import Detector
+    from .errors import IdPhotoError, ImageError
+    from .idphoto import crop_id
+    from .images import _save_format, load_image
+
+    prog = "minface crop-id"
+    if not 1 <= args.quality <= 100:
+        print(f"{prog}: error: --quality must be 1-100", file=sys.stderr)
+        return EXIT_USAGE
+    face: str | int = "largest"
+    if args.face != "largest":
+        try:
+            face = int(args.face) - 1
+        except ValueError:
+            face = -1
+        if face < 0:
+            print(f"{prog}: error: --face must be 'largest' or a face number from 1, got {args.face!r}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        _save_format(None, args.output)
+    except ImageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.output)
+    if out.is_dir():
+        print(f"{prog}: error: {out} is a folder; give the output file's name", file=sys.stderr)
+        return EXIT_USAGE
+    if out.exists() and not args.overwrite:
+        print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
+        return EXIT_FAILED
+    detector = Detector(
+        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+    )
+    name = args.input
+    try:
+        pixels = load_image(Path(name))
+        faces = detector(pixels)
+        if isinstance(face, int) and face >= len(faces):
+            raise IdPhotoError(f"no face number {face + 1}: {len(faces)} face(s) found", reason="no_face")
+        photo = crop_id(pixels, args.spec, face=face, pad=args.pad, detector=detector, faces=faces)
+        photo.save(out, quality=args.quality)
+    except IdPhotoError as exc:
+        if args.json:
+            print(json.dumps({"input": name, "output": None, "status": "error", "reason": exc.reason, "error": str(exc)}))
+        print(f"{prog}: {name}: {exc.reason}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (MinfaceError, OSError) as exc:
+        if args.json:
+            print(json.dumps({"input": name, "output": None, "status": "error", "reason": "unreadable", "error": str(exc)}))
+        print(f"{prog}: {name}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"input": name, "output": str(out), "status": "ok", **photo.to_dict()}))
+    else:
+        print(f"{name} -> {out}")
+        print(photo.to_text())
+    return EXIT_OK
+
+
+def _cmd_specs(args: argparse.Namespace) -> int:
+    from .idphoto import SPECS
+
+    if args.json:
+        print(json.dumps([s.to_dict() for s in SPECS.values()], indent=1, ensure_ascii=False))
+        return EXIT_OK
+
+    def rng(mm: tuple[float, float] | None, height: float) -> str:
+        if mm is None:
+            return "-"
+        return f"{mm[0]:.4g}-{mm[1]:.4g} mm ({mm[0] / height:.0%}-{mm[1] / height:.0%})"
+
+    rows = [("NAME", "SIZE", "PIXELS", "HEAD (CHIN-CROWN)", "EYE LINE (FROM BOTTOM)", "OTHER")]
+    for s in SPECS.values():
+        other = []
+        if s.top_margin_mm is not None:
+            lo, hi = s.top_margin_mm
+            other.append(f"above head {lo:g}-{hi:g} mm" if hi is not None else f"above head >= {lo:g} mm")
+        if s.bottom_margin_mm is not None:
+            other.append(f"below chin >= {s.bottom_margin_mm:g} mm")
+        rows.append(
+            (
+                s.name,
+                f"{s.width_mm:.3g}x{s.height_mm:.3g} mm",
+                f"{s.width_px}x{s.height_px} @{s.dpi}",
+                rng(s.head_mm, s.height_mm),
+                rng(s.eye_mm, s.height_mm),
+                ", ".join(other) or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    print("\nsources:")
+    for s in SPECS.values():
+        print(f"  {s.name}: {s.authority}")
     return EXIT_OK
 
 

@@ -18,6 +18,12 @@ __all__ = [
     "BackendError",
     "MetadataError",
     "ImageWriteError",
+    "IdPhotoError",
+    "NoFaceError",
+    "AmbiguousFaceError",
+    "FaceTooSmallError",
+    "FaceCutOffError",
+    "CropOutsideImageError",
 ]
 
 
@@ -68,3 +74,53 @@ class MetadataError(ImageError):
 
 class ImageWriteError(ImageError):
     """An image could not be written (unsupported output format or options, encoder failure)."""
+
+
+class IdPhotoError(MinfaceError):
+    """An ID photo could not be made from the image; ``reason`` says why in one word.
+
+    Raised by :func:`minface.crop_id` instead of returning a photo that would not
+    meet the document's specification. ``reason`` is one of ``"no_face"``,
+    ``"ambiguous_face"``, ``"face_too_small"``, ``"face_cut_off"``,
+    ``"crop_outside_image"``, ``"no_landmarks"`` or ``"infeasible"``.
+    """
+
+    reason = "infeasible"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class NoFaceError(IdPhotoError):
+    """No face was found in the image."""
+
+    reason = "no_face"
+
+
+class AmbiguousFaceError(IdPhotoError):
+    """Several faces of similar size: ``face="largest"`` cannot tell which one is meant.
+
+    Pass the index of the face to use (``face=`` in Python, ``--face`` on the command line).
+    """
+
+    reason = "ambiguous_face"
+
+
+class FaceTooSmallError(IdPhotoError):
+    """The face has too few pixels for the document's output resolution (it would be upscaled too much)."""
+
+    reason = "face_too_small"
+
+
+class FaceCutOffError(IdPhotoError):
+    """The head itself is cut by the image edge; padding cannot invent it."""
+
+    reason = "face_cut_off"
+
+
+class CropOutsideImageError(IdPhotoError):
+    """The crop reaches past the image edge; ``pad=`` a background colour to fill the outside."""
+
+    reason = "crop_outside_image"

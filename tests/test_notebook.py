@@ -20,5 +20,6 @@ def test_quickstart_runs(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "1 ok, 1 failed" in text and "metadata left: none" in text
-    last = nb.cells[-1].outputs[0]["data"]["text/plain"]
-    assert last == "('clean', [], [])"
+    audit = next(c for c in nb.cells if c.cell_type == "code" and "verify_file(" in c.source)
+    assert audit.outputs[0]["data"]["text/plain"] == "('clean', [], [])"
+    assert "us-passport: 600x600 px, compliant" in text and "1 other face(s) painted" in text

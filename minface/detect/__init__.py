@@ -8,6 +8,7 @@ Presets trade time for recall; ``min_face`` picks the scales a job needs.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -205,6 +206,12 @@ class Detector:
         self.backend = self._runtime.name
         self.device = self._runtime.device
         self.description = f"{MODELS[self.model].name}/{self._runtime.description}/{preset}"
+        self.last_timings = {}
+
+    #: Seconds spent in each stage of the last call (``resize``, ``inference``,
+    #: ``decode``, ``fuse``) and the megapixels fed to the model (``input_megapixels``);
+    #: overwritten by every call (from any thread).
+    last_timings: dict[str, float]
 
     def __repr__(self) -> str:
         return f"Detector(preset={self.preset.name!r}, min_face={self.min_face:g}, backend={self.backend!r})"
@@ -224,20 +231,26 @@ class Detector:
             largest=p.largest,
             cascade=p.cascade,
         )
-        results = search(pixels, passes, self._runtime, self.tile_size)
+        timings: dict[str, float] = {}
+        results = search(pixels, passes, self._runtime, self.tile_size, timings)
+        t0 = time.perf_counter()
         boxes, scores, points = fuse(results, passes, p.rule)
         sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         if self.threshold is not None:
             keep = scores >= self.threshold
         else:
             keep = scores >= size_threshold(p.thresholds, sizes / self.min_face)
-        return Faces(
+        faces = Faces(
             boxes[keep],
             np.clip(scores[keep], 0.0, 1.0),
             points[keep],
             image_size=(w, h),
             detector=self.description,
         )
+        timings["fuse"] = time.perf_counter() - t0
+        timings["input_megapixels"] = sum(r.pixels for r in results) / 1e6
+        self.last_timings = timings
+        return faces
 
     detect = __call__
 

@@ -35,6 +35,7 @@ most false alarms are small).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -229,21 +230,31 @@ def run_pass(
     p: Pass,
     infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     windows: Sequence[Window],
+    timings: dict[str, float] | None = None,
 ) -> PassResult:
-    """Run pass ``p`` over ``windows`` (in the pass's own, possibly mirrored, coordinates)."""
+    """Run pass ``p`` over ``windows`` (in the pass's own, possibly mirrored, coordinates).
+
+    ``timings``, when given, accumulates seconds spent in ``resize`` (crop, resize,
+    blob), ``inference`` and ``decode``.
+    """
+    clock = time.perf_counter
+    t_resize = t_infer = t_decode = 0.0
     h, w = image.shape[:2]
     boxes, scores, points, marks = [], [], [], []
     pixels = 0
     src = image[:, ::-1] if p.flip else image
     interp = cv2.INTER_AREA if p.scale < 1 else cv2.INTER_LINEAR
     for x0, y0, x1, y1, kx0, ky0, kx1, ky1 in windows:
+        t0 = clock()
         crop = np.ascontiguousarray(src[y0:y1, x0:x1])
         ch, cw = crop.shape[:2]
         nw, nh = max(1, round(cw * p.scale)), max(1, round(ch * p.scale))
         tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
         blob = to_blob([tile])
         pixels += blob.shape[2] * blob.shape[3]
+        t1 = clock()
         hm, sc, off, lm = infer(blob)
+        t2 = clock()
         b, s, pts = decode(hm[0], sc[0], off[0], lm[0], CANDIDATE_THRESHOLD)
         fx, fy = cw / nw, ch / nh
         b = b * np.array([fx, fy, fx, fy], np.float32) + np.array([x0, y0, x0, y0], np.float32)
@@ -258,6 +269,12 @@ def run_pass(
         points.append(pts[keep])
         small = mine & (sizes * p.scale < FOCUS_MAX / 2)
         marks.append(np.stack([cx[small], cy[small]], axis=1))
+        t_resize += t1 - t0
+        t_infer += t2 - t1
+        t_decode += clock() - t2
+    if timings is not None:
+        for key, value in (("resize", t_resize), ("inference", t_infer), ("decode", t_decode)):
+            timings[key] = timings.get(key, 0.0) + value
     b = np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)
     s = np.concatenate(scores) if scores else np.zeros(0, np.float32)
     pts = np.concatenate(points) if points else np.zeros((0, 5, 2), np.float32)
@@ -275,6 +292,7 @@ def search(
     passes: Sequence[Pass],
     infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     tile_size: int,
+    timings: dict[str, float] | None = None,
 ) -> list[PassResult]:
     """Run every pass, lowest scale first, so focused passes know where to look."""
     h, w = image.shape[:2]
@@ -288,7 +306,7 @@ def search(
             windows = focus_windows(w, h, p, marks, FOCUS_RADIUS / (p.scale / 2), tile_size)
         else:
             windows = full_windows(w, h, p, tile_size)
-        results[p] = run_pass(image, p, infer, windows)
+        results[p] = run_pass(image, p, infer, windows, timings)
     return [results[p] for p in passes]
 
 
