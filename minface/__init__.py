@@ -65,5 +65,14 @@ __all__ = [
     "IdPhoto",
     "SPECS",
     "IdPhotoError",
+    "distributed",
 ]
 
+
+def __getattr__(name: str):  # noqa: ANN202 - the lazily imported submodules
+    """``minface.distributed`` is imported on first use, so ``import minface`` never imports Dask."""
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.distributed")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

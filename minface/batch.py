@@ -90,8 +90,8 @@ def _walk(root: Path, exclude: Path | None) -> Iterator[Path]:
             dirnames[:] = [d for d in dirnames if (here / d).resolve() != exclude]
         dirnames.sort()
         for name in sorted(filenames):
-            if name == JOURNAL_NAME or (name.startswith(".") and name.endswith(".tmp")):
-                continue  # our own journal and temporary files
+            if name == JOURNAL_NAME or (name.startswith(".") and name.endswith((".tmp", ".minface-tmp"))):
+                continue  # our own journal and temporary files (local and distributed runs)
             yield here / name
 
 

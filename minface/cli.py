@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
         "skips finished files; a file that fails leaves no output and is named in the report.",
     )
     _batch_options(s, "scrubbed")
+    c = s.add_argument_group(
+        "cluster (pip install 'minface[dask]'; INPUT and OUTDIR may then be URLs: s3://, gs://, az://, ...)"
+    )
+    on = c.add_mutually_exclusive_group()
+    on.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)"
+    )
+    on.add_argument("--dask", action="store_true", help="run on a local Dask cluster of -j single-threaded worker processes")
     r = s.add_argument_group("redaction")
     r.add_argument("--method", choices=["fill", "pixelate", "blur"], default="fill", help="default fill: the only irreversible one")
     r.add_argument("--shape", choices=["ellipse", "rect"], default="ellipse", help="region painted (default ellipse)")
@@ -285,6 +293,34 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     # check the detector options here, once, so a typo is a usage error and not N failed files
     # (without loading the model: only the workers need it)
     check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
+    if args.scheduler or args.dask:
+        if args.in_place:
+            print("minface scrub: error: --in-place does not run on a cluster; give -o OUTDIR", file=sys.stderr)
+            return EXIT_USAGE
+        from .distributed import scrub_from_cli
+
+        return scrub_from_cli(
+            args.inputs,
+            args.output,
+            scheduler=args.scheduler,
+            workers=args.jobs,
+            report=args.report,
+            overwrite=args.overwrite,
+            quiet=args.quiet,
+            dry_run=args.dry_run,
+            preset=args.preset,
+            min_face=args.min_face,
+            threshold=args.threshold,
+            backend=args.backend,
+            device=args.device,
+            method=args.method,
+            shape=args.shape,
+            pad=args.pad,
+            color=args.color,
+            blocks=args.blocks,
+            strength=args.strength,
+            quality=args.quality,
+        )
     jobs = args.jobs or default_threads()
     job = ScrubJob(
         preset=args.preset,

@@ -122,7 +122,8 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
                 continue
             if rec.get("status") != "ok" or not rec.get("output"):
                 continue
-            key = os.path.abspath(rec["output"])
+            target = str(rec["output"])
+            key = os.path.abspath(target[len("file://") :] if target.startswith("file://") else target)
             for face in rec.get("faces") or []:
                 reg = face.get("region") or {}
                 if "box" in reg:

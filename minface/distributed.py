@@ -1,0 +1,951 @@
+"""Archives beyond one machine: scrub on a Dask cluster, straight from object storage.
+
+:func:`scrub` runs the same per-file work as :func:`minface.scrub_batch`
+(:func:`minface.scrub_bytes`: decode, detect, redact, encode from pixels only)
+on the workers of a Dask cluster (a laptop, a ``LocalCluster``, Kubernetes,
+an HPC queue), reading and writing any fsspec location: ``s3://``, ``gs://``,
+``az://``, ``file://``, ``memory://`` (one process's memory: for in-process
+workers, ``LocalCluster(processes=False)``) or a local path. Needs
+``pip install 'minface[dask]'`` (plus the store's fsspec backend, e.g.
+``s3fs``).
+
+The guarantees are those of the single-machine batch:
+
+* the output tree mirrors the input tree below the inputs' common folder
+  (:func:`minface.batch.plan_tasks`' rule; a glob counts as the files and
+  folders it matches, as if a shell had expanded it);
+* each output is written to a temporary key next to the final one
+  (``.<name>.<hex>.minface-tmp``; on a local disk :func:`minface.images.atomic_write`'s
+  ``.<name>.<random>.tmp``) and moved to its final key only when complete, so
+  an object under its final key is always whole;
+* a rerun skips outputs that exist (they are complete by construction);
+  temporaries left by a killed worker are removed by the driver at the start
+  and at the end of a job;
+* one bad file is an error record with a readable reason; its partition goes on;
+* a worker that dies mid-partition loses nothing: the scheduler runs the
+  partition again elsewhere, and the files the dead worker had committed are
+  rewritten with the same bytes (each file has one record); a partition that
+  keeps killing its workers is split into single files run one at a time, so
+  only the file that kills them is reported as failed.
+
+Work is sent in *partitions* of files (not one task per file), each worker
+process loads the model once (a per-process cache keyed by the detector
+options, shared safely by the worker's threads), and
+within a partition the next files are read, and finished files written, by
+I/O threads while the current one is scrubbed, so object-store latency
+overlaps the computation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import posixpath
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from .batch import JOURNAL_NAME, _Progress
+from .detect import Detector, check_options
+from .detect.runtimes import default_threads
+from .errors import ImageWriteError, MinfaceError, MissingDependencyError
+from .images import DEFAULT_MAX_PIXELS, atomic_write
+from .pipeline import ScrubJob, scrub_bytes
+from .redact import DEFAULT_PAD, METHODS, SHAPES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+    from fsspec import AbstractFileSystem
+
+__all__ = ["TEMP_SUFFIX", "DistributedReport", "scrub", "scrub_from_cli"]
+
+#: Suffix of the temporary keys outputs are written to before they are moved into place.
+TEMP_SUFFIX = ".minface-tmp"
+
+#: ``.<target>.<32 hex>.minface-tmp`` (object stores) or ``.<target>.<8 chars>.tmp``
+#: (:func:`minface.images.atomic_write` on a local disk).
+_TEMP_RE = re.compile(r"^\.(?P<target>.+)\.(?:[0-9a-f]{32}\.minface-tmp|[a-z0-9_]{8}\.tmp)$")
+
+_PREFETCH = 2  # files of a partition read ahead of the one being scrubbed
+_PENDING_WRITES = 2  # finished files being written while the next one is scrubbed
+_MAX_PARTITION = 50  # files per partition at most, by default
+_PARTITIONS_PER_THREAD = 8  # by default, for load balance at the end of a job
+
+
+# -- the report -------------------------------------------------------------------
+
+
+@dataclass
+class DistributedReport:
+    """Totals of a distributed scrub; one line of text with :meth:`to_text`.
+
+    Attributes
+    ----------
+    ok, failed, skipped : int
+        Files scrubbed, failed (each with a record saying why) and skipped
+        (output already there, or ``dry_run``).
+    faces : int
+        Faces destroyed.
+    bytes_in, bytes_out : int
+        Bytes read from the inputs scrubbed and written to their outputs.
+    seconds : float
+        Wall-clock time of the job, as seen by the driver.
+    file_seconds : float
+        Sum of the per-file ``seconds`` of the records (read + scrub + write on
+        a worker): the work done, independent of how many workers did it.
+    partitions : int
+        Partition tasks run (including partitions split after killing workers).
+    threads : int
+        Worker threads of the cluster when the job started.
+    temporaries_removed : int
+        Stale temporary keys removed (left by killed workers or an earlier run).
+    interrupted : bool
+        The driver was interrupted (Ctrl-C); run again to finish.
+    report : str or None
+        Where the JSON-lines records were written.
+    errors : list of (input, reason)
+        The failed files.
+    """
+
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    faces: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+    file_seconds: float = 0.0
+    partitions: int = 0
+    threads: int = 0
+    temporaries_removed: int = 0
+    interrupted: bool = False
+    report: str | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Files seen: ok + failed + skipped."""
+        return self.ok + self.failed + self.skipped
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok (or skipped), 1 some files failed, 130 interrupted (as the CLI)."""
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
+
+    @property
+    def files_per_second(self) -> float:
+        """Files scrubbed per second of wall-clock time."""
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+    def to_text(self) -> str:
+        """One line: counts, faces, bytes, time and rate."""
+        text = (
+            f"{self.total} file(s): {self.ok} ok, {self.failed} failed, {self.skipped} skipped; "
+            f"{self.faces} face(s); {_size(self.bytes_in)} in, {_size(self.bytes_out)} out; "
+            f"{self.seconds:.1f} s ({self.files_per_second:.2f} files/s on {self.threads} worker thread(s))"
+        )
+        if self.interrupted:
+            text += " -- interrupted; run again to finish"
+        return text
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+# -- worker side ------------------------------------------------------------------
+
+
+class _Item(NamedTuple):
+    """One input file: its path in the input store and its output's path in the output store."""
+
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class _PartitionJob:
+    """What every partition task needs: the options and the two filesystems (picklable)."""
+
+    options: ScrubJob
+    in_fs: AbstractFileSystem
+    out_fs: AbstractFileSystem
+
+    def input_url(self, item: _Item) -> str:
+        """The input's URL, as records name it."""
+        return self.in_fs.unstrip_protocol(item.input)
+
+    def output_url(self, item: _Item) -> str:
+        """The output's URL, as records name it."""
+        return self.out_fs.unstrip_protocol(item.output)
+
+
+_DETECTORS: dict[tuple, Detector] = {}
+_DETECTORS_LOCK = threading.Lock()
+
+
+def _cached_detector(options: ScrubJob) -> Detector:
+    """The worker process's detector for these options, loaded once (thread-safe)."""
+    key = (options.preset, options.min_face, options.threshold, options.backend, options.device, options.threads)
+    detector = _DETECTORS.get(key)
+    if detector is None:
+        with _DETECTORS_LOCK:
+            detector = _DETECTORS.get(key)
+            if detector is None:
+                detector = Detector(
+                    options.preset,
+                    min_face=options.min_face,
+                    threshold=options.threshold,
+                    backend=options.backend,  # type: ignore[arg-type]
+                    device=options.device,
+                    threads=options.threads,
+                )
+                _DETECTORS[key] = detector
+    return detector
+
+
+def _is_local(fs: AbstractFileSystem) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _temporary_key(path: str) -> str:
+    folder, _, name = path.rpartition("/")
+    return f"{folder}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
+def _commit(fs: AbstractFileSystem, path: str, url: str, data: bytes) -> float:
+    """Write ``data`` under ``path`` atomically for its store; return the seconds it took.
+
+    A local disk gets :func:`minface.images.atomic_write` (temporary file, fsync,
+    rename). Other stores get the bytes under a temporary key next to the final
+    one, then ``fs.mv`` to the final key: on object stores the final object
+    appears only through a completed copy, whole or not at all.
+    """
+    start = time.perf_counter()
+    if _is_local(fs):
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise ImageWriteError(f"{url}: cannot create its folder ({exc.strerror or exc})") from exc
+        atomic_write(path, data)
+        return time.perf_counter() - start
+    tmp = _temporary_key(path)
+    try:
+        fs.pipe_file(tmp, data)
+        fs.mv(tmp, path)
+    except BaseException as exc:
+        try:
+            fs.rm_file(tmp)
+        except Exception:  # best effort: the driver removes stale temporaries too
+            pass
+        if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
+            raise ImageWriteError(f"{url}: cannot write ({exc or type(exc).__name__})") from exc
+        raise
+    return time.perf_counter() - start
+
+
+def _read(fs: AbstractFileSystem, path: str) -> tuple[bytes, float]:
+    start = time.perf_counter()
+    data = fs.cat_file(path)
+    return data, time.perf_counter() - start
+
+
+def _error_record(url: str, exc: BaseException, seconds: float) -> dict[str, Any]:
+    """The record of a file that failed, worded as :func:`minface.batch.run_batch` words it."""
+    reason = str(exc) or type(exc).__name__
+    if not isinstance(exc, (MinfaceError, OSError)):  # unexpected: name the exception too
+        reason = f"{type(exc).__name__}: {reason}"
+    return {"input": url, "output": None, "status": "error", "error": reason, "seconds": round(seconds, 4)}
+
+
+def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, Any]:
+    """Scrub a partition of files on a worker; return its records and byte counts.
+
+    Runs on a Dask worker. Reads are prefetched and writes finish in the
+    background (bounded: a few files in memory at a time) while the detector,
+    loaded once per process, works on the current file. Any failure of one file
+    becomes its error record; the partition goes on.
+    """
+    detector = _cached_detector(job.options)
+    opts = job.options
+    records: list[dict[str, Any]] = []
+    sizes: list[tuple[int, int]] = []  # (bytes in, bytes out) per record; out is 0 until committed
+    with ThreadPoolExecutor(_PREFETCH + _PENDING_WRITES, thread_name_prefix="minface-io") as pool:
+        queue: Iterator[_Item] = iter(items)
+        reads: deque[tuple[_Item, Future]] = deque()
+        writes: deque[tuple[int, _Item, Future, int]] = deque()
+
+        def read_ahead() -> None:
+            while len(reads) < _PREFETCH:
+                nxt = next(queue, None)
+                if nxt is None:
+                    return
+                reads.append((nxt, pool.submit(_read, job.in_fs, nxt.input)))
+
+        def settle() -> None:
+            index, item, fut, size = writes.popleft()
+            try:
+                took = fut.result()
+            except Exception as exc:  # a failed write is this file's error, not the partition's
+                records[index] = _error_record(job.input_url(item), exc, records[index]["seconds"])
+                return
+            records[index]["seconds"] = round(records[index]["seconds"] + took, 4)
+            sizes[index] = (sizes[index][0], size)
+
+        read_ahead()
+        while reads:
+            item, pending = reads.popleft()
+            read_ahead()
+            seconds = 0.0
+            try:
+                data, seconds = pending.result()
+                start = time.perf_counter()
+                try:
+                    out, result = scrub_bytes(
+                        data,
+                        name=job.input_url(item),
+                        detector=detector,
+                        method=opts.method,  # type: ignore[arg-type]
+                        shape=opts.shape,  # type: ignore[arg-type]
+                        pad=opts.pad,
+                        color=opts.color,
+                        blocks=opts.blocks,
+                        strength=opts.strength,
+                        quality=opts.quality,
+                        max_pixels=opts.max_pixels,
+                    )
+                finally:
+                    seconds += time.perf_counter() - start
+            except Exception as exc:  # one bad file must never stop the partition: report it and go on
+                records.append(_error_record(job.input_url(item), exc, seconds))
+                sizes.append((0, 0))
+                continue
+            record = result.to_record()
+            record["output"] = job.output_url(item)
+            record["seconds"] = round(seconds, 4)
+            records.append(record)
+            sizes.append((len(data), 0))
+            while len(writes) >= _PENDING_WRITES:
+                settle()
+            writes.append(
+                (len(records) - 1, item, pool.submit(_commit, job.out_fs, item.output, job.output_url(item), out), len(out))
+            )
+        while writes:
+            settle()
+    ok = [s for r, s in zip(records, sizes) if r["status"] == "ok"]
+    return {
+        "records": records,
+        "bytes_in": sum(s[0] for s in ok),
+        "bytes_out": sum(s[1] for s in ok),
+    }
+
+
+# -- driver side: planning --------------------------------------------------------
+
+
+def _require() -> None:
+    try:
+        import distributed  # noqa: F401
+        import fsspec  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"minface.distributed needs Dask and fsspec ({exc.name or exc} is missing): pip install 'minface[dask]'"
+        ) from exc
+
+
+def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **options)
+    except ImportError as exc:  # e.g. s3:// without s3fs
+        raise MissingDependencyError(f"{url}: {exc}") from exc
+    if _is_local(fs):
+        return fs, posixpath.normpath(path)
+    return fs, path.rstrip("/") or path
+
+
+def _has_magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def _parent(path: str) -> str:
+    parent = posixpath.dirname(path)
+    return parent if parent else ""
+
+
+def _ours(name: str) -> bool:
+    """Files a walk skips: the batch journal and temporary files (ours or atomic_write's)."""
+    return name == JOURNAL_NAME or (name.startswith(".") and (name.endswith((".tmp", TEMP_SUFFIX))))
+
+
+def _under(path: str, folder: str | None) -> bool:
+    return folder is not None and (path == folder or path.startswith(folder.rstrip("/") + "/"))
+
+
+def _walk(fs: AbstractFileSystem, root: str, exclude: str | None) -> list[str]:
+    found = fs.find(root)
+    return sorted(p for p in found if not _ours(posixpath.basename(p)) and not _under(p, exclude))
+
+
+def _relative(path: str, base: str) -> str:
+    if not base or base == "/":
+        return path.lstrip("/")
+    return path[len(base.rstrip("/")) + 1 :]
+
+
+def _plan(
+    inputs: Sequence[str],
+    output: str,
+    storage_options: dict[str, Any],
+    output_storage_options: dict[str, Any],
+) -> tuple[list[_Item], list[tuple[str, str]], AbstractFileSystem, AbstractFileSystem, str]:
+    """Expand URLs, globs and folders into items; return ``(items, problems, in_fs, out_fs, out_root)``."""
+    out_fs, out_root = _url_to_fs(output, output_storage_options)
+    in_fs: AbstractFileSystem | None = None
+    roots: list[str] = []
+    files: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for url in inputs:
+        fs, path = _url_to_fs(url, storage_options)
+        if in_fs is None:
+            in_fs = fs
+        elif type(fs) is not type(in_fs) or fs.storage_options != in_fs.storage_options:
+            raise ValueError(f"{url}: all inputs must be in one store (the first is {in_fs.unstrip_protocol('')})")
+        exclude = out_root if type(fs) is type(out_fs) else None
+        if _has_magic(path):
+            matches = fs.glob(path, detail=True)
+            if not matches:
+                problems.append((url, "no file matches this pattern"))
+            for name in sorted(matches):
+                if _under(name, exclude):
+                    continue
+                if matches[name].get("type") == "directory":
+                    roots.append(name)
+                    files.extend(_walk(fs, name, exclude))
+                elif not _ours(posixpath.basename(name)):
+                    roots.append(_parent(name))
+                    files.append(name)
+        elif fs.isdir(path):
+            roots.append(path)
+            files.extend(_walk(fs, path, exclude))
+        elif fs.isfile(path):
+            roots.append(_parent(path))
+            files.append(path)
+        else:
+            problems.append((url, "no such file or directory"))
+    assert in_fs is not None
+    base = posixpath.commonpath(roots) if roots else ""
+    items: list[_Item] = []
+    seen: set[str] = set()
+    out_base = out_root.rstrip("/")
+    for f in files:
+        if f in seen:
+            continue
+        seen.add(f)
+        out = f"{out_base}/{_relative(f, base)}" if out_base else _relative(f, base)
+        items.append(_Item(f, out))
+    return items, problems, in_fs, out_fs, out_root
+
+
+def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tuple[str, str]]]:
+    """One listing of the output tree: ``(existing outputs, [(temporary, its target)])``."""
+    try:
+        found = fs.find(root)
+    except FileNotFoundError:
+        found = []
+    existing: set[str] = set()
+    temporaries: list[tuple[str, str]] = []
+    for p in found:
+        folder, _, name = p.rpartition("/")
+        m = _TEMP_RE.match(name)
+        if m:
+            temporaries.append((p, f"{folder}/{m['target']}"))
+        else:
+            existing.add(p)
+    return existing, temporaries
+
+
+def _remove_temporaries(fs: AbstractFileSystem, temporaries: list[tuple[str, str]], targets: set[str]) -> int:
+    """Delete stale temporary keys whose final key is one of ``targets``."""
+    removed = 0
+    for tmp, target in temporaries:
+        if target in targets:
+            try:
+                fs.rm_file(tmp)
+                removed += 1
+            except (OSError, ValueError):
+                pass
+    return removed
+
+
+def _chunks(items: Sequence[_Item], size: int) -> Iterator[list[_Item]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _validate(method: str, shape: str, blocks: int, strength: float, quality: int | None) -> None:
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
+    if blocks < 2:
+        raise ValueError(f"blocks must be at least 2, got {blocks}")
+    if not strength > 0:
+        raise ValueError(f"strength must be positive, got {strength}")
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"quality must be 1-100, got {quality}")
+
+
+class _ReportWriter:
+    """Appends JSON lines to a report at any fsspec URL (or an open text file)."""
+
+    def __init__(self, report: str | os.PathLike | IO[str] | None, storage_options: dict[str, Any]) -> None:
+        self._text: IO[str] | None = None
+        self._binary: IO[bytes] | None = None
+        self.url: str | None = None
+        if report is None:
+            return
+        if hasattr(report, "write"):
+            self._text = report  # type: ignore[assignment]
+            self.url = getattr(report, "name", None)
+            return
+        fs, path = _url_to_fs(os.fspath(report), storage_options)  # type: ignore[arg-type]
+        self.url = fs.unstrip_protocol(path)
+        try:
+            self._binary = fs.open(path, "ab")
+        except (NotImplementedError, ValueError):  # a store without append: rewrite what was there
+            old = fs.cat_file(path) if fs.exists(path) else b""
+            self._binary = fs.open(path, "wb")
+            self._binary.write(old)  # type: ignore[union-attr]
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record) + "\n"
+        if self._text is not None:
+            self._text.write(line)
+            self._text.flush()
+        elif self._binary is not None:
+            self._binary.write(line.encode("utf-8"))
+            self._binary.flush()
+
+    def close(self) -> None:
+        if self._binary is not None:
+            self._binary.close()
+
+
+# -- driver side: the job ---------------------------------------------------------
+
+
+def _default_client() -> Client | None:
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _local_cluster(workers: int | None) -> tuple[Client, Any]:
+    """A LocalCluster of ``workers`` processes (default: one per CPU), one thread each, listening on localhost only."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers or default_threads(),
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+    return Client(cluster, set_as_default=False), cluster
+
+
+def _threads(client: Client) -> int:
+    try:
+        return int(sum(client.nthreads().values()))
+    except Exception:  # a scheduler that does not answer: assume one thread
+        return 1
+
+
+def scrub(
+    inputs: str | os.PathLike | Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    client: Client | None = None,
+    preset: str = "balanced",
+    min_face: float | None = None,
+    threshold: float | None = None,
+    backend: str = "auto",
+    device: str = "cpu",
+    threads: int = 1,
+    method: str = "fill",
+    shape: str = "ellipse",
+    pad: float = DEFAULT_PAD,
+    color: tuple[int, int, int] = (0, 0, 0),
+    blocks: int = 6,
+    strength: float = 0.25,
+    quality: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    overwrite: bool = False,
+    partition_size: int | None = None,
+    retries: int = 2,
+    report: str | os.PathLike | IO[str] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    output_storage_options: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    progress: bool = False,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> DistributedReport:
+    """Scrub files from any fsspec store into another on a Dask cluster.
+
+    Parameters
+    ----------
+    inputs : str, path or list of them
+        fsspec URLs (``s3://bucket/photos/``, ``gs://...``, ``memory://...``,
+        ``file://...``) or local paths: files, folders (walked recursively) or
+        globs (``s3://bucket/photos/**/*.jpg``). All in one store.
+    output : str or path
+        URL prefix (folder) of the outputs; the inputs' tree below their common
+        folder is mirrored under it, as the CLI does.
+    client : distributed.Client, optional
+        Where to run. Default: the current default client if there is one, else
+        a ``LocalCluster`` with one single-threaded worker process per CPU,
+        closed at the end.
+    preset, min_face, threshold, backend, device
+        Detection, as for :class:`minface.Detector`; checked on the driver first.
+    threads : int
+        Inference threads per task (default 1: parallelism comes from the
+        cluster's worker threads, one per core).
+    method, shape, pad, color, blocks, strength, quality, max_pixels
+        As for :func:`minface.scrub`.
+    overwrite : bool
+        Redo outputs that exist. Default: skip them (resume).
+    partition_size : int, optional
+        Files per task. Default: enough partitions for about eight per worker
+        thread, at most 50 files each, so a lost worker costs little and the
+        last partitions finish together.
+    retries : int
+        Extra attempts for a partition task that raises (passed to Dask). A
+        partition whose worker dies is rerun by the scheduler (up to its
+        ``distributed.scheduler.allowed-failures``); one that still fails that
+        way is split into single files, run one at a time, so only the file
+        that kills workers is reported as failed.
+    report : str, path or text file, optional
+        Appends one JSON object per input (the CLI's records, with URLs for
+        ``input`` and ``output``) to this URL or open file, as results arrive.
+    storage_options : dict, optional
+        Options of the input store (and of the output and report stores, unless
+        ``output_storage_options`` is given), e.g. ``{"anon": True}``.
+    output_storage_options : dict, optional
+        Options of the output and report stores, when they differ.
+    dry_run : bool
+        Plan only: every file that would be scrubbed gets a ``skipped`` record
+        (``reason`` "dry run"); nothing is submitted or written.
+    progress : bool
+        A progress bar (tqdm if installed) on stderr.
+    on_record : callable, optional
+        Called on the driver with each record as it arrives.
+
+    Returns
+    -------
+    DistributedReport
+        The totals (files ok / failed / skipped, faces, bytes in and out, seconds).
+
+    Raises
+    ------
+    minface.MissingDependencyError
+        Dask or fsspec (or the store's fsspec backend) is not installed.
+    ValueError
+        Bad options, inputs in several stores, or an output that is a file.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster          # doctest: +SKIP
+    >>> import minface.distributed                            # doctest: +SKIP
+    >>> with Client(LocalCluster(n_workers=4, threads_per_worker=1)):   # doctest: +SKIP
+    ...     summary = minface.distributed.scrub("s3://archive/photos/", "s3://archive-clean/photos/",
+    ...                                         report="s3://archive-clean/scrub.jsonl")
+    >>> print(summary.to_text())                              # doctest: +SKIP
+    """
+    _require()
+    start = time.perf_counter()
+    check_options(preset, min_face, threshold, backend, device)
+    _validate(method, shape, blocks, strength, quality)
+    if partition_size is not None and partition_size < 1:
+        raise ValueError(f"partition_size must be at least 1, got {partition_size}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    in_options = dict(storage_options or {})
+    out_options = dict(in_options if output_storage_options is None else output_storage_options)
+    urls = [os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else [os.fspath(u) for u in inputs]
+    if not urls:
+        raise ValueError("no inputs given")
+
+    items, problems, in_fs, out_fs, out_root = _plan(urls, os.fspath(output), in_options, out_options)
+    if out_fs.isfile(out_root):
+        raise ValueError(f"{out_fs.unstrip_protocol(out_root)} exists and is not a folder")
+    options = ScrubJob(
+        preset=preset,
+        min_face=min_face,
+        threshold=threshold,
+        backend=backend,
+        device=device,
+        threads=threads,
+        method=method,
+        shape=shape,
+        pad=pad,
+        color=tuple(color),  # type: ignore[arg-type]
+        blocks=blocks,
+        strength=strength,
+        quality=quality,
+        overwrite=overwrite,
+        max_pixels=max_pixels,
+    )
+    job = _PartitionJob(options, in_fs, out_fs)
+    summary = DistributedReport()
+    writer = _ReportWriter(report, out_options)
+    summary.report = writer.url
+    bar: _Progress | None = None
+
+    def emit(record: dict[str, Any]) -> None:
+        status = record.get("status")
+        if status == "ok":
+            summary.ok += 1
+            summary.faces += len(record.get("faces") or [])
+        elif status == "skipped":
+            summary.skipped += 1
+        else:
+            summary.failed += 1
+            summary.errors.append((str(record.get("input")), str(record.get("error"))))
+        if status != "skipped":
+            summary.file_seconds += float(record.get("seconds") or 0.0)
+        writer.write(record)
+        if on_record is not None:
+            on_record(record)
+        if bar is not None and status != "skipped":
+            bar.update(str(status))
+
+    own_client = own_cluster = None
+    try:
+        for name, reason in problems:
+            emit({"input": name, "output": None, "status": "error", "error": reason, "seconds": 0.0})
+        existing, temporaries = _scan_outputs(out_fs, out_root)
+        targets = {it.output for it in items}
+        todo: list[_Item] = []
+        for it in items:
+            if it.output in existing and not overwrite:
+                emit(_skip(job, it, "output exists"))
+            else:
+                todo.append(it)
+        if dry_run:
+            for it in todo:
+                emit(_skip(job, it, "dry run"))
+            return summary
+        summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets)
+        del existing, targets
+        if not todo:
+            return summary
+
+        if client is None:
+            client = _default_client()
+        if client is None:
+            own_client, own_cluster = _local_cluster(None)
+            client = own_client
+        summary.threads = _threads(client)
+        bar = _Progress(len(todo), progress, "scrub")
+        _run_partitions(client, job, todo, partition_size, retries, summary, emit)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+        if own_client is not None:
+            own_client.close()
+            own_cluster.close()  # type: ignore[union-attr]
+        if not dry_run and items:
+            try:  # what killed workers (or an interrupted driver) left behind
+                _, temporaries = _scan_outputs(out_fs, out_root)
+                summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, {it.output for it in items})
+            except (OSError, ValueError):
+                pass
+        writer.close()
+        summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _skip(job: _PartitionJob, it: _Item, reason: str) -> dict[str, Any]:
+    return {"input": job.input_url(it), "output": job.output_url(it), "status": "skipped", "error": None, "reason": reason}
+
+
+def _run_partitions(
+    client: Client,
+    job: _PartitionJob,
+    todo: list[_Item],
+    partition_size: int | None,
+    retries: int,
+    summary: DistributedReport,
+    emit: Callable[[dict[str, Any]], None],
+) -> None:
+    """Submit partitions, a few per worker thread in flight, and emit their records as they finish.
+
+    A partition whose workers kept dying (``KilledWorker``: the scheduler gave up
+    after ``allowed-failures`` deaths) is split into single files, the
+    *suspects*, run one at a time beside the other partitions: a suspect that
+    kills its worker again is the culprit and gets an error record; the others
+    finish normally. (One at a time, because a dying worker takes the blame for
+    every task queued on it.)
+    """
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    threads = max(1, summary.threads)
+    size = partition_size or max(1, min(_MAX_PARTITION, math.ceil(len(todo) / (_PARTITIONS_PER_THREAD * threads))))
+    queue: deque[list[_Item]] = deque(_chunks(todo, size))
+    suspects: deque[_Item] = deque()
+    token = uuid.uuid4().hex[:12]
+    in_flight: dict[Any, tuple[list[_Item], bool]] = {}  # future -> (its files, whether it is a suspect)
+    done = as_completed(loop=client.loop)
+    last_check = time.monotonic()
+
+    def submit(items: list[_Item], suspect: bool) -> None:
+        summary.partitions += 1
+        future = client.submit(
+            _scrub_partition, job, items, retries=retries, pure=False, key=f"minface-scrub-{token}-{summary.partitions}"
+        )
+        in_flight[future] = (items, suspect)
+        done.add(future)
+
+    def fill() -> None:
+        nonlocal threads, last_check
+        if time.monotonic() - last_check > 10:  # the cluster may have grown or shrunk
+            threads, last_check = max(1, _threads(client)), time.monotonic()
+        if suspects and not any(suspect for _, suspect in in_flight.values()):
+            submit([suspects.popleft()], True)
+        while queue and len(in_flight) < 2 * threads + 2:
+            submit(queue.popleft(), False)
+
+    def fail(items: list[_Item], reason: str) -> None:
+        for it in items:
+            emit({"input": job.input_url(it), "output": None, "status": "error", "error": reason, "seconds": 0.0})
+
+    try:
+        fill()
+        for future in done:
+            items, suspect = in_flight.pop(future)
+            if future.status == "finished":
+                result = future.result()
+                summary.bytes_in += result["bytes_in"]
+                summary.bytes_out += result["bytes_out"]
+                for record in result["records"]:
+                    emit(record)
+            else:
+                try:
+                    exc = future.exception()
+                except Exception as cancelled:  # a cancelled future raises here
+                    exc = cancelled
+                if isinstance(exc, KilledWorker) and not suspect:
+                    suspects.extend(items)
+                elif isinstance(exc, KilledWorker):
+                    fail(items, "the worker process died on this file (decoder crash or out of memory?), also when run alone")
+                else:
+                    fail(items, str(exc) if isinstance(exc, MinfaceError) else f"{type(exc).__name__}: {exc}")
+            future.release()
+            fill()
+    except BaseException:
+        client.cancel(list(in_flight))
+        raise
+
+
+# -- command line -----------------------------------------------------------------
+
+
+def scrub_from_cli(
+    inputs: Sequence[str],
+    output: str,
+    *,
+    scheduler: str | None,
+    workers: int | None,
+    report: str | None,
+    overwrite: bool,
+    quiet: bool,
+    **scrub_options: Any,
+) -> int:
+    """``minface scrub ... --scheduler ADDRESS`` or ``--dask``: run :func:`scrub` and print like the CLI.
+
+    Parameters
+    ----------
+    inputs, output
+        URLs or local paths, as for :func:`scrub`.
+    scheduler : str or None
+        Address of a running Dask scheduler (``tcp://host:8786``); None starts a
+        ``LocalCluster`` of ``workers`` single-threaded processes.
+    workers : int or None
+        Worker processes of the local cluster (default: one per CPU); ignored
+        with ``scheduler``.
+    report : str or None
+        JSON-lines report URL or path (appended to).
+    overwrite, quiet
+        As the CLI's ``--overwrite`` and ``--quiet``.
+    **scrub_options
+        The other keyword arguments of :func:`scrub` (``preset``, ``method``,
+        ``dry_run``, ...).
+
+    Returns
+    -------
+    int
+        The exit code: 0 all done, 1 some files failed, 130 interrupted.
+    """
+    _require()
+    from distributed import Client
+
+    dry_run = bool(scrub_options.get("dry_run"))
+    cluster = None
+    if dry_run:
+        client = None  # nothing is submitted
+    elif scheduler:
+        client = Client(scheduler, set_as_default=False)
+    else:
+        client, cluster = _local_cluster(workers)
+    if client is not None and not quiet:
+        n = _threads(client)
+        print(f"dask: {len(client.nthreads())} worker(s), {n} thread(s) at {client.scheduler.address}", file=sys.stderr)
+
+    def show(record: dict[str, Any]) -> None:
+        if record.get("status") == "error":
+            print(f"error: {record.get('input')}: {record.get('error')}", file=sys.stderr)
+        elif dry_run:
+            print(f"{record.get('input')} -> {record.get('output')}")
+
+    try:
+        summary = scrub(
+            inputs,
+            output,
+            client=client,
+            report=report,
+            overwrite=overwrite,
+            progress=not quiet and sys.stderr.isatty(),
+            on_record=show,
+            **scrub_options,
+        )
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    print(summary.to_text(), file=sys.stderr)
+    return summary.exit_code
