@@ -9,8 +9,11 @@ and strip every piece of metadata, for one image in an app or whole archives.
 0
 """
 
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .detect import PRESETS, Detector, available_backends, detect
 from .errors import (
     BackendError,
     CorruptImageError,
@@ -24,12 +27,44 @@ from .errors import (
     ModelIntegrityError,
     UnsupportedImageError,
 )
-from .faces import Faces
-from .idphoto import SPECS, IdPhoto, crop_id
-from .images import DEFAULT_MAX_PIXELS, load_image, save_image
-from .metadata import MetadataReport, StripReport, inspect, strip
-from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
-from .redact import redact, regions
+
+# Public names load on first use (PEP 562): `import minface` stays cheap, and a
+# process that only plans work (the command line's parent) never loads OpenCV,
+# Pillow's plugins or a model.
+_LAZY = {
+    "detect": "detect.detector",
+    "Detector": "detect.detector",
+    "PRESETS": "detect.presets",
+    "available_backends": "detect.runtimes",
+    "Faces": "faces",
+    "crop_id": "idphoto",
+    "IdPhoto": "idphoto",
+    "SPECS": "idphoto",
+    "DEFAULT_MAX_PIXELS": "images",
+    "load_image": "images",
+    "save_image": "images",
+    "MetadataReport": "metadata",
+    "StripReport": "metadata",
+    "inspect": "metadata",
+    "strip": "metadata",
+    "ScrubResult": "pipeline",
+    "scrub": "pipeline",
+    "scrub_batch": "pipeline",
+    "scrub_bytes": "pipeline",
+    "redact": "redact",
+    "regions": "redact",
+}
+
+if TYPE_CHECKING:
+    from .detect.detector import Detector, detect
+    from .detect.presets import PRESETS
+    from .detect.runtimes import available_backends
+    from .faces import Faces
+    from .idphoto import SPECS, IdPhoto, crop_id
+    from .images import DEFAULT_MAX_PIXELS, load_image, save_image
+    from .metadata import MetadataReport, StripReport, inspect, strip
+    from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
+    from .redact import redact, regions
 
 __all__ = [
     "__version__",
@@ -69,10 +104,36 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - the lazily imported submodules
-    """``minface.distributed`` is imported on first use, so ``import minface`` never imports Dask."""
-    if name == "distributed":
-        import importlib
+def __getattr__(name: str) -> Any:
+    import importlib
 
+    if name == "distributed":  # imported on first use only: it needs the optional Dask
         return importlib.import_module(f"{__name__}.distributed")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Keeps ``minface.detect`` and ``minface.redact`` the functions.
+
+    Importing the submodules of the same names (``minface/detect/``,
+    ``minface/redact.py``) makes Python set them as attributes of the package,
+    which would hide the functions; those module objects stay reachable through
+    ``import minface.redact`` / ``from minface.detect import PRESETS``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("detect", "redact") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -282,7 +282,7 @@ def _printer(dry_run: bool):  # noqa: ANN202
 def _cmd_scrub(args: argparse.Namespace) -> int:
     from .detect import check_options
     from .detect.runtimes import default_threads
-    from .pipeline import ScrubJob
+    from .jobs import ScrubJob
 
     if args.quality is not None and not 1 <= args.quality <= 100:
         print("minface scrub: error: --quality must be 1-100", file=sys.stderr)
@@ -343,7 +343,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
 
 
 def _cmd_strip(args: argparse.Namespace) -> int:
-    from .pipeline import StripJob
+    from .jobs import StripJob
 
     job = StripJob(
         keep_orientation=not args.apply_orientation,
@@ -358,7 +358,7 @@ def _cmd_strip(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .batch import run_batch
     from .detect.runtimes import default_threads
-    from .verify import VerifyJob
+    from .jobs import VerifyJob
 
     jobs = args.jobs or default_threads()
     job = VerifyJob(

@@ -27,6 +27,7 @@ from typing import IO, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ._defaults import DEFAULT_MAX_PIXELS as _DEFAULT_MAX_PIXELS
 from .errors import CorruptImageError, DecompressionBombError, UnsupportedImageError
 
 __all__ = [
@@ -43,7 +44,7 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], I
 #: Pillow's own hard limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``): about 179 megapixels,
 #: above any phone or consumer camera. Raise it per call with ``max_pixels=``; values
 #: above it also need ``PIL.Image.MAX_IMAGE_PIXELS`` raised, because Pillow checks first.
-DEFAULT_MAX_PIXELS = 2 * 89_478_485
+DEFAULT_MAX_PIXELS = _DEFAULT_MAX_PIXELS
 
 #: Pillow format names minface decodes. HEIF needs the ``heif`` extra (pillow-heif).
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "HEIF"})

@@ -33,6 +33,7 @@ from .images import (
     encode_image,
     read_orientation,
 )
+from .jobs import ScrubJob, StripJob
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
 
 __all__ = ["scrub", "scrub_bytes", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
@@ -378,60 +379,6 @@ def _as_rgb(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame[:, :, :3])
 
 
-@dataclass(frozen=True)
-class ScrubJob:
-    """The per-file job of a batch scrub (picklable: sent to every worker process).
-
-    Calling it loads the detector once and returns the function applied to each task.
-    """
-
-    preset: str = "balanced"
-    min_face: float | None = None
-    threshold: float | None = None
-    backend: str = "auto"
-    device: str = "cpu"
-    threads: int | None = None
-    method: str = "fill"
-    shape: str = "ellipse"
-    pad: float = DEFAULT_PAD
-    color: tuple[int, int, int] = (0, 0, 0)
-    blocks: int = 6
-    strength: float = 0.25
-    quality: int | None = None
-    overwrite: bool = False
-    in_place: bool = False
-    max_pixels: int | None = DEFAULT_MAX_PIXELS
-
-    def __call__(self):  # noqa: ANN204 - returns the per-task function
-        detector = Detector(
-            self.preset,
-            min_face=self.min_face,
-            threshold=self.threshold,
-            backend=self.backend,  # type: ignore[arg-type]
-            device=self.device,
-            threads=self.threads,
-        )
-
-        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
-            return scrub(
-                task.input,
-                task.output,
-                detector=detector,
-                method=self.method,  # type: ignore[arg-type]
-                shape=self.shape,  # type: ignore[arg-type]
-                pad=self.pad,
-                color=self.color,
-                blocks=self.blocks,
-                strength=self.strength,
-                quality=self.quality,
-                overwrite=self.overwrite,
-                in_place=self.in_place,
-                max_pixels=self.max_pixels,
-            ).to_record()
-
-        return run
-
-
 def scrub_batch(
     inputs: list[str | os.PathLike] | str | os.PathLike,
     output_dir: str | os.PathLike | None = None,
@@ -478,53 +425,6 @@ def scrub_batch(
         dry_run=dry_run,
         desc="scrub",
     )
-
-
-@dataclass(frozen=True)
-class StripJob:
-    """The per-file job of a batch strip (picklable)."""
-
-    keep_orientation: bool = True
-    icc: str = "clean"
-    verify: bool = True
-    overwrite: bool = False
-    in_place: bool = False
-    max_pixels: int | None = DEFAULT_MAX_PIXELS
-
-    def __call__(self):  # noqa: ANN204 - returns the per-task function
-        from .metadata import strip
-
-        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
-            start = time.perf_counter()
-            if os.path.exists(task.output) and not (self.overwrite or self.in_place):
-                raise OutputExistsError(f"{task.output}: exists; pass overwrite=True to replace it")
-            rep = strip(
-                task.input,
-                task.output,
-                keep_orientation=self.keep_orientation,
-                icc=self.icc,  # type: ignore[arg-type]
-                in_place=self.in_place,
-                verify=self.verify,
-                max_pixels=self.max_pixels,
-            )
-            kinds: dict[str, int] = {}
-            for item in rep.removed:
-                kinds[item.kind] = kinds.get(item.kind, 0) + item.size
-            return {
-                "input": os.fspath(task.input),
-                "output": os.fspath(task.output),
-                "status": "ok",
-                "error": None,
-                "format": rep.format,
-                "method": rep.method,
-                "removed": [{"kind": k, "bytes": v} for k, v in kinds.items()],
-                "pixels_identical": rep.pixels_identical,
-                "orientation": rep.orientation_handling,
-                "icc": rep.icc,
-                "seconds": round(time.perf_counter() - start, 4),
-            }
-
-        return run
 
 
 def strip_batch(

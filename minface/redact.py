@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ._defaults import DEFAULT_PAD as _DEFAULT_PAD
 from .faces import Faces
 
 __all__ = ["redact", "regions", "region_mask", "region_window", "Regions", "METHODS", "SHAPES", "DEFAULT_PAD"]
@@ -45,7 +46,7 @@ __all__ = ["redact", "regions", "region_mask", "region_window", "Regions", "METH
 METHODS = ("fill", "pixelate", "blur")
 SHAPES = ("ellipse", "rect")
 #: Growth of the face box on each side, as a fraction of its width and height.
-DEFAULT_PAD = 0.3
+DEFAULT_PAD = _DEFAULT_PAD
 
 Method = Literal["fill", "pixelate", "blur"]
 Shape = Literal["ellipse", "rect"]

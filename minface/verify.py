@@ -34,7 +34,7 @@ from .images import load_image
 from .metadata import inspect
 from .redact import Regions, region_mask
 
-__all__ = ["verify_file", "VerifyResult", "VerifyJob", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD"]
+__all__ = ["verify_file", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD"]
 
 #: Below this :func:`face_detail` a detection is taken for a painted-over region.
 DETAIL_THRESHOLD = 5.0
@@ -165,27 +165,3 @@ def verify_file(
         leftovers = sorted({item.kind for item in report.sensitive})
     status = "leak" if intact or leftovers else "clean"
     return VerifyResult(name, status, None, intact, redacted, leftovers)
-
-
-@dataclass(frozen=True)
-class VerifyJob:
-    """The per-file job of ``minface verify`` (picklable, for worker processes)."""
-
-    preset: str = "thorough"
-    threads: int | None = None
-    backend: str = "auto"
-    report: str | None = None
-    check_metadata: bool = True
-
-    def __call__(self):  # noqa: ANN204 - returns the per-task function
-        detector = Detector(self.preset, threads=self.threads, backend=self.backend)  # type: ignore[arg-type]
-        regions = load_regions(self.report) if self.report else {}
-
-        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
-            key = os.path.abspath(task.input)
-            res = verify_file(task.input, detector=detector, regions=regions.get(key), check_metadata=self.check_metadata)
-            rec = res.to_record()
-            rec["status"] = "ok" if res.status == "clean" else "leak"
-            return rec
-
-        return run

@@ -20,12 +20,13 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import BackendError, MissingDependencyError, ModelIntegrityError
 from ._onnxproto import make_dynamic
+
+if TYPE_CHECKING:  # numpy loads with the runtimes themselves, not with this module
+    import numpy as np
 
 __all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_bytes"]
 
@@ -192,6 +193,7 @@ class _OpenCVRuntime:
 
     def __init__(self, model: str, threads: int) -> None:
         import cv2
+        import numpy as np
 
         self._threads = threads
         self._net = cv2.dnn.readNetFromONNX(np.frombuffer(model_bytes(model), np.uint8))

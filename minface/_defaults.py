@@ -1,0 +1,8 @@
+"""Defaults shared by light and heavy modules (no imports: the planning process reads them too)."""
+
+#: Pillow's own hard limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``): about 179 megapixels,
+#: above any phone or consumer camera.
+DEFAULT_MAX_PIXELS = 2 * 89_478_485
+
+#: Growth of a face box on each side, as a fraction of its width and height, before painting.
+DEFAULT_PAD = 0.3

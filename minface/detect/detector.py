@@ -1,0 +1,165 @@
+"""The reusable :class:`Detector` and the one-call :func:`detect`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Literal
+
+import numpy as np
+
+from ..faces import Faces
+from ..images import ImageSource, load_image
+from .multiscale import fuse, plan_passes, search, size_threshold
+from .presets import PRESETS, check_options
+from .runtimes import MODELS, get_runtime
+
+__all__ = ["Detector", "detect", "Backend"]
+
+Backend = Literal["auto", "onnxruntime", "opencv"]
+
+
+class Detector:
+    """A face detector that loads its model once and is reused for many images.
+
+    Parameters
+    ----------
+    preset : {"fast", "balanced", "thorough"}
+        Search settings (see :data:`PRESETS`). Default ``"balanced"``.
+    min_face : float, optional
+        Smallest face (pixels, longer side) to search for; chooses the largest
+        scale (``16 / min_face``, capped by the preset). Smaller faces may still
+        be found. Default: the preset's.
+    threshold : float, optional
+        One score threshold for every face size instead of the preset's curve.
+        Lower finds more faces and more false alarms.
+    backend : {"auto", "onnxruntime", "opencv"}
+        ``"auto"`` uses ONNX Runtime when installed, else OpenCV. The backend and
+        model that ran are recorded in ``Faces.detector``.
+    model : {"fp32", "int8"}, optional
+        Weights to run. Default: the preset's, except that OpenCV always runs the
+        fp32 weights (it cannot run the 8-bit model correctly, nor faster). Asking
+        for ``"int8"`` with OpenCV is an error.
+    device : {"cpu", "cuda"}
+        ``"cuda"`` needs ``minface[cuda]``; it never falls back to the CPU silently.
+    threads : int, optional
+        Threads per inference (default: all CPUs this process may use). Use 1 in
+        worker processes.
+    tile_size : int
+        Largest side, in model-input pixels, of one inference; bounds memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> detector = Detector(preset="fast")
+    >>> faces = detector(np.zeros((120, 160, 3), np.uint8))
+    >>> len(faces), faces.image_size
+    (0, (160, 120))
+    """
+
+    def __init__(
+        self,
+        preset: str = "balanced",
+        *,
+        min_face: float | None = None,
+        threshold: float | None = None,
+        backend: Backend = "auto",
+        device: str = "cpu",
+        threads: int | None = None,
+        tile_size: int = 1024,
+        model: str | None = None,
+    ) -> None:
+        resolved, self.model = check_options(preset, min_face, threshold, backend, device, model)
+        if tile_size < 64:
+            raise ValueError(f"tile_size must be at least 64, got {tile_size}")
+        self.preset = PRESETS[preset]
+        self.min_face = float(min_face if min_face is not None else self.preset.min_face)
+        self.threshold = threshold
+        self.tile_size = int(tile_size)
+        self._runtime = get_runtime(resolved, device=device, threads=threads, model=self.model)
+        self.backend = self._runtime.name
+        self.device = self._runtime.device
+        self.description = f"{MODELS[self.model].name}/{self._runtime.description}/{preset}"
+        self.last_timings = {}
+
+    #: Seconds spent in each stage of the last call (``resize``, ``inference``,
+    #: ``decode``, ``fuse``) and the megapixels fed to the model (``input_megapixels``);
+    #: overwritten by every call (from any thread).
+    last_timings: dict[str, float]
+
+    def __repr__(self) -> str:
+        return f"Detector(preset={self.preset.name!r}, min_face={self.min_face:g}, backend={self.backend!r})"
+
+    def __call__(self, image: ImageSource) -> Faces:
+        """Detect faces in ``image`` (anything :func:`minface.load_image` accepts)."""
+        pixels = load_image(image)
+        h, w = pixels.shape[:2]
+        p = self.preset
+        passes = plan_passes(
+            w,
+            h,
+            min_face=self.min_face,
+            max_scale=p.max_scale,
+            flips=p.flips,
+            trust_max=p.trust_max,
+            largest=p.largest,
+            cascade=p.cascade,
+        )
+        timings: dict[str, float] = {}
+        results = search(pixels, passes, self._runtime, self.tile_size, timings)
+        t0 = time.perf_counter()
+        boxes, scores, points = fuse(results, passes, p.rule)
+        sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        if self.threshold is not None:
+            keep = scores >= self.threshold
+        else:
+            keep = scores >= size_threshold(p.thresholds, sizes / self.min_face)
+        faces = Faces(
+            boxes[keep],
+            np.clip(scores[keep], 0.0, 1.0),
+            points[keep],
+            image_size=(w, h),
+            detector=self.description,
+        )
+        timings["fuse"] = time.perf_counter() - t0
+        timings["input_megapixels"] = sum(r.pixels for r in results) / 1e6
+        self.last_timings = timings
+        return faces
+
+    detect = __call__
+
+
+_shared: dict[tuple, Detector] = {}
+_shared_lock = threading.Lock()
+
+
+def detect(
+    image: ImageSource,
+    *,
+    preset: str = "balanced",
+    min_face: float | None = None,
+    threshold: float | None = None,
+    backend: Backend = "auto",
+    device: str = "cpu",
+) -> Faces:
+    """Find faces in ``image``; boxes are pixels of the upright image.
+
+    ``image`` is a path, bytes, a binary file object, a ``PIL.Image`` or an RGB
+    array; files are turned upright by their EXIF orientation first. The options
+    are those of :class:`Detector`; a detector per setting is created once and
+    reused by later calls.
+
+    Examples
+    --------
+    >>> import numpy as np, minface
+    >>> faces = minface.detect(np.full((64, 64, 3), 127, np.uint8), preset="fast")
+    >>> len(faces)
+    0
+    """
+    key = (preset, min_face, threshold, backend, device)
+    with _shared_lock:
+        detector = _shared.get(key)
+        if detector is None:
+            detector = Detector(preset, min_face=min_face, threshold=threshold, backend=backend, device=device)
+            _shared[key] = detector
+    return detector(image)

@@ -1,0 +1,150 @@
+"""The per-file jobs of the batch commands: small picklable settings objects.
+
+A job is created in the process that plans the work and sent to every worker
+process; calling it there loads what the work needs (the model, OpenCV) once
+and returns the function applied to each :class:`minface.batch.Task`. This
+module imports nothing heavy, so the planning process stays small.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ._defaults import DEFAULT_MAX_PIXELS, DEFAULT_PAD
+
+__all__ = ["ScrubJob", "StripJob", "VerifyJob"]
+
+
+@dataclass(frozen=True)
+class ScrubJob:
+    """The per-file job of a batch scrub (picklable: sent to every worker process).
+
+    Calling it loads the detector once and returns the function applied to each task.
+    """
+
+    preset: str = "balanced"
+    min_face: float | None = None
+    threshold: float | None = None
+    backend: str = "auto"
+    device: str = "cpu"
+    threads: int | None = None
+    method: str = "fill"
+    shape: str = "ellipse"
+    pad: float = DEFAULT_PAD
+    color: tuple[int, int, int] = (0, 0, 0)
+    blocks: int = 6
+    strength: float = 0.25
+    quality: int | None = None
+    overwrite: bool = False
+    in_place: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def __call__(self):  # noqa: ANN204 - returns the per-task function
+        from .detect import Detector
+        from .pipeline import scrub
+
+        detector = Detector(
+            self.preset,
+            min_face=self.min_face,
+            threshold=self.threshold,
+            backend=self.backend,  # type: ignore[arg-type]
+            device=self.device,
+            threads=self.threads,
+        )
+
+        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            return scrub(
+                task.input,
+                task.output,
+                detector=detector,
+                method=self.method,  # type: ignore[arg-type]
+                shape=self.shape,  # type: ignore[arg-type]
+                pad=self.pad,
+                color=self.color,
+                blocks=self.blocks,
+                strength=self.strength,
+                quality=self.quality,
+                overwrite=self.overwrite,
+                in_place=self.in_place,
+                max_pixels=self.max_pixels,
+            ).to_record()
+
+        return run
+
+
+@dataclass(frozen=True)
+class StripJob:
+    """The per-file job of a batch strip (picklable)."""
+
+    keep_orientation: bool = True
+    icc: str = "clean"
+    verify: bool = True
+    overwrite: bool = False
+    in_place: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def __call__(self):  # noqa: ANN204 - returns the per-task function
+        from .metadata import strip
+        from .pipeline import OutputExistsError
+
+        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            start = time.perf_counter()
+            if os.path.exists(task.output) and not (self.overwrite or self.in_place):
+                raise OutputExistsError(f"{task.output}: exists; pass overwrite=True to replace it")
+            rep = strip(
+                task.input,
+                task.output,
+                keep_orientation=self.keep_orientation,
+                icc=self.icc,  # type: ignore[arg-type]
+                in_place=self.in_place,
+                verify=self.verify,
+                max_pixels=self.max_pixels,
+            )
+            kinds: dict[str, int] = {}
+            for item in rep.removed:
+                kinds[item.kind] = kinds.get(item.kind, 0) + item.size
+            return {
+                "input": os.fspath(task.input),
+                "output": os.fspath(task.output),
+                "status": "ok",
+                "error": None,
+                "format": rep.format,
+                "method": rep.method,
+                "removed": [{"kind": k, "bytes": v} for k, v in kinds.items()],
+                "pixels_identical": rep.pixels_identical,
+                "orientation": rep.orientation_handling,
+                "icc": rep.icc,
+                "seconds": round(time.perf_counter() - start, 4),
+            }
+
+        return run
+
+
+@dataclass(frozen=True)
+class VerifyJob:
+    """The per-file job of ``minface verify`` (picklable, for worker processes)."""
+
+    preset: str = "thorough"
+    threads: int | None = None
+    backend: str = "auto"
+    report: str | None = None
+    check_metadata: bool = True
+
+    def __call__(self):  # noqa: ANN204 - returns the per-task function
+        from .detect import Detector
+        from .verify import load_regions, verify_file
+
+        detector = Detector(self.preset, threads=self.threads, backend=self.backend)  # type: ignore[arg-type]
+        regions = load_regions(self.report) if self.report else {}
+
+        def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            key = os.path.abspath(task.input)
+            res = verify_file(task.input, detector=detector, regions=regions.get(key), check_metadata=self.check_metadata)
+            rec = res.to_record()
+            rec["status"] = "ok" if res.status == "clean" else "leak"
+            return rec
+
+        return run
