@@ -365,8 +365,20 @@ def run_batch(
     try:
         if n_jobs == 1:
             job = job_factory()
-            for t in todo:
-                finish(_safe(job, t), t)
+            many = getattr(job, "many", None)
+            if many is None:
+                for t in todo:
+                    finish(_safe(job, t), t)
+            else:  # a job that batches files (GPU): chunks of files, same records
+                chunk = max(1, int(getattr(job, "chunk", 32)))
+                for i in range(0, len(todo), chunk):
+                    part = todo[i : i + chunk]
+                    try:
+                        recs = many(part)
+                    except Exception:  # the chunk as a whole failed: redo it file by file
+                        recs = [_safe(job, t) for t in part]
+                    for rec, t in zip(recs, part):
+                        finish(rec, t)
         else:
             _run_pool(todo, n_jobs, job_factory, finish)
     except KeyboardInterrupt:

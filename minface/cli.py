@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--strength", type=float, default=0.25, metavar="S", help="blur: sigma as a fraction of the face size (default 0.25)")
     r.add_argument("--quality", type=int, metavar="Q", help="1-100 for lossy outputs (default: JPEG keeps its own tables)")
     _detector_options(s)
+    s.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="--device cuda: images per model call; files are decoded and encoded on all CPUs meanwhile (default 8)",
+    )
     s.set_defaults(func=_cmd_scrub)
 
     v = sub.add_parser(
@@ -321,6 +328,9 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             strength=args.strength,
             quality=args.quality,
         )
+    cuda = args.device == "cuda"
+    if cuda and args.jobs is None:
+        args.jobs = 1  # one process feeds the GPU in batches; its threads decode and encode
     jobs = args.jobs or default_threads()
     job = ScrubJob(
         preset=args.preset,
@@ -329,6 +339,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         threads=max(1, default_threads() // jobs),
+        batch=args.batch if cuda else 0,
         method=args.method,
         shape=args.shape,
         pad=args.pad,

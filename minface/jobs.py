@@ -41,10 +41,12 @@ class ScrubJob:
     overwrite: bool = False
     in_place: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
+    #: images per model call when detecting in batches (``device="cuda"``); 0: one file at a time
+    batch: int = 0
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .detect import Detector
-        from .pipeline import scrub
+        from .pipeline import scrub, scrub_many
 
         detector = Detector(
             self.preset,
@@ -72,6 +74,28 @@ class ScrubJob:
                 max_pixels=self.max_pixels,
             ).to_record()
 
+        if self.batch > 0:
+
+            def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
+                return scrub_many(
+                    [(t.input, t.output) for t in tasks],
+                    detector,
+                    batch=self.batch,
+                    io_threads=self.threads or 1,
+                    overwrite=self.overwrite,
+                    in_place=self.in_place,
+                    max_pixels=self.max_pixels,
+                    method=self.method,
+                    shape=self.shape,
+                    pad=self.pad,
+                    color=self.color,
+                    blocks=self.blocks,
+                    strength=self.strength,
+                    quality=self.quality,
+                )
+
+            run.many = many  # type: ignore[attr-defined]
+            run.chunk = 4 * self.batch  # type: ignore[attr-defined]
         return run
 
 

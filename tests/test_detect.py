@@ -237,3 +237,19 @@ def test_cascade_finds_what_the_full_search_finds(crowd_scene, monkeypatch):
     full = Detector("balanced")(crowd_scene.image)
     assert len(full) == len(cascaded) == len(crowd_scene.faces)
     assert matched(full.xyxy, cascaded.xyxy, min_iou=0.8).all()
+
+
+@pytest.mark.parametrize("preset", ["fast", "balanced"])
+def test_batched_detection_equals_one_by_one(preset, crowd_scene):
+    d = Detector(preset)
+    other = paste_faces(background("rocket", 1100, 760), [(100, 100, 60), (600, 300, 120)]).image
+    small = paste_faces(background("chelsea", 500, 400), [(80, 60, 90)]).image
+    images = [crowd_scene.image, other, small, crowd_scene.image[:, ::-1].copy()]
+    together = d.detect_batch(images, batch=4)
+    for image, faces in zip(images, together):
+        alone = d(image)
+        assert len(faces) == len(alone)
+        np.testing.assert_allclose(faces.xyxy, alone.xyxy, atol=0.5)
+        np.testing.assert_allclose(faces.scores, alone.scores, atol=2e-3)
+    with pytest.raises(ValueError, match="batch"):
+        d.detect_batch(images, batch=0)

@@ -233,6 +233,33 @@ class TestBatch:
         assert all(sha(p) == h for p, h in hashes.items())  # originals untouched
         assert no_temporaries(out)
 
+    def test_batched_files_same_outputs_and_records(self, tmp_path):
+        """The GPU path (files detected in batches, decoded/encoded on threads) on CPU: same as file by file."""
+        from minface.batch import run_batch
+        from minface.jobs import ScrubJob
+
+        src = tmp_path / "in"
+        truth = make_tree(src, 5)
+        Image.fromarray(scene(9, 300, 200).image).save(src / "day0" / "other.png")
+        (src / "corrupt.jpg").write_bytes(jpeg_bytes(scene(7).image)[:2500])
+        assert hasattr(ScrubJob(preset="fast", batch=2)(), "many") and not hasattr(ScrubJob(preset="fast")(), "many")
+        reports = {}
+        for batch in (0, 2):
+            out, rep = tmp_path / f"out{batch}", tmp_path / f"r{batch}.jsonl"
+            summary = run_batch([src], out, ScrubJob(preset="fast", batch=batch, threads=2), jobs=1, report=rep, progress=False)
+            assert (summary.ok, summary.failed) == (6, 1)
+            recs = [json.loads(line) for line in rep.read_text().splitlines()]
+            for r in recs:
+                r.pop("seconds")
+                if r["output"]:
+                    r["output"] = Path(r["output"]).relative_to(out).as_posix()
+            reports[batch] = sorted(recs, key=lambda r: r["input"])
+        assert reports[0] == reports[2]
+        for rel, faces in truth.items():
+            assert_scrubbed(tmp_path / "out2" / rel, faces)
+            assert (tmp_path / "out0" / rel).read_bytes() == (tmp_path / "out2" / rel).read_bytes()
+        assert no_temporaries(tmp_path / "out2")
+
     def test_rerun_skips_and_overwrite_redoes(self, tmp_path):
         src, out = tmp_path / "in", tmp_path / "out"
         make_tree(src, 2)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
 from ..faces import Faces
 from ..images import ImageSource, load_image
-from .multiscale import fuse, plan_passes, search, size_threshold
+from .multiscale import fuse, plan_passes, search, search_many, size_threshold
 from .presets import PRESETS, check_options
 from .runtimes import MODELS, get_runtime
 
@@ -38,7 +39,8 @@ class Detector:
         model that ran are recorded in ``Faces.detector``.
     model : {"fp32", "int8"}, optional
         Weights to run. Default: the preset's, except that OpenCV always runs the
-        fp32 weights (it cannot run the 8-bit model correctly, nor faster). Asking
+        fp32 weights (it cannot run the 8-bit model correctly, nor faster), and so
+        does ``device="cuda"`` (the 8-bit model only pays off on a CPU). Asking
         for ``"int8"`` with OpenCV is an error.
     device : {"cpu", "cuda"}
         ``"cuda"`` needs ``minface[cuda]``; it never falls back to the CPU silently.
@@ -93,9 +95,38 @@ class Detector:
     def __call__(self, image: ImageSource) -> Faces:
         """Detect faces in ``image`` (anything :func:`minface.load_image` accepts)."""
         pixels = load_image(image)
+        passes = self._plan(pixels)
+        timings: dict[str, float] = {}
+        results = search(pixels, passes, self._runtime, self.tile_size, timings)
+        return self._finish(pixels, passes, results, timings)
+
+    def detect_batch(self, images: Sequence[ImageSource], *, batch: int = 8) -> list[Faces]:
+        """Detect faces in several images, sending tiles of equal shape to the model together.
+
+        The result for each image is the same as ``detector(image)``; on a GPU
+        (``device="cuda"``) batching is what keeps the device busy. ``batch`` is
+        the most tiles per inference.
+
+        >>> import numpy as np
+        >>> d = Detector("fast")
+        >>> [len(f) for f in d.detect_batch([np.zeros((64, 64, 3), np.uint8)] * 3)]
+        [0, 0, 0]
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        pixels = [load_image(im) for im in images]
+        plans = [self._plan(px) for px in pixels]
+        timings: dict[str, float] = {}
+        results = search_many(pixels, plans, self._runtime, self.tile_size, timings=timings, batch=batch)
+        faces = [self._finish(px, plan, res, {}) for px, plan, res in zip(pixels, plans, results)]
+        timings["input_megapixels"] = sum(r.pixels for res in results for r in res) / 1e6
+        self.last_timings = timings
+        return faces
+
+    def _plan(self, pixels: np.ndarray) -> list:
         h, w = pixels.shape[:2]
         p = self.preset
-        passes = plan_passes(
+        return plan_passes(
             w,
             h,
             min_face=self.min_face,
@@ -105,8 +136,10 @@ class Detector:
             largest=p.largest,
             cascade=p.cascade,
         )
-        timings: dict[str, float] = {}
-        results = search(pixels, passes, self._runtime, self.tile_size, timings)
+
+    def _finish(self, pixels: np.ndarray, passes: list, results: list, timings: dict[str, float]) -> Faces:
+        h, w = pixels.shape[:2]
+        p = self.preset
         t0 = time.perf_counter()
         boxes, scores, points = fuse(results, passes, p.rule)
         sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
@@ -121,9 +154,10 @@ class Detector:
             image_size=(w, h),
             detector=self.description,
         )
-        timings["fuse"] = time.perf_counter() - t0
-        timings["input_megapixels"] = sum(r.pixels for r in results) / 1e6
-        self.last_timings = timings
+        if timings:
+            timings["fuse"] = time.perf_counter() - t0
+            timings["input_megapixels"] = sum(r.pixels for r in results) / 1e6
+            self.last_timings = timings
         return faces
 
     detect = __call__

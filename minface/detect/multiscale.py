@@ -225,6 +225,95 @@ class PassResult:
     pixels: int  # input pixels inferred
 
 
+@dataclass
+class _Tile:
+    """One window of one image at one pass, resized and ready for the model."""
+
+    image: int  # index of the image in the batch
+    p: Pass
+    window: Window
+    tile: np.ndarray  # RGB uint8, the window resized by the pass's scale
+    factors: tuple[float, float]  # source pixels per input pixel (x, y)
+
+
+def _prepare(index: int, image: np.ndarray, p: Pass, windows: Sequence[Window]) -> list[_Tile]:
+    src = image[:, ::-1] if p.flip else image
+    interp = cv2.INTER_AREA if p.scale < 1 else cv2.INTER_LINEAR
+    tiles = []
+    for win in windows:
+        x0, y0, x1, y1 = win[:4]
+        crop = np.ascontiguousarray(src[y0:y1, x0:x1])
+        ch, cw = crop.shape[:2]
+        nw, nh = max(1, round(cw * p.scale)), max(1, round(ch * p.scale))
+        tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
+        tiles.append(_Tile(index, p, win, tile, (cw / nw, ch / nh)))
+    return tiles
+
+
+def _candidates(t: _Tile, outputs: tuple[np.ndarray, ...], k: int) -> tuple[np.ndarray, ...]:
+    """Decode item ``k`` of a batch's outputs for tile ``t``: kept boxes, scores, points, and marks."""
+    hm, sc, off, lm = outputs
+    b, s, pts = decode(hm[k], sc[k], off[k], lm[k], CANDIDATE_THRESHOLD)
+    x0, y0 = t.window[0], t.window[1]
+    kx0, ky0, kx1, ky1 = t.window[4:]
+    fx, fy = t.factors
+    b = b * np.array([fx, fy, fx, fy], np.float32) + np.array([x0, y0, x0, y0], np.float32)
+    pts = pts * np.array([fx, fy], np.float32) + np.array([x0, y0], np.float32)
+    cx = (b[:, 0] + b[:, 2]) / 2
+    cy = (b[:, 1] + b[:, 3]) / 2
+    sizes = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    mine = (cx >= kx0) & (cx < kx1) & (cy >= ky0) & (cy < ky1)
+    keep = mine & t.p.eligible(sizes)
+    small = mine & (sizes * t.p.scale < FOCUS_MAX / 2)
+    return b[keep], s[keep], pts[keep], np.stack([cx[small], cy[small]], axis=1)
+
+
+def _run_tiles(
+    tiles: Sequence[_Tile],
+    infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    batch: int,
+    timings: dict[str, float] | None,
+) -> list[tuple[np.ndarray, ...]]:
+    """Candidates of every tile; tiles whose padded input has the same shape share one inference."""
+    clock = time.perf_counter
+    out: list[tuple[np.ndarray, ...] | None] = [None] * len(tiles)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for n, t in enumerate(tiles):
+        h, w = t.tile.shape[:2]
+        groups.setdefault((-(-h // 32), -(-w // 32)), []).append(n)
+    t_resize = t_infer = t_decode = 0.0
+    for members in groups.values():
+        for start in range(0, len(members), batch):
+            chunk = members[start : start + batch]
+            t0 = clock()
+            blob = to_blob([tiles[n].tile for n in chunk])
+            t1 = clock()
+            outputs = infer(blob)
+            t2 = clock()
+            for k, n in enumerate(chunk):
+                out[n] = _candidates(tiles[n], outputs, k)
+            t_resize += t1 - t0
+            t_infer += t2 - t1
+            t_decode += clock() - t2
+    if timings is not None:
+        for key, value in (("resize", t_resize), ("inference", t_infer), ("decode", t_decode)):
+            timings[key] = timings.get(key, 0.0) + value
+    return out  # type: ignore[return-value]
+
+
+def _pass_result(width: int, p: Pass, parts: Sequence[tuple[np.ndarray, ...]], pixels: int) -> PassResult:
+    b = np.concatenate([q[0] for q in parts]) if parts else np.zeros((0, 4), np.float32)
+    s = np.concatenate([q[1] for q in parts]) if parts else np.zeros(0, np.float32)
+    pts = np.concatenate([q[2] for q in parts]) if parts else np.zeros((0, 5, 2), np.float32)
+    mk = np.concatenate([q[3] for q in parts]) if parts else np.zeros((0, 2), np.float32)
+    if p.flip:  # mirror back: x -> w - x, and swap left/right landmarks
+        b = np.stack([width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], axis=1)
+        pts = pts[:, [1, 0, 2, 4, 3]]
+        pts[:, :, 0] = width - pts[:, :, 0]
+        mk = np.stack([width - mk[:, 0], mk[:, 1]], axis=1)
+    return PassResult(b, s, pts, mk, pixels)
+
+
 def run_pass(
     image: np.ndarray,
     p: Pass,
@@ -237,54 +326,13 @@ def run_pass(
     ``timings``, when given, accumulates seconds spent in ``resize`` (crop, resize,
     blob), ``inference`` and ``decode``.
     """
-    clock = time.perf_counter
-    t_resize = t_infer = t_decode = 0.0
-    h, w = image.shape[:2]
-    boxes, scores, points, marks = [], [], [], []
-    pixels = 0
-    src = image[:, ::-1] if p.flip else image
-    interp = cv2.INTER_AREA if p.scale < 1 else cv2.INTER_LINEAR
-    for x0, y0, x1, y1, kx0, ky0, kx1, ky1 in windows:
-        t0 = clock()
-        crop = np.ascontiguousarray(src[y0:y1, x0:x1])
-        ch, cw = crop.shape[:2]
-        nw, nh = max(1, round(cw * p.scale)), max(1, round(ch * p.scale))
-        tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
-        blob = to_blob([tile])
-        pixels += blob.shape[2] * blob.shape[3]
-        t1 = clock()
-        hm, sc, off, lm = infer(blob)
-        t2 = clock()
-        b, s, pts = decode(hm[0], sc[0], off[0], lm[0], CANDIDATE_THRESHOLD)
-        fx, fy = cw / nw, ch / nh
-        b = b * np.array([fx, fy, fx, fy], np.float32) + np.array([x0, y0, x0, y0], np.float32)
-        pts = pts * np.array([fx, fy], np.float32) + np.array([x0, y0], np.float32)
-        cx = (b[:, 0] + b[:, 2]) / 2
-        cy = (b[:, 1] + b[:, 3]) / 2
-        sizes = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
-        mine = (cx >= kx0) & (cx < kx1) & (cy >= ky0) & (cy < ky1)
-        keep = mine & p.eligible(sizes)
-        boxes.append(b[keep])
-        scores.append(s[keep])
-        points.append(pts[keep])
-        small = mine & (sizes * p.scale < FOCUS_MAX / 2)
-        marks.append(np.stack([cx[small], cy[small]], axis=1))
-        t_resize += t1 - t0
-        t_infer += t2 - t1
-        t_decode += clock() - t2
+    t0 = time.perf_counter()
+    tiles = _prepare(0, image, p, windows)
     if timings is not None:
-        for key, value in (("resize", t_resize), ("inference", t_infer), ("decode", t_decode)):
-            timings[key] = timings.get(key, 0.0) + value
-    b = np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)
-    s = np.concatenate(scores) if scores else np.zeros(0, np.float32)
-    pts = np.concatenate(points) if points else np.zeros((0, 5, 2), np.float32)
-    mk = np.concatenate(marks) if marks else np.zeros((0, 2), np.float32)
-    if p.flip:  # mirror back: x -> w - x, and swap left/right landmarks
-        b = np.stack([w - b[:, 2], b[:, 1], w - b[:, 0], b[:, 3]], axis=1)
-        pts = pts[:, [1, 0, 2, 4, 3]]
-        pts[:, :, 0] = w - pts[:, :, 0]
-        mk = np.stack([w - mk[:, 0], mk[:, 1]], axis=1)
-    return PassResult(b, s, pts, mk, pixels)
+        timings["resize"] = timings.get("resize", 0.0) + time.perf_counter() - t0
+    parts = _run_tiles(tiles, infer, 1, timings)
+    pixels = sum(-(-t.tile.shape[0] // 32) * 32 * -(-t.tile.shape[1] // 32) * 32 for t in tiles)
+    return _pass_result(image.shape[1], p, parts, pixels)
 
 
 def search(
@@ -295,19 +343,57 @@ def search(
     timings: dict[str, float] | None = None,
 ) -> list[PassResult]:
     """Run every pass, lowest scale first, so focused passes know where to look."""
-    h, w = image.shape[:2]
-    results: dict[Pass, PassResult] = {}
-    for p in sorted(passes, key=lambda q: (q.scale, q.flip)):
-        if p.focus:
-            below = [r for q, r in results.items() if q.scale == p.scale / 2]
-            marks = np.concatenate([r.marks for r in below]) if below else np.zeros((0, 2))
-            if p.flip:
-                marks = np.stack([w - marks[:, 0], marks[:, 1]], axis=1)
-            windows = focus_windows(w, h, p, marks, FOCUS_RADIUS / (p.scale / 2), tile_size)
-        else:
-            windows = full_windows(w, h, p, tile_size)
-        results[p] = run_pass(image, p, infer, windows, timings)
-    return [results[p] for p in passes]
+    return search_many([image], [passes], infer, tile_size, timings=timings, batch=1)[0]
+
+
+def search_many(
+    images: Sequence[np.ndarray],
+    plans: Sequence[Sequence[Pass]],
+    infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    tile_size: int,
+    *,
+    timings: dict[str, float] | None = None,
+    batch: int = 8,
+) -> list[list[PassResult]]:
+    """:func:`search` for several images at once, batching inference across them.
+
+    Passes run scale by scale, lowest first, for all images together; the tiles
+    of one step whose padded inputs have the same shape (every full-image pass
+    of images of the same size, for instance) go to the model together, up to
+    ``batch`` at a time. On a GPU this is what keeps the device busy; results are
+    the same as image by image.
+    """
+    done: list[dict[Pass, PassResult]] = [{} for _ in images]
+    steps = sorted({(q.scale, q.flip) for passes in plans for q in passes})
+    clock = time.perf_counter
+    for scale, flip in steps:
+        tiles: list[_Tile] = []
+        owners: list[tuple[int, Pass, int, int]] = []  # image, pass, first tile, tile count
+        t0 = clock()
+        for i, (image, passes) in enumerate(zip(images, plans)):
+            h, w = image.shape[:2]
+            for p in passes:
+                if (p.scale, p.flip) != (scale, flip):
+                    continue
+                if p.focus:
+                    below = [r for q, r in done[i].items() if q.scale == p.scale / 2]
+                    marks = np.concatenate([r.marks for r in below]) if below else np.zeros((0, 2))
+                    if p.flip:
+                        marks = np.stack([w - marks[:, 0], marks[:, 1]], axis=1)
+                    windows = focus_windows(w, h, p, marks, FOCUS_RADIUS / (p.scale / 2), tile_size)
+                else:
+                    windows = full_windows(w, h, p, tile_size)
+                prepared = _prepare(i, image, p, windows)
+                owners.append((i, p, len(tiles), len(prepared)))
+                tiles.extend(prepared)
+        if timings is not None:
+            timings["resize"] = timings.get("resize", 0.0) + clock() - t0
+        parts = _run_tiles(tiles, infer, batch, timings)
+        for i, p, first, count in owners:
+            mine = tiles[first : first + count]
+            pixels = sum(-(-t.tile.shape[0] // 32) * 32 * -(-t.tile.shape[1] // 32) * 32 for t in mine)
+            done[i][p] = _pass_result(images[i].shape[1], p, parts[first : first + count], pixels)
+    return [[done[i][p] for p in passes] for i, passes in enumerate(plans)]
 
 
 def fuse(

@@ -127,4 +127,6 @@ def check_options(
         if model == "int8":
             raise BackendError("the int8 model needs backend='onnxruntime' (pip install 'minface[ort]')")
         model = "fp32"
+    if device == "cuda" and model is None:
+        model = "fp32"  # a GPU has fp32 to spare; the int8 model exists to speed up CPUs
     return resolved, model or PRESETS[preset].model

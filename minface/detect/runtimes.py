@@ -173,7 +173,8 @@ class _OrtRuntime:
                     f"(it has {ort.get_available_providers()}); pip install 'minface[cuda]' "
                     "(onnxruntime-gpu, which replaces onnxruntime)"
                 )
-            providers = ["CUDAExecutionProvider"]
+            # tile shapes vary per image: an exhaustive cuDNN search per new shape would cost more than it saves
+            providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
         else:
             providers = ["CPUExecutionProvider"]
         try:
