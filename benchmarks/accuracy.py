@@ -3,6 +3,7 @@
     python benchmarks/accuracy.py                      # ../shared/data/wider-dev, all presets
     python benchmarks/accuracy.py --data DIR --presets balanced --limit 50
     python benchmarks/accuracy.py --deface-python /path/to/deface-venv/bin/python
+    python benchmarks/accuracy.py --presets balanced --sweep   # recall vs false regions
 
 The data folder holds ``annotations.json`` and the images it names (see the
 evaluation data's README). The metric asks what a privacy tool must deliver,
@@ -110,6 +111,38 @@ def run_minface(preset: str, items: list[tuple[str, dict]], data: Path, args: ar
     return boxes, seconds
 
 
+def run_sweep(preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace) -> dict[str, dict]:
+    """Recall and false regions of one preset's search as its threshold curve is scaled.
+
+    The detector runs once with every candidate kept (threshold 0.01); each row keeps
+    the candidates scoring at least ``k`` times the preset's size-dependent threshold
+    (k = 1 is the preset as shipped). The rows trace the recall/false-region frontier
+    the preset's passes allow, so a target can be checked against it.
+    """
+    import minface
+    from minface.detect.multiscale import size_threshold
+    from minface.detect.presets import PRESETS
+
+    p = PRESETS[preset]
+    detector = minface.Detector(preset, backend=args.backend, threads=args.threads, threshold=0.01)
+    print(f"# sweep {preset}: {detector.description}", file=sys.stderr)
+    found = []
+    for i, (name, _) in enumerate(items):
+        faces = detector(minface.load_image(data / name))
+        sizes = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
+        found.append((faces.xyxy, faces.scores, size_threshold(p.thresholds, sizes / detector.min_face)))
+        if args.progress:
+            print(f"\rsweep {preset}: {i + 1}/{len(items)}", end="", file=sys.stderr)
+    if args.progress:
+        print(file=sys.stderr)
+    rows = {}
+    for k in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0):
+        boxes = [b[s >= np.minimum(k * t, 0.99)] for b, s, t in found]
+        per_image = [score_image(ann, b, args.pad) for (_, ann), b in zip(items, boxes)]
+        rows[f"{preset} x{k:g}"] = summarize(per_image, [])
+    return rows
+
+
 def run_deface(python: str, items: list[tuple[str, dict]], data: Path) -> tuple[list, list]:
     runner = Path(__file__).with_name("deface_runner.py")
     cmd = [python, str(runner), *[str(data / name) for name, _ in items]]
@@ -147,6 +180,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--deface-python", help="python of a venv with deface==1.5.0 installed, to add deface's row")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--progress", action="store_true", help="print progress to stderr")
+    parser.add_argument(
+        "--sweep", action="store_true", help="instead: each preset's recall/false-region frontier (threshold curve scaled)"
+    )
     args = parser.parse_args(None if argv is None else list(argv))
 
     if not (args.data / "annotations.json").is_file():
@@ -154,6 +190,12 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 2
     items = load_items(args.data, args.limit)
     rows: dict[str, dict[str, float]] = {}
+    if args.sweep:
+        for preset in filter(None, args.presets.split(",")):
+            rows.update(run_sweep(preset, items, args.data, args))
+        print(f"{len(items)} images; threshold curve of each preset scaled by x (x1 = as shipped; s/img not timed)\n")
+        print(format_table(rows))
+        return 0
     methods: list[tuple[str, object]] = []
     if args.deface_python:
         methods.append(("deface 1.5.0", lambda: run_deface(args.deface_python, items, args.data)))
