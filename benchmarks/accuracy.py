@@ -172,7 +172,9 @@ def load_items(data: Path, limit: int | None) -> list[tuple[str, dict]]:
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with annotations.json (default: %(default)s)")
-    parser.add_argument("--presets", default="fast,balanced,thorough", help="comma-separated presets to run")
+    parser.add_argument(
+        "--presets", default="fast,balanced,thorough", help="comma-separated presets to run (also balanced-v0)"
+    )
     parser.add_argument("--backend", default="auto", help="minface backend (default: auto)")
     parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all CPUs)")
     parser.add_argument("--pad", type=float, default=0.3, help="region growth per side, fraction of the box (default 0.3)")
@@ -190,6 +192,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 2
     items = load_items(args.data, args.limit)
     rows: dict[str, dict[str, float]] = {}
+    if "balanced-v0" in args.presets.split(","):  # the first balanced preset, for before/after tables
+        sys.path.insert(0, str(Path(__file__).parent))
+        from profile_scrub import register_v0
+
+        register_v0()
     if args.sweep:
         for preset in filter(None, args.presets.split(",")):
             rows.update(run_sweep(preset, items, args.data, args))
