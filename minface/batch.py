@@ -219,18 +219,21 @@ def _safe(job: Callable[[Task], dict], task: Task) -> dict:
     try:
         return job(task)
     except Exception as exc:  # one bad file must never stop the batch: report it and go on
-        from .errors import MinfaceError
+        return error_record(os.fspath(task.input), exc, time.perf_counter() - start)
 
-        reason = str(exc) or type(exc).__name__
-        if not isinstance(exc, (MinfaceError, OSError)):  # unexpected: name the exception too
-            reason = f"{type(exc).__name__}: {reason}"
-        return {
-            "input": os.fspath(task.input),
-            "output": None,
-            "status": "error",
-            "error": reason,
-            "seconds": round(time.perf_counter() - start, 4),
-        }
+
+def error_record(name: str, exc: BaseException, seconds: float) -> dict:
+    """The report record of an input that failed with ``exc`` (no output was written).
+
+    minface's own errors and ``OSError``s speak for themselves; anything else is
+    unexpected, so the reason names the exception too.
+    """
+    from .errors import MinfaceError
+
+    reason = str(exc) or type(exc).__name__
+    if not isinstance(exc, (MinfaceError, OSError)):
+        reason = f"{type(exc).__name__}: {reason}"
+    return {"input": name, "output": None, "status": "error", "error": reason, "seconds": round(seconds, 4)}
 
 
 class _Progress:

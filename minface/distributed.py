@@ -53,7 +53,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from .batch import JOURNAL_NAME, _Progress
+from .batch import JOURNAL_NAME, _Progress, error_record
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .errors import ImageWriteError, MinfaceError, MissingDependencyError
@@ -266,14 +266,6 @@ def _read(fs: AbstractFileSystem, path: str) -> tuple[bytes, float]:
     return data, time.perf_counter() - start
 
 
-def _error_record(url: str, exc: BaseException, seconds: float) -> dict[str, Any]:
-    """The record of a file that failed, worded as :func:`minface.batch.run_batch` words it."""
-    reason = str(exc) or type(exc).__name__
-    if not isinstance(exc, (MinfaceError, OSError)):  # unexpected: name the exception too
-        reason = f"{type(exc).__name__}: {reason}"
-    return {"input": url, "output": None, "status": "error", "error": reason, "seconds": round(seconds, 4)}
-
-
 def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, Any]:
     """Scrub a partition of files on a worker; return its records and byte counts.
 
@@ -303,7 +295,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
             try:
                 took = fut.result()
             except Exception as exc:  # a failed write is this file's error, not the partition's
-                records[index] = _error_record(job.input_url(item), exc, records[index]["seconds"])
+                records[index] = error_record(job.input_url(item), exc, records[index]["seconds"])
                 return
             records[index]["seconds"] = round(records[index]["seconds"] + took, 4)
             sizes[index] = (sizes[index][0], size)
@@ -333,7 +325,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
                 finally:
                     seconds += time.perf_counter() - start
             except Exception as exc:  # one bad file must never stop the partition: report it and go on
-                records.append(_error_record(job.input_url(item), exc, seconds))
+                records.append(error_record(job.input_url(item), exc, seconds))
                 sizes.append((0, 0))
                 continue
             record = result.to_record()

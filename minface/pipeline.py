@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .batch import error_record
 from .detect import Detector, detect
 from .detect.runtimes import default_threads
 from .errors import MinfaceError, UnsupportedImageError
@@ -426,7 +427,7 @@ def scrub_many(
         raise TypeError(f"scrub_many: unknown options {sorted(unknown)}")
     style = {k: options.get(k, d) for k, d in _STYLE_DEFAULTS.items()}
     records: list[dict[str, Any] | None] = [None] * len(pairs)
-    starts = [time.perf_counter()] * len(pairs)
+    start = time.perf_counter()
 
     def read(i: int) -> _Source | None:
         src, dst = pairs[i]
@@ -434,7 +435,7 @@ def scrub_many(
             _check_destination(src, dst, overwrite, in_place)
             return _read_source(src, _name(src), max_pixels)
         except Exception as exc:  # one bad file must not stop the others
-            records[i] = _error_record(src, exc, starts[i])
+            records[i] = error_record(_name(src), exc, time.perf_counter() - start)
             return None
 
     def write(i: int, source: _Source, faces: list) -> None:
@@ -443,10 +444,10 @@ def scrub_many(
             data, result = _render(source, faces, _name(src), **style)
             atomic_write(dst, data)
             result.output = os.fspath(dst)
-            result.seconds = round(time.perf_counter() - starts[i], 4)
+            result.seconds = round(time.perf_counter() - start, 4)
             records[i] = result.to_record()
         except Exception as exc:
-            records[i] = _error_record(src, exc, starts[i])
+            records[i] = error_record(_name(src), exc, time.perf_counter() - start)
 
     with ThreadPoolExecutor(max(1, io_threads)) as pool:
         read_back = list(pool.map(read, range(len(pairs))))
@@ -461,7 +462,7 @@ def scrub_many(
                 try:
                     found.append(detector(frames[i][k]))
                 except Exception as exc:
-                    records[i] = _error_record(pairs[i][0], exc, starts[i])
+                    records[i] = error_record(_name(pairs[i][0]), exc, time.perf_counter() - start)
                     found.append(None)
         per_file: dict[int, list] = {}
         for (i, _), faces in zip(flat, found):
@@ -480,19 +481,6 @@ _STYLE_DEFAULTS: dict[str, Any] = {
     "strength": 0.25,
     "quality": None,
 }
-
-
-def _error_record(src: Any, exc: Exception, start: float) -> dict[str, Any]:
-    reason = str(exc) or type(exc).__name__
-    if not isinstance(exc, (MinfaceError, OSError)):
-        reason = f"{type(exc).__name__}: {reason}"
-    return {
-        "input": _name(src),
-        "output": None,
-        "status": "error",
-        "error": reason,
-        "seconds": round(time.perf_counter() - start, 4),
-    }
 
 
 def _as_rgb(frame: np.ndarray) -> np.ndarray:

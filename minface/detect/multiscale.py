@@ -314,27 +314,6 @@ def _pass_result(width: int, p: Pass, parts: Sequence[tuple[np.ndarray, ...]], p
     return PassResult(b, s, pts, mk, pixels)
 
 
-def run_pass(
-    image: np.ndarray,
-    p: Pass,
-    infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-    windows: Sequence[Window],
-    timings: dict[str, float] | None = None,
-) -> PassResult:
-    """Run pass ``p`` over ``windows`` (in the pass's own, possibly mirrored, coordinates).
-
-    ``timings``, when given, accumulates seconds spent in ``resize`` (crop, resize,
-    blob), ``inference`` and ``decode``.
-    """
-    t0 = time.perf_counter()
-    tiles = _prepare(0, image, p, windows)
-    if timings is not None:
-        timings["resize"] = timings.get("resize", 0.0) + time.perf_counter() - t0
-    parts = _run_tiles(tiles, infer, 1, timings)
-    pixels = sum(-(-t.tile.shape[0] // 32) * 32 * -(-t.tile.shape[1] // 32) * 32 for t in tiles)
-    return _pass_result(image.shape[1], p, parts, pixels)
-
-
 def search(
     image: np.ndarray,
     passes: Sequence[Pass],
