@@ -50,10 +50,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from .batch import JOURNAL_NAME, _Progress, error_record
+from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .errors import ImageWriteError, MinfaceError, MissingDependencyError
@@ -84,8 +84,11 @@ _PARTITIONS_PER_THREAD = 8  # by default, for load balance at the end of a job
 
 
 @dataclass
-class DistributedReport:
+class DistributedReport(BatchSummary):
     """Totals of a distributed scrub; one line of text with :meth:`to_text`.
+
+    The totals of :class:`minface.batch.BatchSummary` (``total``, ``exit_code``)
+    plus bytes, partitions and workers.
 
     Attributes
     ----------
@@ -115,32 +118,13 @@ class DistributedReport:
         The failed files.
     """
 
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    faces: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
-    seconds: float = 0.0
     file_seconds: float = 0.0
     partitions: int = 0
     threads: int = 0
     temporaries_removed: int = 0
-    interrupted: bool = False
     report: str | None = None
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        """Files seen: ok + failed + skipped."""
-        return self.ok + self.failed + self.skipped
-
-    @property
-    def exit_code(self) -> int:
-        """0 all ok (or skipped), 1 some files failed, 130 interrupted (as the CLI)."""
-        if self.interrupted:
-            return 130
-        return 1 if self.failed else 0
 
     @property
     def files_per_second(self) -> float:
