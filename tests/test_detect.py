@@ -244,7 +244,9 @@ def test_batched_detection_equals_one_by_one(preset, crowd_scene):
     d = Detector(preset)
     other = paste_faces(background("rocket", 1100, 760), [(100, 100, 60), (600, 300, 120)]).image
     small = paste_faces(background("chelsea", 500, 400), [(80, 60, 90)]).image
-    images = [crowd_scene.image, other, small, crowd_scene.image[:, ::-1].copy()]
+    # tiles of different sizes that pad to the same model input (640x480 and 630x470) share a call
+    near = [paste_faces(background("coffee", w, h), [(200, 150, 70)]).image for w, h in ((640, 480), (630, 470))]
+    images = [crowd_scene.image, other, small, crowd_scene.image[:, ::-1].copy(), *near]
     together = d.detect_batch(images, batch=4)
     for image, faces in zip(images, together):
         alone = d(image)

@@ -281,12 +281,13 @@ def _run_tiles(
     for n, t in enumerate(tiles):
         h, w = t.tile.shape[:2]
         groups.setdefault((-(-h // 32), -(-w // 32)), []).append(n)
+    layout = getattr(infer, "layout", "nchw")  # a runtime may take uint8 pixels (see centerface.to_blob)
     t_resize = t_infer = t_decode = 0.0
     for members in groups.values():
         for start in range(0, len(members), batch):
             chunk = members[start : start + batch]
             t0 = clock()
-            blob = to_blob([tiles[n].tile for n in chunk])
+            blob = to_blob([tiles[n].tile for n in chunk], layout)
             t1 = clock()
             outputs = infer(blob)
             t2 = clock()

@@ -23,12 +23,12 @@ from importlib import resources
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import BackendError, MissingDependencyError, ModelIntegrityError
-from ._onnxproto import make_dynamic
+from ._onnxproto import make_dynamic, with_pixel_input
 
 if TYPE_CHECKING:  # numpy loads with the runtimes themselves, not with this module
     import numpy as np
 
-__all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_bytes"]
+__all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_bytes", "cuda_jobs"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ MODELS = {
 }
 
 INPUT_NAME = "input.1"
+PIXEL_INPUT = "pixels"  # ONNX Runtime's input: uint8 NHWC, see _onnxproto.with_pixel_input
 OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
 BACKENDS = ("onnxruntime", "opencv")
@@ -62,9 +63,10 @@ class Runtime(Protocol):
     name: str  # "onnxruntime" or "opencv"
     device: str  # "cpu" or "cuda"
     description: str  # recorded in Faces.detector, e.g. "onnxruntime:CPUExecutionProvider"
+    layout: str  # the input it takes: "nchw" (float32) or "pixels" (uint8 NHWC); see centerface.to_blob
 
     def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Run on a float32 NCHW RGB blob; return heatmap, scale, offset, landmarks maps."""
+        """Run on an RGB blob in :attr:`layout`; return heatmap, scale, offset, landmarks maps."""
         ...
 
 
@@ -111,6 +113,16 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def cuda_jobs() -> int:
+    """Worker processes that feed one GPU by default (``--device cuda``).
+
+    Each holds its own CUDA session and decodes, prepares and encodes its own
+    files, so the CPU work around the model runs on every core while the GPU
+    takes the batches of whichever worker is ready.
+    """
+    return max(1, min(default_threads() // 2, 8))
+
+
 _lock = threading.Lock()
 _cache: dict[tuple[str, str, int, str], Runtime] = {}
 
@@ -146,9 +158,12 @@ def get_runtime(
 
 class _OrtRuntime:
     name = "onnxruntime"
+    #: uint8 NHWC pixels in; the model transposes and casts them itself (on the GPU with CUDA:
+    #: a quarter of the bytes to copy, and no float conversion on the CPU)
+    layout = "pixels"
 
     def __init__(self, model: str, device: str, threads: int) -> None:
-        data = model_bytes(model)
+        data = with_pixel_input(model_bytes(model), INPUT_NAME, PIXEL_INPUT)
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -173,8 +188,14 @@ class _OrtRuntime:
                     f"(it has {ort.get_available_providers()}); pip install 'minface[cuda]' "
                     "(onnxruntime-gpu, which replaces onnxruntime)"
                 )
-            # tile shapes vary per image: an exhaustive cuDNN search per new shape would cost more than it saves
-            providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+            _preload_cuda_libraries(ort)
+            cuda_options = {
+                # tile shapes vary per image: an exhaustive cuDNN search per new shape would cost more than it saves
+                "cudnn_conv_algo_search": "HEURISTIC",
+                # grow the memory pool only by what a call needs: several worker processes share one GPU
+                "arena_extend_strategy": "kSameAsRequested",
+            }
+            providers = [("CUDAExecutionProvider", cuda_options)]
         else:
             providers = ["CPUExecutionProvider"]
         try:
@@ -187,13 +208,34 @@ class _OrtRuntime:
         self.description = f"onnxruntime:{used[0]}"
 
     def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        hm, scale, off, lms = self._session.run(OUTPUT_NAMES, {INPUT_NAME: blob})
+        hm, scale, off, lms = self._session.run(OUTPUT_NAMES, {PIXEL_INPUT: blob})
         return hm, scale, off, lms
+
+
+def _preload_cuda_libraries(ort) -> None:  # noqa: ANN001 - the onnxruntime module
+    """Load CUDA and cuDNN from the ``nvidia-*`` wheels when they are installed (``onnxruntime-gpu[cuda,cudnn]``).
+
+    Without this, onnxruntime-gpu finds them only on the system's library path. It is
+    harmless when the libraries come from the system instead; what it prints goes to
+    stderr, and session creation says clearly if a library is still missing.
+    """
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu 1.21 and newer
+    if preload is None:
+        return
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - best effort; InferenceSession reports what is missing
+            pass
 
 
 class _OpenCVRuntime:
     name = "opencv"
     device = "cpu"
+    layout = "nchw"
 
     def __init__(self, model: str, threads: int) -> None:
         import cv2
