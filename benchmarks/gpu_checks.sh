@@ -6,13 +6,13 @@
 #   benchmarks/gpu_checks.sh [DATA_DIR]        # default ../shared/data/wider-dev
 #
 # Environment: REPEAT (links per image, default 40), LIMIT (distinct images, default 50),
-# JOBS (worker processes to try on CUDA, default "1 8 16"), DEVICE (default cuda; cpu for a dry run).
+# JOBS (worker processes to try on CUDA, default "4 8 16"), DEVICE (default cuda; cpu for a dry run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/wider-dev}
 REPEAT=${REPEAT:-40}
 LIMIT=${LIMIT:-50}
-JOBS=${JOBS:-"1 8 16"}
+JOBS=${JOBS:-"4 8 16"}
 DEVICE=${DEVICE:-cuda}
 PY=${PYTHON:-python}
 export PYTHONUNBUFFERED=1
