@@ -51,6 +51,8 @@ MODELS = {
 
 INPUT_NAME = "input.1"
 PIXEL_INPUT = "pixels"  # ONNX Runtime's input: uint8 NHWC, see _onnxproto.with_pixel_input
+#: On CUDA, model inputs are padded to a multiple of this many pixels a side (see _OrtRuntime)
+GPU_SHAPE_STEP = 256
 OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
 BACKENDS = ("onnxruntime", "opencv")
@@ -162,7 +164,21 @@ class _OrtRuntime:
     #: a quarter of the bytes to copy, and no float conversion on the CPU)
     layout = "pixels"
 
-    def __init__(self, model: str, device: str, threads: int) -> None:
+    #: inputs are padded to a multiple of this many pixels a side (see :attr:`per_shape`)
+    shape_step = 32
+    #: every call gets exactly ``batch`` tiles, padded with blank ones (see :attr:`per_shape`)
+    fixed_batch = False
+
+    def __init__(self, model: str, device: str, threads: int, *, per_shape: bool | None = None) -> None:
+        """``per_shape`` (default: on for CUDA): one session per input shape, shapes from a small set.
+
+        cuDNN prepares every convolution for the input shape it sees, and ONNX Runtime's CUDA
+        provider keeps that work for the last shape only: a search that alternates scales and
+        tiles (every image a new shape) pays it again on every call, seconds per image. So on
+        CUDA each input is padded to a multiple of :data:`GPU_SHAPE_STEP` a side and to a fixed
+        batch, and each such shape has its own session, which prepares its convolutions once.
+        The GPU pays for the blank padding in arithmetic it has to spare.
+        """
         data = with_pixel_input(model_bytes(model), INPUT_NAME, PIXEL_INPUT)
         try:
             import onnxruntime as ort
@@ -198,17 +214,42 @@ class _OrtRuntime:
             providers = [("CUDAExecutionProvider", cuda_options)]
         else:
             providers = ["CPUExecutionProvider"]
+        self._new_session = lambda: ort.InferenceSession(data, opts, providers=providers)
         try:
-            self._session = ort.InferenceSession(data, opts, providers=providers)
+            first = self._new_session()
         except Exception as exc:
             raise BackendError(f"ONNX Runtime could not create a {device} session: {exc}") from exc
-        used = self._session.get_providers()
+        used = first.get_providers()
         if device == "cuda" and used[0] != "CUDAExecutionProvider":
             raise BackendError(f"device='cuda' asked for, but ONNX Runtime runs on {used[0]}")
         self.description = f"onnxruntime:{used[0]}"
+        self.per_shape = device == "cuda" if per_shape is None else per_shape
+        if self.per_shape:
+            self.shape_step, self.fixed_batch = GPU_SHAPE_STEP, True
+        self._sessions: dict[tuple[int, ...], object] = {}
+        self._spare: object | None = first  # the first shape seen gets the session made here
+        self._lock = threading.Lock()
+        self._run_options = None
+        if device == "cuda":
+            # sessions share the GPU with each other and with other worker processes: return what a
+            # call used to the device when it ends, so memory is bounded by one call, not by every shape
+            self._run_options = ort.RunOptions()
+            self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "gpu:0")
+
+    def _session_for(self, shape: tuple[int, ...]):  # noqa: ANN202 - an onnxruntime.InferenceSession
+        key = shape if self.per_shape else ()
+        session = self._sessions.get(key)
+        if session is None:
+            with self._lock:
+                session = self._sessions.get(key)
+                if session is None:
+                    session, self._spare = (self._spare, None) if self._spare is not None else (self._new_session(), None)
+                    self._sessions[key] = session
+        return session
 
     def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        hm, scale, off, lms = self._session.run(OUTPUT_NAMES, {PIXEL_INPUT: blob})
+        session = self._session_for(blob.shape)
+        hm, scale, off, lms = session.run(OUTPUT_NAMES, {PIXEL_INPUT: blob}, self._run_options)  # type: ignore[attr-defined]
         return hm, scale, off, lms
 
 
