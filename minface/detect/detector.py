@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -11,7 +12,9 @@ import numpy as np
 
 from ..faces import Faces
 from ..images import ImageSource, load_image
-from .multiscale import fuse, plan_passes, search, search_many, size_threshold
+from .fuse import fuse, merge, size_threshold
+from .multiscale import Pass, PassResult, plan_passes, search_many
+from .orientation import choose
 from .presets import PRESETS, check_options
 from .runtimes import MODELS, get_runtime
 
@@ -49,6 +52,10 @@ class Detector:
         worker processes.
     tile_size : int
         Largest side, in model-input pixels, of one inference; bounds memory.
+    turned : bool
+        Also search the image turned by 90, 180 and 270 degrees (default), for
+        photos whose orientation tag was lost; see :mod:`minface.detect.orientation`.
+        ``False`` searches it only as given, for images known to be upright.
 
     Examples
     --------
@@ -70,6 +77,7 @@ class Detector:
         threads: int | None = None,
         tile_size: int = 1024,
         model: str | None = None,
+        turned: bool = True,
     ) -> None:
         resolved, self.model = check_options(preset, min_face, threshold, backend, device, model)
         if tile_size < 64:
@@ -78,6 +86,7 @@ class Detector:
         self.min_face = float(min_face if min_face is not None else self.preset.min_face)
         self.threshold = threshold
         self.tile_size = int(tile_size)
+        self.turned = bool(turned)
         self._runtime = get_runtime(resolved, device=device, threads=threads, model=self.model)
         self.backend = self._runtime.name
         self.device = self._runtime.device
@@ -95,10 +104,11 @@ class Detector:
     def __call__(self, image: ImageSource) -> Faces:
         """Detect faces in ``image`` (anything :func:`minface.load_image` accepts)."""
         pixels = load_image(image)
-        passes = self._plan(pixels)
         timings: dict[str, float] = {}
-        results = search(pixels, passes, self._runtime, self.tile_size, timings)
-        return self._finish(pixels, passes, results, timings)
+        (found,) = self._search([pixels], 1, timings)
+        faces = self._finish(pixels, found, timings)
+        self.last_timings = timings
+        return faces
 
     def detect_batch(self, images: Sequence[ImageSource], *, batch: int = 8) -> list[Faces]:
         """Detect faces in several images, sending tiles of equal shape to the model together.
@@ -115,15 +125,13 @@ class Detector:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
         pixels = [load_image(im) for im in images]
-        plans = [self._plan(px) for px in pixels]
         timings: dict[str, float] = {}
-        results = search_many(pixels, plans, self._runtime, self.tile_size, timings=timings, batch=batch)
-        faces = [self._finish(px, plan, res, {}) for px, plan, res in zip(pixels, plans, results)]
-        timings["input_megapixels"] = sum(r.pixels for res in results for r in res) / 1e6
+        found = self._search(pixels, batch, timings)
+        faces = [self._finish(px, f, timings) for px, f in zip(pixels, found)]
         self.last_timings = timings
         return faces
 
-    def _plan(self, pixels: np.ndarray) -> list:
+    def _plan(self, pixels: np.ndarray) -> list[Pass]:
         h, w = pixels.shape[:2]
         p = self.preset
         return plan_passes(
@@ -137,30 +145,76 @@ class Detector:
             cascade=p.cascade,
         )
 
-    def _finish(self, pixels: np.ndarray, passes: list, results: list, timings: dict[str, float]) -> Faces:
+    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float]) -> list[list[tuple]]:
+        """Each image's search, as ``(passes, results, searched)`` per orientation looked at.
+
+        ``searched`` is false for an orientation only the vote pass read (see
+        :mod:`minface.detect.orientation`).
+        """
+        plans = [self._plan(px) for px in images]
+        run = lambda plans, done=None: search_many(  # noqa: E731
+            images, plans, self._runtime, self.tile_size, timings=timings, batch=batch, done=done
+        )
+        if not self.turned:
+            return [[(plan, res, True)] for plan, res in zip(plans, run(plans))]
+        # 1. the vote: the lowest scale, unmirrored, in all four orientations
+        voters = [[dataclasses.replace(_lowest(plan), rot=k) for k in range(4)] for plan in plans]
+        first = run(voters)
+        # 2. the rest of the search in the orientations the vote chose
+        p = self.preset
+        chosen = [choose(np.array([r.vote for r in res]), alpha=p.turn_alpha, prior=p.turn_prior) for res in first]
+        full = [
+            [dataclasses.replace(q, rot=k) for k in ks for q in plan] + [v for v in vs if v.rot not in ks]
+            for plan, ks, vs in zip(plans, chosen, voters)
+        ]
+        done = [dict(zip(vs, res)) for vs, res in zip(voters, first)]
+        second = run(full, done)
+        out = []
+        for ks, plan_i, res in zip(chosen, full, second):
+            by_rot: dict[int, tuple[list[Pass], list[PassResult]]] = {}
+            for q, r in zip(plan_i, res):
+                by_rot.setdefault(q.rot, ([], []))
+                by_rot[q.rot][0].append(q)
+                by_rot[q.rot][1].append(r)
+            out.append([(qs, rs, k in ks) for k, (qs, rs) in sorted(by_rot.items())])
+        return out
+
+    def _finish(self, pixels: np.ndarray, found: list[tuple], timings: dict[str, float]) -> Faces:
         h, w = pixels.shape[:2]
         p = self.preset
         t0 = time.perf_counter()
-        boxes, scores, points = fuse(results, passes, p.rule)
-        sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-        if self.threshold is not None:
-            keep = scores >= self.threshold
-        else:
-            keep = scores >= size_threshold(p.thresholds, sizes / self.min_face)
+        parts = []
+        for passes, results, searched in found:
+            boxes, scores, points = fuse(results, passes, p.rule)
+            sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+            if self.threshold is not None:
+                need = np.full(len(scores), self.threshold)
+            else:
+                need = size_threshold(p.thresholds, sizes / self.min_face)
+            if not searched:  # only the vote pass looked in this orientation: a clear face or nothing
+                need = np.maximum(need, p.turn_vote_threshold)
+            keep = scores >= need
+            parts.append((boxes[keep], scores[keep], points[keep]))
+        boxes, scores, points = merge(parts)
         faces = Faces(
-            boxes[keep],
-            np.clip(scores[keep], 0.0, 1.0),
-            points[keep],
+            boxes,
+            np.clip(scores, 0.0, 1.0),
+            points,
             image_size=(w, h),
             detector=self.description,
         )
-        if timings:
-            timings["fuse"] = time.perf_counter() - t0
-            timings["input_megapixels"] = sum(r.pixels for r in results) / 1e6
-            self.last_timings = timings
+        timings["fuse"] = timings.get("fuse", 0.0) + time.perf_counter() - t0
+        timings["input_megapixels"] = timings.get("input_megapixels", 0.0) + sum(
+            r.pixels for _, results, _ in found for r in results
+        ) / 1e6
         return faces
 
     detect = __call__
+
+
+def _lowest(plan: Sequence[Pass]) -> Pass:
+    """The plan's cheapest pass: its lowest scale, unmirrored."""
+    return min((q for q in plan if not q.flip), key=lambda q: q.scale)
 
 
 _shared: dict[tuple, Detector] = {}

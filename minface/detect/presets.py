@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import BackendError
-from .runtimes import MODELS, resolve_backend
+from .runtimes import resolve_backend
+
+#: The CenterFace weights a preset or a caller may choose.
+CENTERFACE_MODELS = ("fp32", "int8")
 
 __all__ = ["Preset", "PRESETS", "check_options"]
 
@@ -40,6 +43,12 @@ class Preset:
     cascade : bool
         Search the enlarged top scale only where the scale below saw small
         candidates (:mod:`minface.detect.multiscale`).
+    turn_alpha, turn_prior : float
+        Which orientations get the full search (:func:`minface.detect.orientation.choose`):
+        those whose vote reaches ``turn_alpha`` times the best, the stored
+        orientation's vote counted ``turn_prior`` times.
+    turn_vote_threshold : float
+        Smallest score of a face found in an orientation that only the vote pass read.
     """
 
     name: str
@@ -52,6 +61,9 @@ class Preset:
     trust_max: float = 320.0
     largest: float = 448.0
     cascade: bool = False
+    turn_alpha: float = 0.7
+    turn_prior: float = 1.5
+    turn_vote_threshold: float = 0.5
     summary: str = field(default="", compare=False)
 
 
@@ -116,8 +128,8 @@ def check_options(
         raise ValueError(f"min_face must be a positive number of pixels, got {min_face!r}")
     if threshold is not None and not 0 < threshold < 1:
         raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-    if model is not None and model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if model is not None and model not in CENTERFACE_MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(CENTERFACE_MODELS)}")
     if device not in ("cpu", "cuda"):
         raise ValueError(f"unknown device {device!r}; choose 'cpu' or 'cuda'")
     resolved = resolve_backend("onnxruntime" if device == "cuda" and backend == "auto" else backend)

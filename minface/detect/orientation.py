@@ -1,0 +1,104 @@
+"""Searching a photo in all four orientations, and choosing where to search hard.
+
+A photo whose orientation tag was lost (re-saved by an app, a scanned print, a
+phone held sideways without writing the tag) is stored turned by 90, 180 or 270
+degrees. CenterFace, like every face detector trained on upright photos, finds
+few faces that lie on their side or stand on their head. So every preset
+searches the photo as stored *and* turned a quarter, a half and three quarters:
+
+1. *Vote.* The cheapest pass of the search (the lowest scale, where the whole
+   photo fits the model once) runs in all four orientations. Each orientation
+   gets a vote: the sum of the squared scores of every candidate that pass saw,
+   however weak. Upright faces light the heatmap up far more than turned ones,
+   and squaring lets a few clear faces outweigh many faint, face-like textures,
+   while a crowd of small faces still adds up.
+2. *Search.* The rest of the search (the enlarged passes, which find the small
+   faces and cost most) runs in each orientation whose vote reaches
+   ``alpha`` times the best one; the orientation as stored counts ``prior``
+   times its vote, because most photos are stored upright.
+3. *Keep.* Each orientation's candidates are fused on their own (consensus of
+   its passes); an orientation searched only by the vote pass must clear a
+   stricter threshold. Clusters of all orientations then merge by overlap.
+
+Boxes and landmarks always come back in the coordinates of the image as
+stored, whichever orientation found them. Orientation ``k`` is the image turned
+``k`` quarter turns counter-clockwise (``numpy.rot90(image, k)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["turned_size", "to_turned", "to_stored", "boxes_to_stored", "choose"]
+
+
+def turned_size(width: int, height: int, k: int) -> tuple[int, int]:
+    """``(width, height)`` of the image turned ``k`` quarter turns."""
+    return (height, width) if k % 2 else (width, height)
+
+
+def to_turned(points: np.ndarray, k: int, width: int, height: int) -> np.ndarray:
+    """Points ``(..., 2)`` of the stored image (``width`` x ``height``) in the image turned ``k`` times.
+
+    >>> to_turned(np.array([[10.0, 2.0]]), 1, 40, 30).tolist()
+    [[2.0, 30.0]]
+    """
+    x, y = points[..., 0], points[..., 1]
+    k %= 4
+    if k == 0:
+        return points.copy()
+    if k == 1:
+        out = (y, width - x)
+    elif k == 2:
+        out = (width - x, height - y)
+    else:
+        out = (height - y, x)
+    return np.stack(out, axis=-1).astype(points.dtype, copy=False)
+
+
+def to_stored(points: np.ndarray, k: int, width: int, height: int) -> np.ndarray:
+    """Points ``(..., 2)`` of the image turned ``k`` times back in the stored image (``width`` x ``height``).
+
+    >>> to_stored(to_turned(np.array([[10.0, 2.0]]), 3, 40, 30), 3, 40, 30).tolist()
+    [[10.0, 2.0]]
+    """
+    x, y = points[..., 0], points[..., 1]
+    k %= 4
+    if k == 0:
+        return points.copy()
+    if k == 1:
+        out = (width - y, x)
+    elif k == 2:
+        out = (width - x, height - y)
+    else:
+        out = (y, height - x)
+    return np.stack(out, axis=-1).astype(points.dtype, copy=False)
+
+
+def boxes_to_stored(boxes: np.ndarray, k: int, width: int, height: int) -> np.ndarray:
+    """``x1, y1, x2, y2`` boxes (n, 4) of the image turned ``k`` times, in the stored image."""
+    if k % 4 == 0:
+        return boxes
+    corners = to_stored(boxes.reshape(-1, 2, 2), k, width, height)
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1).astype(boxes.dtype, copy=False)
+
+
+def choose(votes: np.ndarray, *, alpha: float, prior: float) -> list[int]:
+    """Orientations worth a full search, given each one's vote (``votes[k]`` for ``k`` = 0..3).
+
+    The stored orientation's vote counts ``prior`` times; every orientation whose
+    weighted vote reaches ``alpha`` times the best one is chosen, best first. A
+    photo without any candidate is searched as stored.
+
+    >>> choose(np.array([0.1, 2.0, 0.0, 0.3]), alpha=0.7, prior=1.5)
+    [1]
+    >>> choose(np.array([1.5, 2.0, 0.0, 0.3]), alpha=0.7, prior=1.5)
+    [0, 1]
+    """
+    weighted = np.asarray(votes, np.float64).copy()
+    weighted[0] *= prior
+    best = weighted.max()
+    if not best > 0:
+        return [0]
+    order = np.argsort(-weighted, kind="stable")
+    return [int(k) for k in order if weighted[k] >= alpha * best]
