@@ -161,24 +161,25 @@ def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarr
 
 
 def subject_only(alpha: np.ndarray, seed: tuple[float, float]) -> np.ndarray:
-    """``alpha`` with every person region not connected to ``seed`` (the face) set to 0."""
-    solid = (alpha > 0.5).astype(np.uint8)
+    """``alpha`` with everything not connected to ``seed`` (the face) set to 0.
+
+    Regions are connected through anything the network is even a little sure
+    of (alpha above :data:`ALPHA_RANGE`'s low end), so faint blobs of the old
+    background that float beside the person go too; a band of a few pixels
+    around the kept region keeps its soft edge.
+    """
+    solid = (alpha > ALPHA_RANGE[0]).astype(np.uint8)
     n, labels = cv2.connectedComponents(solid, connectivity=8)
-    if n <= 2:
+    if n <= 1:
         return alpha
     x = int(np.clip(round(seed[0]), 0, alpha.shape[1] - 1))
     y = int(np.clip(round(seed[1]), 0, alpha.shape[0] - 1))
     keep = labels[y, x]
-    if keep == 0:  # the face centre itself is not solid person: keep the largest region
+    if keep == 0:  # the face centre itself is not person: keep the largest region
         keep = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    # soft edges belong to the region they surround: drop only what lies near other regions
-    others = ((labels != keep) & (labels != 0)).astype(np.uint8)
-    near_others = cv2.dilate(others, np.ones((5, 5), np.uint8)) > 0
-    near_subject = cv2.dilate((labels == keep).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    out = alpha.copy()
-    out[near_others & ~near_subject] = 0.0
-    out[others > 0] = 0.0
-    return out
+    r = max(1, int(round(0.005 * max(alpha.shape))))
+    region = cv2.dilate((labels == keep).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+    return np.where(region, alpha, 0.0).astype(np.float32)
 
 
 def extend_from_valid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:

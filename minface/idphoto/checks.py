@@ -28,6 +28,8 @@ check                     passes when                                 source of 
                                                                       of intensity variation in the face
 ``background``            the background's luminance varies by at     ICAO Doc 9303 Part 3: plain, uniform
                           most 8 levels (standard deviation)          background; minface's limit
+``matte``                 at most 1% of the photo undecided            minface: no patch of the old background
+                          between person and background               left half-painted
 ``top_space``             hair at least 2% of the height below the    the whole head in the photo (all
                           top edge (the spec's gap where it sets one) authorities); measured on the person mask
 ========================  ==========================================  ==============================================
@@ -45,7 +47,10 @@ How the quality values are measured (all on the photo as made):
 * *exposure*, *clipping*, *contrast*: the luminance (Rec. 601 luma) of the inner
   face region (between the eyebrows and the chin, the width of the eyes).
 * *background*: the luminance of every pixel the person mask calls
-  background, at least a few pixels away from the person.
+  background, a few pixels away from the person;
+* *matte*: the fraction of the photo where the person mask stays undecided
+  (alpha between 0.05 and 0.95) over patches wider than 1.6% of the photo: a
+  hair edge is narrower, a half-removed patch of the old background is not.
 * *top_space*: from the person mask, the highest point of the head (hair
   included) over the face's width.
 """
@@ -68,6 +73,7 @@ __all__ = [
     "MAX_CLIPPED",
     "MIN_CONTRAST",
     "MAX_BACKGROUND_STD",
+    "MAX_UNSURE",
     "MIN_TOP_SPACE",
     "blur_sigma",
     "face_region",
@@ -90,6 +96,8 @@ MAX_CLIPPED = 0.05
 MIN_CONTRAST = 128
 #: Largest standard deviation of the background's luminance, grey levels.
 MAX_BACKGROUND_STD = 8.0
+#: Largest fraction of the photo the person mask leaves undecided over wide patches.
+MAX_UNSURE = 0.01
 #: Smallest gap between the top of the hair and the top edge, fraction of the height,
 #: where the authority sets none.
 MIN_TOP_SPACE = 0.02
@@ -215,9 +223,20 @@ def background_std(image: np.ndarray, alpha: np.ndarray) -> float:
     r = max(2, int(round(0.01 * max(alpha.shape))))
     near = cv2.dilate(person, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
     y = _luma(image)[~near]
-    if y.size < 100:
-        return 0.0
-    return float(np.std(y.astype(np.float32)))
+    return float(np.std(y.astype(np.float32))) if y.size >= 100 else 0.0
+
+
+def unsure_fraction(alpha: np.ndarray) -> float:
+    """Fraction of the photo where the person mask is neither person nor background over a wide patch.
+
+    The edge of hair or shoulders is a band a few pixels wide; a wider stretch
+    of in-between values is a patch of the old background the network could
+    not decide on, left half-painted beside the person.
+    """
+    soft = ((alpha > 0.05) & (alpha < 0.95)).astype(np.uint8)
+    r = max(2, int(round(0.008 * max(alpha.shape))))
+    deep = cv2.erode(soft, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+    return float(deep.mean())
 
 
 def top_of_head(alpha: np.ndarray, centre_x: float, half_width: float) -> float | None:

@@ -678,4 +678,5 @@ def _checks(
     checks.append(within("clipping", clipped, None, qc.MAX_CLIPPED))
     checks.append(within("contrast", spread, qc.MIN_CONTRAST, None, "levels"))
     checks.append(within("background", qc.background_std(photo, alpha), None, qc.MAX_BACKGROUND_STD, "levels"))
+    checks.append(within("matte", qc.unsure_fraction(alpha), None, qc.MAX_UNSURE))
     return tuple(checks)

@@ -102,7 +102,7 @@ CHIN_BELOW_MOUTH = 0.8
 NOSE_DEPTH = 0.7
 #: Where the nose tip lies between the eye line (0) and the mouth line (1) on a
 #: frontal face, as the detector's landmarks place it (median of frontal news photos).
-NOSE_HEIGHT = 0.55
+NOSE_HEIGHT = 0.54
 #: With ``face="largest"``, the second largest face must be smaller than this
 #: fraction of the largest (by the square root of the box area), or the choice is ambiguous.
 AMBIGUOUS_RATIO = 0.85
@@ -253,9 +253,9 @@ def head_pose(landmarks: npt.ArrayLike) -> tuple[float, float]:
 
     Examples
     --------
-    >>> head_pose([[40, 50], [60, 50], [50, 61], [42, 70], [58, 70]])  # nose centred, 0.55 of the way down
+    >>> head_pose([[40, 50], [60, 50], [50, 60.8], [42, 70], [58, 70]])  # nose centred, 0.54 of the way down
     (0.0, 0.0)
-    >>> yaw, pitch = head_pose([[40, 50], [60, 50], [56, 61], [42, 70], [58, 70]])
+    >>> yaw, pitch = head_pose([[40, 50], [60, 50], [56, 60.8], [42, 70], [58, 70]])
     >>> round(yaw), round(pitch)
     (41, 0)
     """
