@@ -11,7 +11,8 @@ The network's mask is coarse (256 pixels across the crop) and soft. It is
 brought to the photo's resolution and refined there:
 
 * a guided filter (He, Sun and Tang, "Guided Image Filtering", 2010) with the
-  photo as guide snaps the soft edge to the real edges of hair and shoulders;
+  photo's colours as guide snaps the soft edge to the real edges of hair and
+  shoulders;
 * the alpha is then stretched so that what the network is unsure of goes to the
   background side (:data:`ALPHA_RANGE`): a faint ring of the old background
   is worse in an ID photo than a lost wisp of hair;
@@ -125,19 +126,28 @@ def shared_segmenter(backend: str = "auto") -> Segmenter:
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Edge-preserving smoothing of ``src`` along the edges of ``guide`` (both float32, same size).
+    """Edge-preserving smoothing of ``src`` along the edges of the colour image ``guide``.
 
-    He, Sun and Tang's guided filter with a grey guide: in every window the
-    output is a linear function of the guide, so its edges follow the guide's.
+    He, Sun and Tang's guided filter with a colour guide (float32, (H, W, 3), 0-1):
+    in every window the output is a linear function of the guide's three
+    channels, so its edges follow colour edges, also between colours of equal
+    brightness (brown hair before a magenta wall).
     """
     k = (2 * radius + 1, 2 * radius + 1)
     mean = lambda x: cv2.boxFilter(x, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    m_i, m_p = mean(guide), mean(src)
-    cov = mean(guide * src) - m_i * m_p
-    var = mean(guide * guide) - m_i * m_i
-    a = cov / (var + eps)
-    b = m_p - a * m_i
-    return mean(a) * guide + mean(b)
+    h, w = src.shape
+    m_i = mean(guide)  # (H, W, 3)
+    m_p = mean(src)
+    cov = mean(guide * src[..., None]) - m_i * m_p[..., None]
+    sigma = np.empty((h, w, 3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            v = mean(guide[..., i] * guide[..., j]) - m_i[..., i] * m_i[..., j]
+            sigma[..., i, j] = sigma[..., j, i] = v
+    sigma += eps * np.eye(3, dtype=np.float32)
+    a = np.linalg.solve(sigma.reshape(-1, 3, 3), cov.reshape(-1, 3, 1)).reshape(h, w, 3)
+    b = m_p - np.einsum("hwc,hwc->hw", a, m_i)
+    return np.einsum("hwc,hwc->hw", mean(a), guide) + mean(b)
 
 
 def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarray:
@@ -153,7 +163,7 @@ def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarr
         Photo pixels per network pixel: the guided filter's window is a little
         larger than the network's blur.
     """
-    guide = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    guide = image.astype(np.float32) / 255.0
     radius = max(2, int(round(1.5 * scale)))
     out = guided_filter(guide, alpha.astype(np.float32), radius, 1e-3)
     lo, hi = ALPHA_RANGE
@@ -161,24 +171,25 @@ def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarr
 
 
 def subject_only(alpha: np.ndarray, seed: tuple[float, float]) -> np.ndarray:
-    """``alpha`` with everything not connected to ``seed`` (the face) set to 0.
+    """``alpha`` with everything but the person at ``seed`` (the face) set to 0.
 
-    Regions are connected through anything the network is even a little sure
-    of (alpha above :data:`ALPHA_RANGE`'s low end), so faint blobs of the old
-    background that float beside the person go too; a band of a few pixels
-    around the kept region keeps its soft edge.
+    The person is the region the network is sure of (alpha above 0.5) that holds
+    the seed; the in-between values it leaves around other things (patches of a
+    busy background it could not decide on, other people) go too: only those
+    within a narrow band around the person (1% of the image) are kept, as its soft edge.
     """
-    solid = (alpha > ALPHA_RANGE[0]).astype(np.uint8)
+    solid = (alpha > 0.5).astype(np.uint8)
     n, labels = cv2.connectedComponents(solid, connectivity=8)
     if n <= 1:
-        return alpha
+        return np.zeros_like(alpha)
     x = int(np.clip(round(seed[0]), 0, alpha.shape[1] - 1))
     y = int(np.clip(round(seed[1]), 0, alpha.shape[0] - 1))
     keep = labels[y, x]
     if keep == 0:  # the face centre itself is not person: keep the largest region
         keep = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    r = max(1, int(round(0.005 * max(alpha.shape))))
-    region = cv2.dilate((labels == keep).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+    r = max(1, int(round(0.01 * max(alpha.shape))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    region = cv2.dilate((labels == keep).astype(np.uint8), kernel) > 0
     return np.where(region, alpha, 0.0).astype(np.float32)
 
 
@@ -197,14 +208,18 @@ def extend_from_valid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
-def local_background(image: np.ndarray, alpha: np.ndarray, sigma: float) -> np.ndarray:
-    """The old background's colour around each pixel: pure-background pixels spread into the edge band."""
-    weight = (alpha <= 0.02).astype(np.float32)
+def _spread(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Colour of the weighted pixels around each pixel (normalized Gaussian blur); the pixel's own where none."""
     img = image.astype(np.float32)
     num = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
     den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
-    est = np.where(den > 1e-4, num / np.maximum(den, 1e-4), img)
-    return np.where(weight[..., None] > 0, img, est)
+    return np.where(den > 1e-4, num / np.maximum(den, 1e-4), img)
+
+
+def local_background(image: np.ndarray, alpha: np.ndarray, sigma: float) -> np.ndarray:
+    """The old background's colour around each pixel: pure-background pixels spread into the edge band."""
+    weight = (alpha <= 0.02).astype(np.float32)
+    return np.where(weight[..., None] > 0, image.astype(np.float32), _spread(image, weight, sigma))
 
 
 def replace_background(image: np.ndarray, alpha: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:

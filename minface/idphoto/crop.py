@@ -403,11 +403,10 @@ def crop_id(
     if hair is not None:
         geo = dataclasses.replace(geo, crown=tuple(round(float(v), 4) for v in eyes - hair * rot[1]))  # type: ignore[arg-type]
         crown_from = "mask"
-        if sp.crown == "hair":
-            out = _place(sp, geo, max_upscale, eyes, rot)
-            if not _covers(seg, out):
-                seg = _seg_frame(out, geo)
-                prob = extend_from_valid(segmenter(seg.warp(pixels)), seg.valid(w_img, h_img))
+        out = _place(sp, geo, max_upscale, eyes, rot)  # the hair sets the head height or the margin above it
+        if not _covers(seg, out):
+            seg = _seg_frame(out, geo)
+            prob = extend_from_valid(segmenter(seg.warp(pixels)), seg.valid(w_img, h_img))
 
     # 3. the photo: source pixels under the crop (other faces painted), turned and scaled once
     window = out.corners()
@@ -508,7 +507,7 @@ def _hair_top(prob: np.ndarray, seg: _Frame, geo: HeadGeometry) -> float | None:
     cx = (centre_q - seg.origin[0]) * seg.k
     solid = subject_only(prob, ((centre_q - seg.origin[0]) * seg.k, (0.5 * d - seg.origin[1]) * seg.k))
     row = qc.top_of_head(solid, cx, 0.8 * d * seg.k)
-    if row is None:
+    if row is None or row < 1:  # none, or up to the square's edge: the top is not seen
         return None
     above = -(row / seg.k + seg.origin[1]) / d  # in eye-to-mouth distances
     if not _HAIR_RANGE[0] <= above <= _HAIR_RANGE[1]:
