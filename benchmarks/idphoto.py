@@ -164,7 +164,13 @@ def main() -> int:
             seconds.append(time.perf_counter() - start)
             target = out / f"{i:04d}-{path.stem}.jpg"
             photo.save(target)
-            record.update(output=str(target), ok=photo.ok, failed=photo.failed, background=list(photo.background or (255, 255, 255)))
+            record.update(
+                output=str(target),
+                ok=photo.ok,
+                failed=photo.failed,
+                checks={c.name: round(c.value, 4) for c in photo.checks},
+                background=list(photo.background or (255, 255, 255)),
+            )
         except minface.IdPhotoError as exc:
             record.update(output=None, reason=exc.reason)
         records.append(record)

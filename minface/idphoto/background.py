@@ -135,19 +135,26 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     """
     k = (2 * radius + 1, 2 * radius + 1)
     mean = lambda x: cv2.boxFilter(x, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    h, w = src.shape
     m_i = mean(guide)  # (H, W, 3)
     m_p = mean(src)
     cov = mean(guide * src[..., None]) - m_i * m_p[..., None]
-    sigma = np.empty((h, w, 3, 3), np.float32)
+    var = {}
     for i in range(3):
         for j in range(i, 3):
-            v = mean(guide[..., i] * guide[..., j]) - m_i[..., i] * m_i[..., j]
-            sigma[..., i, j] = sigma[..., j, i] = v
-    sigma += eps * np.eye(3, dtype=np.float32)
-    a = np.linalg.solve(sigma.reshape(-1, 3, 3), cov.reshape(-1, 3, 1)).reshape(h, w, 3)
-    b = m_p - np.einsum("hwc,hwc->hw", a, m_i)
-    return np.einsum("hwc,hwc->hw", mean(a), guide) + mean(b)
+            var[i, j] = var[j, i] = mean(guide[..., i] * guide[..., j]) - m_i[..., i] * m_i[..., j] + (eps if i == j else 0.0)
+    # a = inverse(covariance + eps) @ cov, the 3x3 inverse written out (cofactors)
+    c00 = var[1, 1] * var[2, 2] - var[1, 2] * var[2, 1]
+    c01 = var[0, 2] * var[2, 1] - var[0, 1] * var[2, 2]
+    c02 = var[0, 1] * var[1, 2] - var[0, 2] * var[1, 1]
+    c11 = var[0, 0] * var[2, 2] - var[0, 2] * var[2, 0]
+    c12 = var[0, 2] * var[1, 0] - var[0, 0] * var[1, 2]
+    c22 = var[0, 0] * var[1, 1] - var[0, 1] * var[1, 0]
+    det = var[0, 0] * c00 + var[0, 1] * (var[1, 2] * var[2, 0] - var[1, 0] * var[2, 2]) + var[0, 2] * (var[1, 0] * var[2, 1] - var[1, 1] * var[2, 0])
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    x, y, z = cov[..., 0], cov[..., 1], cov[..., 2]
+    a = np.stack([c00 * x + c01 * y + c02 * z, c01 * x + c11 * y + c12 * z, c02 * x + c12 * y + c22 * z], axis=2) / det[..., None]
+    b = m_p - (a * m_i).sum(axis=2)
+    return (mean(a) * guide).sum(axis=2) + mean(b)
 
 
 def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarray:

@@ -7,7 +7,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import cv2
 import numpy as np
@@ -256,10 +256,13 @@ class _Frame:
     def valid(self, w_img: int, h_img: int) -> np.ndarray:
         """Frame pixels whose centre falls inside the source image."""
         w, h = self.size
-        xs, ys = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
-        p = self.to_source(np.stack([xs.ravel(), ys.ravel()], axis=1))
-        inside = (p[:, 0] >= 0) & (p[:, 0] <= w_img) & (p[:, 1] >= 0) & (p[:, 1] <= h_img)
-        return inside.reshape(h, w)
+        inv = np.linalg.inv(self.lin)
+        t = -inv @ self.off
+        xs = (np.arange(w, dtype=np.float64) + 0.5)[None, :]
+        ys = (np.arange(h, dtype=np.float64) + 0.5)[:, None]
+        px = inv[0, 0] * xs + inv[0, 1] * ys + t[0]
+        py = inv[1, 0] * xs + inv[1, 1] * ys + t[1]
+        return (px >= 0) & (px <= w_img) & (py >= 0) & (py <= h_img)
 
     def warp(self, pixels: np.ndarray, border: int = cv2.BORDER_REPLICATE, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
         """``pixels`` (a window of the source whose top-left is ``origin``) seen in this frame.
@@ -394,23 +397,27 @@ def crop_id(
     eyes = np.array(geo.eyes)
     out = _place(sp, geo, max_upscale, eyes, rot)
     seg = _seg_frame(out, geo)
-    prob = segmenter(seg.warp(pixels))
-    seg_valid = seg.valid(w_img, h_img)
-    prob = extend_from_valid(prob, seg_valid)
+    prob = extend_from_valid(segmenter(seg.warp(pixels)), seg.valid(w_img, h_img))
     # 2. the top of the hair, measured on the mask (the model's crown where the mask gives none)
     crown_from = "model"
     hair = _hair_top(prob, seg, geo)
     if hair is not None:
         geo = dataclasses.replace(geo, crown=tuple(round(float(v), 4) for v in eyes - hair * rot[1]))  # type: ignore[arg-type]
         crown_from = "mask"
-        out = _place(sp, geo, max_upscale, eyes, rot)  # the hair sets the head height or the margin above it
-        if not _covers(seg, out):
-            seg = _seg_frame(out, geo)
-            prob = extend_from_valid(segmenter(seg.warp(pixels)), seg.valid(w_img, h_img))
+    # 3. of the placements the spec allows, the one nearest the middle of its ranges that needs
+    #    nothing outside the image (the original background kept) or no part of the person invented
+    if keep_background:
+        fits = lambda f: _outside(f.corners(), w_img, h_img) <= 0.5  # noqa: E731
+    else:
+        fits = _invention_test(prob, seg, geo, w_img, h_img)
+    out = _place(sp, geo, max_upscale, eyes, rot, fits)
+    if not _covers(seg, out):
+        seg = _seg_frame(out, geo)
+        prob = extend_from_valid(segmenter(seg.warp(pixels)), seg.valid(w_img, h_img))
 
-    # 3. the photo: source pixels under the crop (other faces painted), turned and scaled once
+    # 4. the photo: source pixels under the crop (other faces painted), turned and scaled once
     window = out.corners()
-    outside = max(0.0, -window[:, 0].min(), -window[:, 1].min(), window[:, 0].max() - w_img, window[:, 1].max() - h_img)
+    outside = _outside(window, w_img, h_img)
     if keep_background and outside > 0.5:
         raise CropOutsideImageError(
             f"the {sp.name} crop reaches {outside:.0f} px past the edge of the {w_img}x{h_img} image; "
@@ -427,7 +434,7 @@ def crop_id(
     photo = np.ascontiguousarray(out.warp(src, origin=(x0, y0)))
     valid = out.valid(w_img, h_img)
 
-    # 4. the person mask of the photo: the network's, extended past the image edge, the subject's only
+    # 5. the person mask of the photo: the network's, extended past the image edge, the subject's only
     lin, off = _map(seg, out)
     alpha = cv2.warpAffine(prob, _cv_matrix(lin, off), out.size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     alpha = extend_from_valid(alpha, valid)
@@ -473,15 +480,58 @@ def crop_id(
     )
 
 
-def _place(sp: Spec, geo: HeadGeometry, max_upscale: float, eyes: np.ndarray, rot: np.ndarray) -> _Frame:
-    """The output frame: head height and eye line placed for ``sp``, the face centred."""
+def _outside(corners: np.ndarray, w: int, h: int) -> float:
+    """How far (source pixels) the crop's corners reach past the image edge."""
+    return float(max(0.0, -corners[:, 0].min(), -corners[:, 1].min(), corners[:, 0].max() - w, corners[:, 1].max() - h))
+
+
+def _frame(sp: Spec, geo: HeadGeometry, head_px: float, eye_y: float, eyes: np.ndarray, rot: np.ndarray) -> _Frame:
+    """The output frame with the head ``head_px`` high, the eye line ``eye_y`` above the bottom, the face centred."""
     W, H = sp.width_px, sp.height_px
-    head_src = geo.height(sp.crown)
-    head_px, eye_y = _placement(sp, geo, head_src * max_upscale)
-    s = head_px / head_src
+    s = head_px / geo.height(sp.crown)
     cx_q = float(np.dot(np.array(geo.centre) - eyes, rot[0]))
     origin = np.array([cx_q - W / 2 / s, -(H - eye_y) / s])
     return _Frame(eyes, rot, s, origin, (W, H))
+
+
+def _place(
+    sp: Spec,
+    geo: HeadGeometry,
+    max_upscale: float,
+    eyes: np.ndarray,
+    rot: np.ndarray,
+    fits: Callable[[_Frame], bool] | None = None,
+) -> _Frame:
+    """The output frame: the first placement :func:`_placements` offers that ``fits`` (else the first)."""
+    frames = [_frame(sp, geo, h, e, eyes, rot) for h, e in _placements(sp, geo, geo.height(sp.crown) * max_upscale)]
+    if fits is not None:
+        for f in frames:
+            if fits(f):
+                return f
+    return frames[0]
+
+
+def _invention_test(prob: np.ndarray, seg: _Frame, geo: HeadGeometry, w: int, h: int) -> Callable[[_Frame], bool]:
+    """Whether a frame keeps within :data:`MAX_INVENTED` of the image, judged on the segmentation square.
+
+    The same test as :func:`_check_invented`, done once on the network's square
+    for every placement tried (the final photo is checked again at its own resolution).
+    """
+    valid = seg.valid(w, h)
+    centre = seg.to_frame(np.array(geo.centre))
+    person = subject_only(prob, (float(centre[0]), float(centre[1]))) > 0.5
+    depth = cv2.distanceTransform((~valid).astype(np.uint8), cv2.DIST_L2, 3)
+    depth = np.where(person & ~valid, depth, 0.0)
+
+    def fits(f: _Frame) -> bool:
+        a = (f.origin - seg.origin) * seg.k
+        b = (f.origin + np.array(f.size) / f.k - seg.origin) * seg.k
+        c0, r0 = (max(0, int(math.floor(v))) for v in a)
+        c1, r1 = (min(INPUT_SIZE, int(math.ceil(v))) for v in b)
+        worst = float(depth[r0:r1, c0:c1].max()) if r1 > r0 and c1 > c0 else 0.0
+        return worst * f.k / seg.k <= MAX_INVENTED * f.size[1]
+
+    return fits
 
 
 def _seg_frame(out: _Frame, geo: HeadGeometry) -> _Frame:
@@ -515,13 +565,13 @@ def _hair_top(prob: np.ndarray, seg: _Frame, geo: HeadGeometry) -> float | None:
     return above * d
 
 
-def _placement(sp: Spec, geo: HeadGeometry, max_head: float) -> tuple[float, float]:
-    """Head height (output px, the spec's crown) and eye line (px above the bottom).
+def _placements(sp: Spec, geo: HeadGeometry, max_head: float) -> list[tuple[float, float]]:
+    """Head heights (output px, the spec's crown) and eye lines (px above the bottom) the spec allows.
 
-    The head height is the middle of the spec's range (or less, when the face is
-    too small for the middle without enlarging it more than allowed); the eye
-    line is the middle of the spec's range where the margins above the hair and
-    below the chin allow it, else the middle of what they allow.
+    Every pair keeps the head height in the spec's range (no more than
+    ``max_head``), the eye line in its range (ISO/IEC 19794-5's 50-70% where the
+    spec sets none, if the margins allow), the top of the hair and the chin
+    within the spec's margins; the nearest to the middle of both ranges first.
     """
     H = sp.height_px
     head_src = geo.height(sp.crown)
@@ -535,29 +585,36 @@ def _placement(sp: Spec, geo: HeadGeometry, max_head: float) -> tuple[float, flo
     eye_frac = geo.eye_to_chin / head_src  # eye line above the chin, fraction of the head
     hair = math.hypot(geo.crown[0] - geo.eyes[0], geo.crown[1] - geo.eyes[1])
     hair_frac = hair / head_src  # top of the hair above the eye line
-    mid = (h_lo + h_hi) / 2
     top_min = max(MIN_TOP_MARGIN * H, sp.top_margin_mm[0] / sp.height_mm * H if sp.top_margin_mm else 0.0)
     top_max = None
     if sp.top_margin_mm is not None and sp.top_margin_mm[1] is not None:
         top_max = sp.top_margin_mm[1] / sp.height_mm * H
     bottom_min = 0.0 if sp.bottom_margin_mm is None else sp.bottom_margin_mm / sp.height_mm * H
     aim = sp.eye_ratio or DEFAULT_EYE_LINE
-    candidates = np.linspace(h_lo, min(h_hi, max_head), 41)
-    for head in sorted(candidates, key=lambda v: (abs(v - mid), v)):
+    mid, span = (h_lo + h_hi) / 2, max(h_hi - h_lo, 1e-6)
+    found = []
+    for head in np.linspace(h_lo, min(h_hi, max_head), 21):
         below, above = eye_frac * head, hair_frac * head  # chin below and hair top above the eye line
         lo, hi = bottom_min + below, H - top_min - above
         if top_max is not None:
             lo = max(lo, H - top_max - above)
         a_lo, a_hi = max(lo, aim[0] * H), min(hi, aim[1] * H)
-        if a_lo <= a_hi:
-            return float(head), float((a_lo + a_hi) / 2)
-        if sp.eye_ratio is None and lo <= hi:
-            return float(head), float((lo + hi) / 2)
-    raise IdPhotoError(
-        f"no head height in {sp.name}'s range puts the eye line and margins where the spec wants them "
-        "for this face's proportions",
-        reason="infeasible",
-    )
+        if a_lo > a_hi and sp.eye_ratio is None:
+            a_lo, a_hi = lo, hi  # no eye line set: the margins decide
+        if a_lo > a_hi:
+            continue
+        centre = (a_lo + a_hi) / 2
+        for eye in np.linspace(a_lo, a_hi, 7):
+            key = abs(head - mid) / span + 0.5 * abs(eye - centre) / max(a_hi - a_lo, 1e-6) * (a_hi > a_lo)
+            found.append((key, float(head), float(eye)))
+    if not found:
+        raise IdPhotoError(
+            f"no head height in {sp.name}'s range puts the eye line and margins where the spec wants them "
+            "for this face's proportions",
+            reason="infeasible",
+        )
+    found.sort()
+    return [(h, e) for _, h, e in found]
 
 
 def _check_head_inside(geo: HeadGeometry, box: np.ndarray, w: int, h: int) -> None:
