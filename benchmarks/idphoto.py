@@ -11,9 +11,9 @@ measurements:
   face mesh point 152) and the eye line (the mesh's irises) within the spec's
   ranges (a tolerance of 1% of the height for the hair and chin estimates);
 * *centred*: the mesh's face centre within 5% of the width from the middle;
-* *plain*: at least 98% of the region above the eye line and outside the head
-  (more than 1.3 times the mesh's half face width from its centre) within 6 grey
-  levels of the background colour, and the same for the rows above the hair;
+* *plain*: at least 98% of the photo's border above the eye line (the top 4% of
+  its rows, the outer 4% of its columns) within 6 grey levels of the background
+  colour;
 * *clean*: ``minface.inspect`` finds nothing to strip (and exiftool, when installed,
   no tag beyond the file's structure).
 
@@ -65,13 +65,14 @@ def hair_top(image: np.ndarray, colour: np.ndarray, centre_x: float, half: float
     return int(rows[0]) if rows.size else None
 
 
-def plain(image: np.ndarray, colour: np.ndarray, eyes_y: float, centre_x: float, half_face: float, top: int) -> float:
-    """Fraction of the background zone (beside the head above the eyes, and above the hair) that is the colour."""
+def plain(image: np.ndarray, colour: np.ndarray, eyes_y: float) -> float:
+    """Fraction of the border above the eye line (the top 4% of rows, the outer 4% of columns) that is the colour."""
     h, w = image.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w]
-    zone = ((ys < eyes_y) & (np.abs(xs - centre_x) > 1.3 * half_face)) | (ys < top - 2)
-    if not zone.any():
-        return 1.0
+    band = max(2, round(0.04 * min(h, w)))
+    zone = np.zeros((h, w), bool)
+    zone[:band] = True
+    zone[: int(eyes_y), :band] = True
+    zone[: int(eyes_y), -band:] = True
     close = np.abs(image.astype(int) - colour).max(axis=2) <= 6
     return float(close[zone].mean())
 
@@ -92,14 +93,15 @@ def judge(photos: list[dict], python: str | None) -> None:
 
     meshes = {}
     made = [p for p in photos if p.get("output")]
-    if python and made:
+    if python:
+        files = [p["input"] for p in photos] + [p["output"] for p in made]
         run = subprocess.run(
-            [python, str(ROOT / "benchmarks" / "idphoto_judge.py"), *[p["output"] for p in made]],
-            capture_output=True,
-            text=True,
-            check=True,
+            [python, str(ROOT / "benchmarks" / "idphoto_judge.py"), *files], capture_output=True, text=True, check=True
         )
         meshes = {r["image"]: r for r in map(json.loads, run.stdout.splitlines())}
+        for p in photos:  # how far the person faces away in the original, as the mesh sees it
+            m = meshes.get(p["input"], {})
+            p["input_yaw"] = m.get("yaw") if m.get("found") else None
     for p in made:
         spec = minface.idphoto.SPECS[p["spec"]]
         img = minface.load_image(p["output"])
@@ -121,7 +123,7 @@ def judge(photos: list[dict], python: str | None) -> None:
             if spec.eye_ratio is not None:
                 verdict["eyes"] = bool(spec.eye_ratio[0] - 0.01 <= eye <= spec.eye_ratio[1] + 0.01)
             verdict["centred"] = bool(abs(cx - w / 2) <= 0.05 * w)
-            verdict["plain"] = plain(img, colour, ey, cx, half_face, top or 0) >= 0.98
+            verdict["plain"] = plain(img, colour, ey) >= 0.98
             p["measured"] = {"head": round(head, 4), "eye_line": round(eye, 4), "centre": round((cx - w / 2) / w, 4), "mesh_yaw": mesh["yaw"]}
         elif python:
             verdict["face_found"] = False
@@ -139,6 +141,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="keep the photos made here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="write one record per photo here")
     parser.add_argument("--limit", type=int, help="only the first N photos")
+    parser.add_argument(
+        "--frontal", type=float, default=10, help="also report photos whose person turns at most this many degrees (10)"
+    )
     args = parser.parse_args()
 
     import minface
@@ -190,6 +195,16 @@ def main() -> int:
               f"(failures: {dict(judged)}); minface's verdict agrees on {agree} of {len(made)}")
         both = sum(r["compliant"] and r["ok"] for r in made)
         print(f"compliant by both: {both} of {len(inputs)} photos ({both / len(inputs):.0%})")
+        frontal = [r for r in records if r.get("input_yaw") is not None and abs(r["input_yaw"]) <= args.frontal]
+        if frontal:
+            f_made = [r for r in frontal if r.get("output")]
+            f_reasons = collections.Counter(r["reason"] for r in frontal if not r.get("output"))
+            print(
+                f"facing the camera (|yaw| <= {args.frontal:g} deg by the mesh, {len(frontal)} photos): "
+                f"{len(f_made)} made, refused {dict(f_reasons)}; {sum(r['compliant'] for r in f_made)} pass the "
+                f"judge, {sum(r['ok'] for r in f_made)} pass minface's checks "
+                f"(failed: {dict(collections.Counter(f for r in f_made for f in r['failed']))})"
+            )
         print(f"seconds per crop_id: median {np.median(seconds):.3f}, p90 {np.percentile(seconds, 90):.3f}")
     print(f"photos in {out}")
     if args.json:
