@@ -212,13 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "crop-id",
         help="crop a photo to the ID photo a document needs",
-        description="Crop a photo down to the head-and-shoulders photo a document specification asks for: the face "
-        "turned upright, head height and eye line in the middle of the spec's ranges, exact pixel size, the "
+        description=_wrap(
+        "Crop a photo down to the head-and-shoulders photo a document specification asks for: the face "
+        "turned upright, head height and eye line within the spec's ranges (nearest their middle), exact pixel size, the "
         "background replaced by the plain colour the spec asks for (the crop may reach past the image edge there), "
         "every other face painted over, no metadata, the spec's dpi in the JPEG header. The photo is then checked: "
         "geometry, head pose, sharpness, exposure, background, space above the head. Exit code 0: written and "
         "compliant; 1: written but some check failed (listed), or refused with the reason (no face, several faces "
-        "of similar size, a face too small, the head or the shoulders cut by the image edge).",
+        "of similar size, a face too small, the head or the shoulders cut by the image edge)."
+        ),
         epilog="examples:\n"
         "  minface crop-id selfie.jpg -o id.jpg --spec us-passport\n"
         "  minface crop-id selfie.jpg -o id.jpg --spec schengen --background 235,235,235\n"
@@ -511,6 +513,12 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 _NAMED_COLOURS = {"white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128), "lightgrey": (225, 225, 225), "lightgray": (225, 225, 225)}
+
+
+def _wrap(text: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, 88)
 
 
 def _pad_color(text: str) -> tuple[int, int, int]:

@@ -20,21 +20,19 @@ frontal faces of public news and event photos (top of the hair 1.4 to 2.7
 to 0.9 ``d``, median 0.8). The astronaut's full hair is above the median, so
 the hair constant lies between the two, and the skull constant at the bald
 heads (and the anthropometric eyes-to-vertex distance). Expected error of the
-head height: about +-10% for an arbitrary frontal face (mostly the hair: +-0.3
-``d`` at the crown, +-0.1 ``d`` at the chin), more when the head is tilted up
-or down, which changes ``d``; on the astronaut the estimate is 2% short (crown
-4 px low, chin 1 px low).
+head height from the model alone: about +-10% for an arbitrary frontal face
+(mostly the hair: +-0.3 ``d`` at the crown, +-0.1 ``d`` at the chin), more when
+the head is tilted up or down, which changes ``d``; on the astronaut the
+estimate is 2% short (crown 4 px low, chin 1 px low). :func:`~minface.crop_id`
+measures the top of the hair on the person mask instead where it can, and uses
+the crown model only where the mask gives none.
 
 One detection's landmarks are noisy (roll about +-2.5 degrees, ``d`` +-4%), so
 :func:`crop_id` measures them again on upright crops of the face at three sizes
 and their mirror images and averages them (:func:`measure_head`): across
 scales, positions and rotations of up to 20 degrees of the same face, the roll
 then varies by 0.5 degrees and ``d`` by 0.8% (standard deviations), and the
-photo made, measured again the same way, has its head height within 3.5% of
-the target and its eyes level within 2 degrees (63 photos: 11 specs, 6
-placements).
-
-Examples
+photo made, measured again the same way, has its eyes level within 2 degrees.
 
 Pose
 ----
