@@ -113,7 +113,7 @@ def judge(photos: list[dict], python: str | None) -> None:
             verdict["clean"] = verdict["clean"] and not tags
         mesh = meshes.get(p["output"])
         if mesh is not None and mesh["found"]:
-            cx, (ex, ey), (_, chin_y) = mesh["face_centre_x"], mesh["eyes"], mesh["chin"]
+            cx, (_, ey), (_, chin_y) = mesh["face_centre_x"], mesh["eyes"], mesh["chin"]
             half_face = abs(chin_y - ey) * 0.75
             top = hair_top(img, colour, cx, 0.6 * half_face)
             head = (chin_y - top) / h if top is not None else float("nan")

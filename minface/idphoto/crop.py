@@ -20,8 +20,6 @@ from . import checks as qc
 from .background import INPUT_SIZE, Segmenter, extend_from_valid, refine_alpha, replace_background, shared_segmenter, subject_only
 from .checks import Check
 from .geometry import (
-    CROWN_ABOVE_EYES,
-    SKULL_ABOVE_EYES,
     FaceChoice,
     HeadGeometry,
     _choose,
@@ -31,7 +29,7 @@ from .geometry import (
     head_geometry,
     head_pose,
 )
-from .output import save_photo, sheet_pixels, save_sheet
+from .output import save_photo, save_sheet, sheet_pixels
 from .specs import Spec, get_spec
 
 if TYPE_CHECKING:
@@ -307,16 +305,18 @@ def crop_id(
     """Crop ``image`` to the ID photo ``spec`` asks for: one upright head on a plain background.
 
     The face is turned upright by its roll (one rotation of the source pixels),
-    cropped so that the head height and eye line fall in the middle of the spec's
-    ranges (where the margins allow) with the face centred, and brought to the
-    spec's exact pixel size. The background is replaced by the plain colour the
+    cropped so that the head height and eye line fall within the spec's ranges,
+    as near their middle as the image allows, with the face centred, and brought
+    to the spec's exact pixel size. The background is replaced by the plain colour the
     spec asks for: the person is found by a segmentation network on an upright
     head-and-shoulders crop, its edges refined on the photo, the old background's
     colour removed from the edge pixels (no halo), and other people dropped. The
     crop may therefore reach past the image edge at the top and sides: that part
     is plain background. It is refused only where the person would continue
     there, i.e. where the chin, the top of the head or the shoulders would have
-    to be invented. Every other face reaching into the crop is also painted over.
+    to be invented (of the placements the spec allows, the one nearest the middle
+    that invents nothing is used). Every other face reaching into the crop is
+    painted over too. The photo is then measured (:mod:`minface.idphoto.checks`).
 
     Parameters
     ----------
