@@ -244,6 +244,20 @@ def test_segmenter_runtimes_agree_and_checksum_is_verified(monkeypatch) -> None:
         Segmenter(backend="opencv")
 
 
+def test_core_install_runs_on_opencv(cutout, monkeypatch) -> None:
+    """Without ONNX Runtime (the core install) detection and segmentation both run on OpenCV's DNN module."""
+    import importlib
+
+    runtimes = importlib.import_module("minface.detect.runtimes")
+    monkeypatch.setattr(runtimes, "available_backends", lambda: ["opencv"])
+    monkeypatch.setattr(bgmod, "_segmenters", {})
+    sc = portrait(cutout, (800, 800), 1.4, (400, 300))
+    det = minface.Detector("fast")
+    photo = minface.crop_id(sc.image, "us-passport", detector=det)
+    assert det.backend == "opencv" and bgmod.shared_segmenter().backend == "opencv"
+    assert photo.ok, photo.to_text()
+
+
 def test_cluttered_background_becomes_plain(cutout, detector, tmp_path) -> None:
     """The room goes, her hair stays, and no green or magenta ring is left around it."""
     sc = portrait(cutout, (900, 900), 1.4, (450, 300), scene="coffee")
