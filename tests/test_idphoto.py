@@ -401,6 +401,15 @@ def test_head_near_the_top_is_not_refused(cutout, detector, tmp_path) -> None:
     check_photo(photo, detector, tmp_path)
 
 
+def test_crop_extends_past_the_side(detector, tmp_path) -> None:
+    """A head (no shoulders) near the left edge: the crop reaches past it, filled with plain background."""
+    img = paste_faces(background("brick", 700, 760), [(120, 220, 250)]).image
+    photo = minface.crop_id(img, "us-passport", detector=detector)
+    assert photo.window[:, 0].min() < -20 and photo.extended > 0.03
+    assert photo.image[300, 0].tolist() == list(WHITE) and photo.image[5, 5].tolist() == list(WHITE)
+    check_photo(photo, detector, tmp_path)
+
+
 def test_landmarks_are_needed() -> None:
     faces = minface.Faces([[100, 100, 300, 340]], [0.9], image_size=(500, 500))
     with pytest.raises(IdPhotoError) as info:
