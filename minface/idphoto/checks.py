@@ -58,10 +58,16 @@ How the quality values are measured (all on the photo as made):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+
+from .geometry import HeadGeometry, head_geometry, head_pose
+
+if TYPE_CHECKING:
+    from ..detect import Detector
+    from .specs import Spec
 
 __all__ = [
     "Check",
@@ -79,6 +85,7 @@ __all__ = [
     "face_region",
     "face_luminance",
     "top_of_head",
+    "evaluate",
 ]
 
 #: Largest yaw and pitch, degrees (ICAO Portrait Quality TR, ISO/IEC 39794-5).
@@ -247,3 +254,64 @@ def top_of_head(alpha: np.ndarray, centre_x: float, half_width: float) -> float 
         return None
     rows = np.flatnonzero((alpha[:, c0:c1] > 0.5).any(axis=1))
     return float(rows[0]) if rows.size else None
+
+
+def evaluate(
+    sp: Spec,
+    photo: np.ndarray,
+    alpha: np.ndarray,
+    geo: HeadGeometry,
+    landmarks: np.ndarray,
+    s: float,
+    max_upscale: float,
+    detector: Detector,
+) -> tuple[Check, ...]:
+    """Every check of a photo made for ``sp`` (see the table above).
+
+    ``geo`` is the head in the photo's pixels, ``landmarks`` the refined source
+    landmarks (for the pose), ``s`` the enlargement, ``alpha`` the person mask;
+    ``detector`` measures the roll again on the photo.
+    """
+    H, W = sp.height_px, sp.width_px
+    within = Check.within
+    head = geo.height(sp.crown) / H
+    checks = [within("head_height", head, *sp.head_ratio)]
+    eye = (H - geo.eyes[1]) / H
+    if sp.eye_ratio is not None:
+        checks.append(within("eye_line", eye, *sp.eye_ratio))
+    # the top of the hair, measured on the photo's mask
+    d = geo.eye_mouth
+    top_row = top_of_head(alpha, geo.centre[0], 0.8 * d)
+    top = (top_row if top_row is not None else geo.crown[1]) / H
+    if sp.top_margin_mm is not None:
+        lo, hi = sp.top_margin_mm
+        checks.append(within("top_margin", top, lo / sp.height_mm, None if hi is None else hi / sp.height_mm))
+    else:
+        checks.append(within("top_space", top, MIN_TOP_SPACE, None))
+    if sp.bottom_margin_mm is not None:
+        checks.append(within("bottom_margin", (H - geo.chin[1]) / H, sp.bottom_margin_mm / sp.height_mm, None))
+    checks.append(within("centred", (geo.centre[0] - W / 2) / W, -0.01, 0.01))
+    checks.append(within("upscale", s, None, max_upscale, "x"))
+    # pose: yaw and pitch from the (refined) landmarks, roll measured again on the photo
+    yaw, pitch = head_pose(landmarks)
+    checks.append(within("yaw", yaw, -MAX_YAW, MAX_YAW, "deg"))
+    checks.append(within("pitch", pitch, -MAX_PITCH, MAX_PITCH, "deg"))
+    again = detector(photo)
+    roll = float("nan")
+    if len(again) and again.landmarks is not None:
+        i = int(np.argmin(np.hypot(*(again.centers - np.array(geo.centre)).T)))
+        roll = head_geometry(again.landmarks[i]).roll
+    checks.append(within("roll", roll, -MAX_ROLL, MAX_ROLL, "deg"))
+    # the face's image quality
+    eye_distance = float(np.hypot(*(landmarks[1] - landmarks[0]))) * s
+    region = face_region(geo.eyes, eye_distance, d, photo.shape)
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    blur = blur_sigma(gray[region]) / eye_distance
+    checks.append(within("sharpness", blur, None, MAX_BLUR, "blur/eye distance"))
+    median, clipped, spread = face_luminance(photo, region)
+    checks.append(within("exposure", median, *EXPOSURE_RANGE))
+    checks.append(within("clipping", clipped, None, MAX_CLIPPED))
+    checks.append(within("contrast", spread, MIN_CONTRAST, None, "levels"))
+    checks.append(within("background", background_std(photo, alpha), None, MAX_BACKGROUND_STD, "levels"))
+    checks.append(within("matte", unsure_fraction(alpha), None, MAX_UNSURE))
+    return tuple(checks)

@@ -18,7 +18,7 @@ from ..images import ImageSource, load_image
 from ..redact import DEFAULT_PAD, redact, region_mask, regions
 from . import checks as qc
 from .background import INPUT_SIZE, Segmenter, extend_from_valid, refine_alpha, replace_background, shared_segmenter, subject_only
-from .checks import Check
+from .checks import Check, evaluate
 from .geometry import (
     FaceChoice,
     HeadGeometry,
@@ -27,7 +27,6 @@ from .geometry import (
     _refine,
     _shared_detector,
     head_geometry,
-    head_pose,
 )
 from .output import save_photo, save_sheet, sheet_pixels
 from .specs import Spec, get_spec
@@ -458,7 +457,7 @@ def crop_id(
     if colour is not None:
         photo = replace_background(photo, alpha, colour)
 
-    checks = _checks(sp, photo, alpha, out_geo, landmarks, out.k, max_upscale, det or _shared_detector())
+    checks = evaluate(sp, photo, alpha, out_geo, landmarks, out.k, max_upscale, det or _shared_detector())
     return IdPhoto(
         image=photo,
         spec=sp,
@@ -681,58 +680,3 @@ def _redact_others(src: np.ndarray, faces: Faces, subject: int, origin: tuple[in
     own = region_mask(h, w, regions(faces.xyxy[[subject]] - shift, pad=0.0, shape="rect"))
     painted[own] = src[own]
     return painted, int(inside.sum())
-
-
-def _checks(
-    sp: Spec,
-    photo: np.ndarray,
-    alpha: np.ndarray,
-    geo: HeadGeometry,
-    landmarks: np.ndarray,
-    s: float,
-    max_upscale: float,
-    detector: Detector,
-) -> tuple[Check, ...]:
-    H, W = sp.height_px, sp.width_px
-    within = Check.within
-    head = geo.height(sp.crown) / H
-    checks = [within("head_height", head, *sp.head_ratio)]
-    eye = (H - geo.eyes[1]) / H
-    if sp.eye_ratio is not None:
-        checks.append(within("eye_line", eye, *sp.eye_ratio))
-    # the top of the hair, measured on the photo's mask
-    d = geo.eye_mouth
-    top_row = qc.top_of_head(alpha, geo.centre[0], 0.8 * d)
-    top = (top_row if top_row is not None else geo.crown[1]) / H
-    if sp.top_margin_mm is not None:
-        lo, hi = sp.top_margin_mm
-        checks.append(within("top_margin", top, lo / sp.height_mm, None if hi is None else hi / sp.height_mm))
-    else:
-        checks.append(within("top_space", top, qc.MIN_TOP_SPACE, None))
-    if sp.bottom_margin_mm is not None:
-        checks.append(within("bottom_margin", (H - geo.chin[1]) / H, sp.bottom_margin_mm / sp.height_mm, None))
-    checks.append(within("centred", (geo.centre[0] - W / 2) / W, -0.01, 0.01))
-    checks.append(within("upscale", s, None, max_upscale, "x"))
-    # pose: yaw and pitch from the (refined) landmarks, roll measured again on the photo
-    yaw, pitch = head_pose(landmarks)
-    checks.append(within("yaw", yaw, -qc.MAX_YAW, qc.MAX_YAW, "deg"))
-    checks.append(within("pitch", pitch, -qc.MAX_PITCH, qc.MAX_PITCH, "deg"))
-    again = detector(photo)
-    roll = float("nan")
-    if len(again) and again.landmarks is not None:
-        i = int(np.argmin(np.hypot(*(again.centers - np.array(geo.centre)).T)))
-        roll = head_geometry(again.landmarks[i]).roll
-    checks.append(within("roll", roll, -qc.MAX_ROLL, qc.MAX_ROLL, "deg"))
-    # the face's image quality
-    eye_distance = float(np.hypot(*(landmarks[1] - landmarks[0]))) * s
-    region = qc.face_region(geo.eyes, eye_distance, d, photo.shape)
-    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-    blur = qc.blur_sigma(gray[region]) / eye_distance
-    checks.append(within("sharpness", blur, None, qc.MAX_BLUR, "blur/eye distance"))
-    median, clipped, spread = qc.face_luminance(photo, region)
-    checks.append(within("exposure", median, *qc.EXPOSURE_RANGE))
-    checks.append(within("clipping", clipped, None, qc.MAX_CLIPPED))
-    checks.append(within("contrast", spread, qc.MIN_CONTRAST, None, "levels"))
-    checks.append(within("background", qc.background_std(photo, alpha), None, qc.MAX_BACKGROUND_STD, "levels"))
-    checks.append(within("matte", qc.unsure_fraction(alpha), None, qc.MAX_UNSURE))
-    return tuple(checks)
