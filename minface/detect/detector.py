@@ -13,8 +13,8 @@ import numpy as np
 from ..faces import Faces
 from ..images import ImageSource, load_image
 from .fuse import fuse, merge, size_threshold
-from .multiscale import Pass, PassResult, plan_passes, search_many
-from .orientation import choose
+from .multiscale import RELIABLE_MIN, Pass, PassResult, plan_passes, search_many
+from .orientation import choose, consistent
 from .presets import PRESETS, check_options
 from .runtimes import MODELS, get_runtime
 
@@ -101,11 +101,15 @@ class Detector:
     def __repr__(self) -> str:
         return f"Detector(preset={self.preset.name!r}, min_face={self.min_face:g}, backend={self.backend!r})"
 
-    def __call__(self, image: ImageSource) -> Faces:
-        """Detect faces in ``image`` (anything :func:`minface.load_image` accepts)."""
+    def __call__(self, image: ImageSource, *, turned: bool | None = None) -> Faces:
+        """Detect faces in ``image`` (anything :func:`minface.load_image` accepts).
+
+        ``turned`` overrides the detector's setting for this call (``False`` for an
+        image known to be upright, such as a crop made upright by the caller).
+        """
         pixels = load_image(image)
         timings: dict[str, float] = {}
-        (found,) = self._search([pixels], 1, timings)
+        (found,) = self._search([pixels], 1, timings, self.turned if turned is None else turned)
         faces = self._finish(pixels, found, timings)
         self.last_timings = timings
         return faces
@@ -126,7 +130,7 @@ class Detector:
             raise ValueError(f"batch must be at least 1, got {batch}")
         pixels = [load_image(im) for im in images]
         timings: dict[str, float] = {}
-        found = self._search(pixels, batch, timings)
+        found = self._search(pixels, batch, timings, self.turned)
         faces = [self._finish(px, f, timings) for px, f in zip(pixels, found)]
         self.last_timings = timings
         return faces
@@ -145,8 +149,8 @@ class Detector:
             cascade=p.cascade,
         )
 
-    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float]) -> list[list[tuple]]:
-        """Each image's search, as ``(passes, results, searched)`` per orientation looked at.
+    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool) -> list[list[tuple]]:
+        """Each image's search, as ``(passes, results, searched, k)`` per orientation ``k`` looked at.
 
         ``searched`` is false for an orientation only the vote pass read (see
         :mod:`minface.detect.orientation`).
@@ -155,8 +159,8 @@ class Detector:
         run = lambda plans, done=None: search_many(  # noqa: E731
             images, plans, self._runtime, self.tile_size, timings=timings, batch=batch, done=done
         )
-        if not self.turned:
-            return [[(plan, res, True)] for plan, res in zip(plans, run(plans))]
+        if not turned:
+            return [[(plan, res, True, 0)] for plan, res in zip(plans, run(plans))]
         # 1. the vote: the lowest scale, unmirrored, in all four orientations
         voters = [[dataclasses.replace(_lowest(plan), rot=k) for k in range(4)] for plan in plans]
         first = run(voters)
@@ -176,26 +180,37 @@ class Detector:
                 by_rot.setdefault(q.rot, ([], []))
                 by_rot[q.rot][0].append(q)
                 by_rot[q.rot][1].append(r)
-            out.append([(qs, rs, k in ks) for k, (qs, rs) in sorted(by_rot.items())])
+            out.append([(qs, rs, k in ks, k) for k, (qs, rs) in sorted(by_rot.items())])
         return out
 
     def _finish(self, pixels: np.ndarray, found: list[tuple], timings: dict[str, float]) -> Faces:
         h, w = pixels.shape[:2]
         p = self.preset
         t0 = time.perf_counter()
-        parts = []
-        for passes, results, searched in found:
+        parts, weights = [], []
+        seen = {}  # what the vote pass saw in each orientation
+        for passes, results, _, k in found:
+            voter = _lowest(passes)
+            vote = results[passes.index(voter)]
+            seen[k] = (vote.boxes, vote.scores)
+        clear = RELIABLE_MIN / voter.scale  # faces the vote pass sees reliably (input pixels -> image pixels)
+        for passes, results, searched, k in found:
             boxes, scores, points = fuse(results, passes, p.rule)
             sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
             if self.threshold is not None:
                 need = np.full(len(scores), self.threshold)
             else:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
+            if k != 0:  # turned faces are rarer than turned clutter: they must be clearer
+                need = need * p.turn_threshold_scale
             if not searched:  # only the vote pass looked in this orientation: a clear face or nothing
                 need = np.maximum(need, p.turn_vote_threshold)
             keep = scores >= need
+            if len(found) > 1:
+                keep[keep] &= consistent(boxes[keep], k, seen, prior=p.turn_prior, smallest=clear)
             parts.append((boxes[keep], scores[keep], points[keep]))
-        boxes, scores, points = merge(parts)
+            weights.append(p.turn_prior if k == 0 else 1.0)
+        boxes, scores, points = merge(parts, weights)
         faces = Faces(
             boxes,
             np.clip(scores, 0.0, 1.0),
@@ -205,7 +220,7 @@ class Detector:
         )
         timings["fuse"] = timings.get("fuse", 0.0) + time.perf_counter() - t0
         timings["input_megapixels"] = timings.get("input_megapixels", 0.0) + sum(
-            r.pixels for _, results, _ in found for r in results
+            r.pixels for _, results, _, _ in found for r in results
         ) / 1e6
         return faces
 

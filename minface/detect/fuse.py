@@ -74,14 +74,44 @@ def size_threshold(curve: Sequence[tuple[float, float]], sizes: np.ndarray) -> n
 
 def merge(
     parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    weights: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Faces found separately (per orientation, per model) as one set: overlapping ones (IoU >=
-    :data:`CLUSTER_IOU`) are the same face, represented by its best-scoring detection."""
-    boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
-    scores = np.concatenate([p[1] for p in parts])
-    points = np.concatenate([p[2] for p in parts]).reshape(-1, 5, 2)
+    """Faces found separately (per orientation, per model) as one set, best first.
+
+    Detections are taken greedily by score times their part's weight (the
+    orientation as stored is trusted more: a large upright face also lights up,
+    with a worse box, in the image turned a quarter). A detection of another part
+    is the same face as one already taken when their IoU reaches
+    :data:`CLUSTER_IOU` (the taken one's score becomes the best of the two) or
+    when its centre lies inside the taken box (the same face seen turned, its box
+    shifted; the taken box paints it anyway).
+    """
+    w = [1.0] * len(parts) if weights is None else list(weights)
+    if not parts:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+    boxes = np.concatenate([p[0].reshape(-1, 4) for p in parts])
+    scores = np.concatenate([p[1] for p in parts]).astype(np.float32)
+    points = np.concatenate([p[2].reshape(-1, 5, 2) for p in parts])
+    owner = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
     if len(parts) == 1 or len(boxes) == 0:
         order = np.argsort(-scores, kind="stable")
         return boxes[order], scores[order], points[order]
-    keep = nms(boxes, scores, CLUSTER_IOU)
-    return boxes[keep], scores[keep], points[keep]
+    trust = scores * np.asarray(w, np.float32)[owner]
+    iou = iou_matrix(boxes, boxes)
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    inside = (cx[None, :] >= boxes[:, :1]) & (cx[None, :] <= boxes[:, 2:3]) & (cy[None, :] >= boxes[:, 1:2]) & (
+        cy[None, :] <= boxes[:, 3:4]
+    )  # inside[i, j]: the centre of j lies in box i
+    alive = np.ones(len(boxes), bool)
+    keep, best = [], []
+    for i in np.argsort(-trust, kind="stable"):
+        if not alive[i]:
+            continue
+        same = alive & (iou[i] >= CLUSTER_IOU)
+        shifted = alive & inside[i] & (owner != owner[i])
+        keep.append(i)
+        best.append(scores[same].max(initial=scores[i]))
+        alive &= ~(same | shifted)
+    keep_a, best_a = np.asarray(keep), np.asarray(best, np.float32)
+    order = np.argsort(-best_a, kind="stable")
+    return boxes[keep_a][order], best_a[order], points[keep_a][order]

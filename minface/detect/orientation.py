@@ -18,7 +18,11 @@ searches the photo as stored *and* turned a quarter, a half and three quarters:
    times its vote, because most photos are stored upright.
 3. *Keep.* Each orientation's candidates are fused on their own (consensus of
    its passes); an orientation searched only by the vote pass must clear a
-   stricter threshold. Clusters of all orientations then merge by overlap.
+   stricter threshold. A large upright face also lights up, less and with a
+   shifted box, in the image turned a quarter, so a face is kept from an
+   orientation only when that orientation explains its place about as well as
+   any other (:func:`consistent`, from the four vote passes). The faces of all
+   orientations then merge by overlap (:func:`minface.detect.fuse.merge`).
 
 Boxes and landmarks always come back in the coordinates of the image as
 stored, whichever orientation found them. Orientation ``k`` is the image turned
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["turned_size", "to_turned", "to_stored", "boxes_to_stored", "choose"]
+__all__ = ["turned_size", "to_turned", "to_stored", "boxes_to_stored", "choose", "consistent"]
 
 
 def turned_size(width: int, height: int, k: int) -> tuple[int, int]:
@@ -102,3 +106,39 @@ def choose(votes: np.ndarray, *, alpha: float, prior: float) -> list[int]:
         return [0]
     order = np.argsort(-weighted, kind="stable")
     return [int(k) for k in order if weighted[k] >= alpha * best]
+
+
+def consistent(
+    boxes: np.ndarray,
+    k: int,
+    seen: dict[int, tuple[np.ndarray, np.ndarray]],
+    *,
+    prior: float,
+    smallest: float = 0.0,
+    ratio: float = 0.8,
+) -> np.ndarray:
+    """Which faces ``boxes`` (stored coordinates), found in orientation ``k``, that orientation explains.
+
+    ``seen[j]`` holds the boxes and scores the vote pass saw in orientation ``j``.
+    A face's evidence in ``j`` is the best score seen there with its centre inside
+    the face's box; the stored orientation's counts ``prior`` times. The face is
+    kept when its evidence in ``k`` reaches ``ratio`` times the best, when no
+    orientation saw it at all, or when it is smaller than ``smallest`` pixels (too
+    small for the vote pass to tell).
+
+    >>> seen = {0: (np.array([[0, 0, 10, 10.0]]), np.array([0.9])), 1: (np.array([[1, 1, 9, 9.0]]), np.array([0.8]))}
+    >>> consistent(np.array([[0, 0, 10, 10.0]]), 1, seen, prior=1.5).tolist()
+    [False]
+    """
+    if len(boxes) == 0:
+        return np.zeros(0, bool)
+    evidence = np.zeros((len(boxes), 4))
+    for j, (b, s) in seen.items():
+        if len(b) == 0:
+            continue
+        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        inside = (cx >= boxes[:, :1]) & (cx <= boxes[:, 2:3]) & (cy >= boxes[:, 1:2]) & (cy <= boxes[:, 3:4])
+        evidence[:, j] = np.where(inside, s[None, :], 0.0).max(axis=1) * (prior if j == 0 else 1.0)
+    best = evidence.max(axis=1)
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    return (best <= 0) | (size < smallest) | (evidence[:, k % 4] >= ratio * best)

@@ -49,6 +49,8 @@ class Preset:
         orientation's vote counted ``turn_prior`` times.
     turn_vote_threshold : float
         Smallest score of a face found in an orientation that only the vote pass read.
+    turn_threshold_scale : float
+        The size thresholds are this many times higher for faces found in the image turned.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Preset:
     turn_alpha: float = 0.7
     turn_prior: float = 1.5
     turn_vote_threshold: float = 0.5
+    turn_threshold_scale: float = 1.5
     summary: str = field(default="", compare=False)
 
 

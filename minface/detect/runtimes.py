@@ -93,22 +93,32 @@ class Runtime(Protocol):
         ...
 
 
+def bundled_model(file: str, sha256: str) -> bytes:
+    """The bytes of ``minface/models/<file>``, refused unless their sha256 is ``sha256``.
+
+    Raises
+    ------
+    ModelIntegrityError
+        The file is missing or is not the one minface was built with.
+    """
+    ref = resources.files("minface") / "models" / file
+    try:
+        data = ref.read_bytes()
+    except OSError as exc:
+        raise ModelIntegrityError(f"bundled model {file} is missing from the minface package: {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise ModelIntegrityError(f"bundled model {file} has sha256 {digest}, expected {sha256}; reinstall minface")
+    return data
+
+
 @lru_cache(maxsize=None)
 def model_bytes(model: str = "fp32") -> bytes:
     """A bundled model, checksum verified, ready for any input size."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     spec = MODELS[model]
-    ref = resources.files("minface") / "models" / spec.file
-    try:
-        data = ref.read_bytes()
-    except OSError as exc:
-        raise ModelIntegrityError(f"bundled model {spec.file} is missing from the minface package: {exc}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != spec.sha256:
-        raise ModelIntegrityError(
-            f"bundled model {spec.file} has sha256 {digest}, expected {spec.sha256}; reinstall minface"
-        )
+    data = bundled_model(spec.file, spec.sha256)
     return make_dynamic(data) if spec.fixed_size else data
 
 
