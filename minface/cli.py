@@ -87,6 +87,12 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
         help="inference runtime (default: auto = ONNX Runtime if installed)",
     )
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run the model (default: cpu)")
+    g.add_argument(
+        "--upright-only",
+        action="store_true",
+        help="search images only as stored (default: also turned by 90, 180 and 270 degrees, for photos that lost "
+        "their orientation tag)",
+    )
 
 
 def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
@@ -165,7 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
-    _detector_options(v, default_preset="thorough")
+    v.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write a review page: the flagged files as a contact sheet, each intact face outlined with its "
+        "confidence, the most confident first (self-contained, no network; it shows the faces: delete it after review)",
+    )
+    v.add_argument(
+        "--min-size", type=float, default=20.0, metavar="PX", help="report intact faces of at least PX pixels (default 20)"
+    )
+    _detector_options(v, default_preset="audit")
     v.set_defaults(func=_cmd_verify)
 
     st = sub.add_parser(
@@ -343,6 +358,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             backend=args.backend,
             device=args.device,
+            turned=not args.upright_only,
             method=args.method,
             shape=args.shape,
             pad=args.pad,
@@ -363,6 +379,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         device=args.device,
         threads=max(1, default_threads() // jobs),
         batch=args.batch if cuda else 0,
+        turned=not args.upright_only,
         method=args.method,
         shape=args.shape,
         pad=args.pad,
@@ -397,14 +414,22 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_threads()
     job = VerifyJob(
         preset=args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
         threads=max(1, default_threads() // jobs),
         backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
         report=os.path.abspath(args.report) if args.report else None,
         check_metadata=not args.no_metadata,
+        min_size=args.min_size,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
+    records: list[dict] = []
 
     def show(rec: dict) -> None:
+        if args.html:
+            records.append(rec)
         name = rec.get("input")
         if rec.get("status") == "error":
             counts["error"] += 1
@@ -417,7 +442,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             counts["metadata"] += bool(meta)
             for f in faces:
                 x1, y1, x2, y2 = f["box"]
-                print(f"{name}: intact face at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (score {f['score']:.2f})")
+                print(f"{name}: intact face at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
                 print(f"{name}: metadata left: {', '.join(meta)}")
         else:
@@ -439,6 +464,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable",
         file=sys.stderr,
     )
+    if args.html:
+        from .review import write_review
+
+        write_review(records, args.html)
+        print(f"review page: {args.html}", file=sys.stderr)
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if counts["leak"] or counts["error"] else EXIT_OK
@@ -477,7 +507,12 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from .images import load_image
 
     detector = Detector(
-        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+        args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
     )
     status = EXIT_OK
     for name in args.images:
@@ -511,6 +546,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     for p in PRESETS.values():
         top = min(p.max_scale, RELIABLE_MIN / p.min_face)
         print(f"{p.name:9s} faces from {p.min_face:g} px, largest scale {top:g}x, {p.model} weights: {p.summary}")
+    print("Every preset also searches the image turned by 90, 180 and 270 degrees (--upright-only: as stored only).")
     return EXIT_OK
 
 
@@ -561,7 +597,12 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return EXIT_FAILED
     detector = Detector(
-        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+        args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
     )
     name = args.input
     try:

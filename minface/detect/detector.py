@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -14,7 +16,7 @@ from ..faces import Faces
 from ..images import ImageSource, load_image
 from .fuse import fuse, merge, size_threshold
 from .multiscale import RELIABLE_MIN, Pass, PassResult, plan_passes, search_many
-from .orientation import choose, consistent
+from .orientation import VOTE_SIDE, choose, consistent
 from .presets import PRESETS, check_options
 from .runtimes import MODELS, get_runtime
 
@@ -149,67 +151,61 @@ class Detector:
             cascade=p.cascade,
         )
 
-    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool) -> list[list[tuple]]:
-        """Each image's search, as ``(passes, results, searched, k)`` per orientation ``k`` looked at.
-
-        ``searched`` is false for an orientation only the vote pass read (see
-        :mod:`minface.detect.orientation`).
-        """
+    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool) -> list[list[Look]]:
+        """Each image's search: one :class:`Look` per orientation looked at (see :mod:`.orientation`)."""
         plans = [self._plan(px) for px in images]
         run = lambda plans, done=None: search_many(  # noqa: E731
             images, plans, self._runtime, self.tile_size, timings=timings, batch=batch, done=done
         )
         if not turned:
-            return [[(plan, res, True, 0)] for plan, res in zip(plans, run(plans))]
-        # 1. the vote: the lowest scale, unmirrored, in all four orientations
-        voters = [[dataclasses.replace(_lowest(plan), rot=k) for k in range(4)] for plan in plans]
+            return [[Look(0, plan, res, 2, res[plan.index(_lowest(plan))])] for plan, res in zip(plans, run(plans))]
+        # 1. the vote: a small scale, unmirrored, in all four orientations
+        voters = [[dataclasses.replace(_voter(plan, px), rot=k) for k in range(4)] for plan, px in zip(plans, images)]
         first = run(voters)
         # 2. the rest of the search in the orientations the vote chose
         p = self.preset
         chosen = [choose(np.array([r.vote for r in res]), alpha=p.turn_alpha, prior=p.turn_prior) for res in first]
-        full = [
-            [dataclasses.replace(q, rot=k) for k in ks for q in plan] + [v for v in vs if v.rot not in ks]
-            for plan, ks, vs in zip(plans, chosen, voters)
-        ]
+        full = [[dataclasses.replace(q, rot=k) for k in ks for q in plan] for plan, ks in zip(plans, chosen)]
         done = [dict(zip(vs, res)) for vs, res in zip(voters, first)]
         second = run(full, done)
         out = []
-        for ks, plan_i, res in zip(chosen, full, second):
-            by_rot: dict[int, tuple[list[Pass], list[PassResult]]] = {}
-            for q, r in zip(plan_i, res):
-                by_rot.setdefault(q.rot, ([], []))
-                by_rot[q.rot][0].append(q)
-                by_rot[q.rot][1].append(r)
-            out.append([(qs, rs, k in ks, k) for k, (qs, rs) in sorted(by_rot.items())])
+        for ks, plan_i, res, vs, votes in zip(chosen, full, second, voters, first):
+            looks = []
+            for k in range(4):
+                if k in ks:  # the chosen orientations are fused from their own passes
+                    qs = [q for q in plan_i if q.rot == k]
+                    rs = [r for q, r in zip(plan_i, res) if q.rot == k]
+                    rank = 2 if k in (0, ks[0]) else 1
+                else:  # the others from the vote pass alone
+                    qs, rs, rank = [vs[k]], [votes[k]], 0
+                looks.append(Look(k, qs, rs, rank, votes[k]))
+            out.append(looks)
         return out
 
-    def _finish(self, pixels: np.ndarray, found: list[tuple], timings: dict[str, float]) -> Faces:
+    def _finish(self, pixels: np.ndarray, looks: list[Look], timings: dict[str, float]) -> Faces:
         h, w = pixels.shape[:2]
         p = self.preset
         t0 = time.perf_counter()
         parts, weights = [], []
-        seen = {}  # what the vote pass saw in each orientation
-        for passes, results, _, k in found:
-            voter = _lowest(passes)
-            vote = results[passes.index(voter)]
-            seen[k] = (vote.boxes, vote.scores)
-        clear = RELIABLE_MIN / voter.scale  # faces the vote pass sees reliably (input pixels -> image pixels)
-        for passes, results, searched, k in found:
-            boxes, scores, points = fuse(results, passes, p.rule)
+        seen = {look.k: (look.vote.boxes, look.vote.scores) for look in looks}  # what the vote pass saw
+        voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip)
+        clear = RELIABLE_MIN / voter_scale  # faces the vote pass sees reliably (input pixels -> image pixels)
+        for look in looks:
+            boxes, scores, points = fuse(look.results, look.passes, p.rule)
             sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
             if self.threshold is not None:
                 need = np.full(len(scores), self.threshold)
             else:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
-            if k != 0:  # turned faces are rarer than turned clutter: they must be clearer
+            if look.rank < 2:  # an orientation the vote did not favour: only clear faces
                 need = need * p.turn_threshold_scale
-            if not searched:  # only the vote pass looked in this orientation: a clear face or nothing
+            if look.rank == 0:  # only the vote pass looked in this orientation: a clear face or nothing
                 need = np.maximum(need, p.turn_vote_threshold)
             keep = scores >= need
-            if len(found) > 1:
-                keep[keep] &= consistent(boxes[keep], k, seen, prior=p.turn_prior, smallest=clear)
+            if len(looks) > 1:
+                keep[keep] &= consistent(boxes[keep], look.k, seen, prior=p.turn_prior, smallest=clear)
             parts.append((boxes[keep], scores[keep], points[keep]))
-            weights.append(p.turn_prior if k == 0 else 1.0)
+            weights.append(p.turn_prior if look.k == 0 else 1.0)
         boxes, scores, points = merge(parts, weights)
         faces = Faces(
             boxes,
@@ -219,17 +215,41 @@ class Detector:
             detector=self.description,
         )
         timings["fuse"] = timings.get("fuse", 0.0) + time.perf_counter() - t0
-        timings["input_megapixels"] = timings.get("input_megapixels", 0.0) + sum(
-            r.pixels for _, results, _, _ in found for r in results
-        ) / 1e6
+        searched = {id(r): r for look in looks for r in (*look.results, look.vote)}
+        timings["input_megapixels"] = timings.get("input_megapixels", 0.0) + sum(r.pixels for r in searched.values()) / 1e6
         return faces
 
     detect = __call__
 
 
+@dataclass
+class Look:
+    """One orientation ``k`` of an image's search: the passes fused for it and their results.
+
+    ``rank`` is 2 for the stored orientation and the one the vote put first, 1 for
+    other orientations searched in full, 0 for those only the vote pass read;
+    ``vote`` is what the vote pass saw in this orientation.
+    """
+
+    k: int
+    passes: list[Pass]
+    results: list[PassResult]
+    rank: int
+    vote: PassResult
+
+
 def _lowest(plan: Sequence[Pass]) -> Pass:
     """The plan's cheapest pass: its lowest scale, unmirrored."""
     return min((q for q in plan if not q.flip), key=lambda q: q.scale)
+
+
+def _voter(plan: Sequence[Pass], pixels: np.ndarray) -> Pass:
+    """The pass that votes on the orientation: the plan's lowest if it is small enough, else a smaller one."""
+    low = _lowest(plan)
+    scale = VOTE_SIDE / min(pixels.shape[:2])
+    if low.scale <= scale * 1.01:
+        return low
+    return Pass(scale, False, RELIABLE_MIN * 0.75, math.inf)
 
 
 _shared: dict[tuple, Detector] = {}

@@ -50,7 +50,8 @@ class Preset:
     turn_vote_threshold : float
         Smallest score of a face found in an orientation that only the vote pass read.
     turn_threshold_scale : float
-        The size thresholds are this many times higher for faces found in the image turned.
+        The size thresholds are this many times higher in orientations other than the
+        stored one and the one the vote favours.
     """
 
     name: str
@@ -95,6 +96,16 @@ PRESETS: dict[str, Preset] = {
             thresholds=((1, 0.24), (2, 0.21), (5, 0.15), (10, 0.09)),
             cascade=True,
             summary="0.5x and 1x, then 2x where 1x saw something small (8-bit model); faces from about 8 px",
+        ),
+        Preset(
+            "audit",
+            min_face=16,
+            max_scale=1.0,
+            flips="none",
+            model="int8",
+            rule="mean",
+            thresholds=((1, 0.4), (1.5, 0.3), (3, 0.2), (6, 0.15)),
+            summary="what `minface verify` runs: 1x and 0.5x (8-bit model), thresholds for few false alarms; faces from about 20 px",
         ),
         Preset(
             "thorough",
