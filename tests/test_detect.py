@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import cv2
 import numpy as np
 import pytest
 from conftest import STORE_FOR_ORIENTATION, background, jpeg_bytes, matched, paste_faces
@@ -287,3 +288,69 @@ def test_gpu_style_inputs_find_the_same_faces(crowd_scene):
         want = plain(image)
         assert len(faces) == len(want)
         assert matched(want.xyxy, faces.xyxy, min_iou=0.9).all()
+
+
+# -- photos that lost their orientation tag, tilted faces, the second detector ----------------
+
+
+def _turned_truth(faces: np.ndarray, k: int, width: int, height: int) -> np.ndarray:
+    from minface.detect.orientation import to_turned
+
+    corners = to_turned(faces.reshape(-1, 2, 2), k, width, height)
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+
+
+@pytest.mark.parametrize("name", ["coffee", "chelsea"])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_photo_turned_without_a_tag_every_face_found(balanced, name, k):
+    """Stored turned by 90, 180 or 270 degrees, no orientation tag: every face, in stored coordinates."""
+    rng = np.random.default_rng(len(name))  # six faces of 24-70 px, one per cell of a 3x2 grid
+    places = [(60 + 250 * (i % 3) + int(rng.integers(0, 80)), 60 + 260 * (i // 3) + int(rng.integers(0, 80)), int(rng.integers(24, 70))) for i in range(6)]
+    scene = paste_faces(background(name, 800, 560), places)
+    stored = np.ascontiguousarray(np.rot90(scene.image, k))
+    truth = _turned_truth(scene.faces, k, 800, 560)
+    faces = balanced(stored)
+    assert faces.image_size == (stored.shape[1], stored.shape[0])
+    assert matched(truth, faces.xyxy, min_iou=0.4).all(), (truth.tolist(), faces.xyxy.tolist())
+    # the landmarks are in stored coordinates too: inside their boxes
+    lm = faces.landmarks
+    inside = (lm[..., 0] >= faces.xyxy[:, None, 0] - 2) & (lm[..., 0] <= faces.xyxy[:, None, 2] + 2)
+    inside &= (lm[..., 1] >= faces.xyxy[:, None, 1] - 2) & (lm[..., 1] <= faces.xyxy[:, None, 3] + 2)
+    assert inside.all()
+
+
+def test_turned_search_finds_what_the_upright_search_misses(balanced):
+    """Small faces turned upside down: the search as stored loses them, the search in four orientations does not."""
+    scene = paste_faces(background("coffee", 800, 560), [(120, 120, 40), (420, 200, 34), (620, 380, 44), (250, 420, 30)])
+    stored = np.ascontiguousarray(np.rot90(scene.image, 2))
+    truth = _turned_truth(scene.faces, 2, 800, 560)
+    assert matched(truth, Detector("balanced", turned=False)(stored).xyxy).sum() < len(truth)
+    assert matched(truth, balanced(stored).xyxy).all()
+
+
+@pytest.mark.parametrize("angle", [30, -30, 45, -45])
+def test_tilted_faces_are_found(balanced, angle):
+    """Faces tilted between two of the four orientations: each detected where it is."""
+    scene = paste_faces(background("coffee", 900, 640), [(300, 200, 56), (460, 260, 70), (560, 360, 60), (330, 380, 50)])
+    centres = (scene.faces[:, :2] + scene.faces[:, 2:]) / 2
+    m = cv2.getRotationMatrix2D((450, 320), angle, 1.0)
+    image = cv2.warpAffine(scene.image, m, (900, 640), borderMode=cv2.BORDER_REFLECT)
+    faces = balanced(image)
+    for x, y in np.c_[centres, np.ones(len(centres))] @ m.T:
+        hit = (faces.xyxy[:, 0] <= x) & (x <= faces.xyxy[:, 2]) & (faces.xyxy[:, 1] <= y) & (y <= faces.xyxy[:, 3])
+        assert hit.any(), (angle, (x, y), faces.xyxy.tolist())
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "opencv"])
+def test_both_detectors_find_every_easy_pasted_face(crowd_scene, big_face_scene, backend):
+    """CenterFace and YuNet each find every pasted face of 24 px and more, on both runtimes."""
+    if backend == "onnxruntime" and not HAS_ORT:
+        pytest.skip("onnxruntime not installed")
+    yunet = {"yunet": runtimes.get_runtime(backend, model="yunet", threads=1)}
+    centerface = Detector("balanced", backend=backend)
+    for scene in (crowd_scene, big_face_scene):
+        easy = scene.faces[(scene.faces[:, 3] - scene.faces[:, 1]) >= 24]
+        found = multiscale.search(scene.image, [multiscale.Pass(1.0, False, 8, np.inf, model="yunet")], yunet, 1024)[0]
+        strong = found.boxes[found.scores >= 0.6]
+        assert matched(easy, strong, min_iou=0.4).all(), (easy.tolist(), strong.tolist())
+        assert matched(easy, centerface(scene.image).xyxy).all()

@@ -172,9 +172,11 @@ class Detector:
         for ks, plan_i, res, vs, votes in zip(chosen, full, second, voters, first):
             looks = []
             for k in range(4):
-                if k in ks:  # the chosen orientations are fused from their own passes
+                if k in ks:  # the chosen orientations are fused from their own passes and the vote pass
                     qs = [q for q in plan_i if q.rot == k]
                     rs = [r for q, r in zip(plan_i, res) if q.rot == k]
+                    if vs[k] not in qs:
+                        qs, rs = qs + [vs[k]], rs + [votes[k]]
                     rank = 2 if k in (0, ks[0]) else 1
                 else:  # the others from the vote pass alone
                     qs, rs, rank = [vs[k]], [votes[k]], 0
@@ -189,7 +191,7 @@ class Detector:
         parts, weights = [], []
         seen = {look.k: (look.vote.boxes, look.vote.scores) for look in looks}  # what the vote pass saw
         voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip)
-        clear = RELIABLE_MIN / voter_scale  # faces the vote pass sees reliably (input pixels -> image pixels)
+        clear = 2 * RELIABLE_MIN / voter_scale  # faces the vote pass sees clearly (input pixels -> image pixels)
         for look in looks:
             boxes, scores, points = fuse(look.results, look.passes, p.rule)
             sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
