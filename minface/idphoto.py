@@ -735,9 +735,10 @@ def crop_id(
     face : "largest" or int
         Which face: the largest (refused when the second largest is at least
         :data:`AMBIGUOUS_RATIO` of its size) or an index into the detections.
-    pad : (r, g, b), optional
-        Background colour for the part of the crop outside the image. Default:
-        refuse such crops (:class:`~minface.errors.CropOutsideImageError`).
+    pad : (r, g, b) or str, optional
+        Background colour for the part of the crop outside the image: ``(r, g, b)``,
+        a name (``"white"``), ``"#RRGGBB"`` or ``"R,G,B"`` (:func:`minface.colors.parse_color`).
+        Default: refuse such crops (:class:`~minface.errors.CropOutsideImageError`).
     detector : Detector, optional
         Detector to use (default: the shared ``"balanced"`` one).
     faces : Faces, optional
@@ -812,7 +813,7 @@ def crop_id(
     if padded and pad is None:
         raise CropOutsideImageError(
             f"the {sp.name} crop reaches {outside:.0f} px past the edge of the {w_img}x{h_img} image; "
-            "give a background colour to pad with (pad=(r, g, b), --pad on the command line)"
+            "give a background colour to pad with (pad=\"white\" or (r, g, b), --background on the command line)"
         )
 
     # only the source pixels under the crop are read: paint the other faces there, then rotate once
@@ -987,13 +988,12 @@ def measure_head(image: ImageSource, *, detector: Detector | None = None, face: 
 
 
 def _check_colour(pad: Any) -> tuple[int, int, int]:
+    from .colors import parse_color
+
     try:
-        r, g, b = (int(v) for v in pad)
-    except (TypeError, ValueError):
-        raise ValueError(f"pad must be an (r, g, b) colour, got {pad!r}") from None
-    if not all(0 <= v <= 255 for v in (r, g, b)):
-        raise ValueError(f"pad colour components must be 0-255, got {pad!r}")
-    return r, g, b
+        return parse_color(pad)
+    except ValueError as exc:
+        raise ValueError(f"pad: {exc}") from None
 
 
 def _choose(faces: Faces, face: FaceChoice, size: tuple[int, int]) -> int:

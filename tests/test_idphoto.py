@@ -252,7 +252,7 @@ def test_cli_crop_id_failures(tmp_path, capsys) -> None:
     out = tmp_path / "id.jpg"
     assert main(["crop-id", str(edge), "-o", str(out), "--spec", "us-passport"]) == 1
     assert "crop_outside_image" in capsys.readouterr().err and not out.exists()
-    assert main(["crop-id", str(edge), "-o", str(out), "--spec", "us-passport", "--pad", "white"]) == 0
+    assert main(["crop-id", str(edge), "-o", str(out), "--spec", "us-passport", "--background", "white"]) == 0
     assert out.exists() and "padded" in capsys.readouterr().out
 
     blank = tmp_path / "blank.png"

@@ -21,7 +21,7 @@ from ._other_formats import _inspect_isobmff_tail, _inspect_pillow_info, _inspec
 from ._png import _inflate, _inspect_png, _png_chunks, _rewrite_png, _zlib_extra
 from ._reencode import _reencode, _verify
 from ._reports import MetadataItem, MetadataReport, StripReport, _Collector
-from ._source import MetadataSource, _open_image, _read_source, sniff_format
+from ._source import MetadataSource, _open_image, _read_source, not_an_image, sniff_format
 from ._trailer import _trailer_item
 from ._webp import _inspect_webp, _rewrite_webp, _webp_layout
 
@@ -66,7 +66,7 @@ def inspect(src: MetadataSource) -> MetadataReport:
 def _inspect_bytes(d: bytes, name: str) -> MetadataReport:
     fmt = sniff_format(d)
     if fmt is None:
-        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {d[:8]!r})")
+        raise not_an_image(d, name)
     col = _Collector()
     im: Image.Image | None = None
     try:
@@ -95,7 +95,7 @@ def _inspect_bytes(d: bytes, name: str) -> MetadataReport:
     size, orientation = None, 1
     try:
         if im is None:
-            im = _open_image(d, fmt, name, None)
+            im = _open_image(d, fmt, name, None, complete=True)
         size = im.size
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -170,6 +170,7 @@ def strip(
     verify: bool = True,
     max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
     quality: int = 90,
+    output_root: str | os.PathLike | None = None,
 ) -> StripReport:
     """Write a copy of ``src`` without metadata to ``dst``.
 
@@ -200,6 +201,9 @@ def strip(
         Quality of lossy re-encodes (HEIF, AVIF, lossy WebP with the orientation
         applied). A JPEG re-encoded to apply its orientation reuses its own
         quantization tables and chroma subsampling instead.
+    output_root : path, optional
+        The output folder ``dst`` lies in: missing folders below it are created,
+        none may be a symbolic link (see :func:`minface.images.atomic_write`).
 
     Returns
     -------
@@ -238,7 +242,7 @@ def strip(
     mode = None
     if same:
         mode = src_path.stat().st_mode & 0o7777
-    _images.atomic_write(dst_path, out, mode=mode)
+    _images.atomic_write(dst_path, out, mode=mode, root=output_root)
     return _replace_dst(report, os.fspath(dst_path))
 
 
@@ -262,9 +266,9 @@ def _strip(
 ) -> tuple[bytes, StripReport]:
     fmt = sniff_format(d)
     if fmt is None:
-        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {d[:8]!r})")
+        raise not_an_image(d, name)
     before = _inspect_bytes(d, name)
-    im = _open_image(d, fmt, name, max_pixels)
+    im = _open_image(d, fmt, name, max_pixels, complete=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
