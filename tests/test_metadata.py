@@ -282,19 +282,22 @@ def test_tiff_reencoded_without_tags():
     assert report.icc == "cleaned" and "icc" in M.inspect(out).kinds
 
 
-def test_bmp_and_avif_reencoded():
+def test_bmp_reencoded_avif_rewritten_losslessly():
     buf = io.BytesIO()
     Image.fromarray(S.photo()).save(buf, "BMP")
     out, report = M.strip_bytes(buf.getvalue() + b"trailer-secret")
     assert report.pixels_identical and b"trailer-secret" not in out
     buf = io.BytesIO()
     Image.fromarray(S.photo()).save(buf, "AVIF", exif=S.exif_block(), xmp=S.XMP, icc_profile=S.p3_profile())
-    assert {"exif", "xmp", "icc"} <= M.inspect(buf.getvalue()).kinds
-    out, report = M.strip_bytes(buf.getvalue())
-    assert report.method == "reencoded" and M.inspect(out).clean and S.no_secrets(out) == []
+    data = buf.getvalue() + b"trailer-secret"
+    assert {"exif", "xmp", "icc"} <= M.inspect(data).kinds
+    out, report = M.strip_bytes(data)
+    assert report.method == "lossless" and report.pixels_identical and report.icc == "cleaned"
+    assert M.inspect(out).clean and S.no_secrets(out) == [] and b"trailer-secret" not in out
+    assert len(out) <= len(data)  # the coded image is copied, never re-encoded larger
 
 
-def test_heif_reencoded_without_exif_or_xmp():
+def test_heif_rewritten_losslessly_without_exif_or_xmp():
     pillow_heif = pytest.importorskip("pillow_heif", reason="needs pip install 'minface[heif]'")
     pillow_heif.register_heif_opener()
     buf = io.BytesIO()
@@ -302,8 +305,9 @@ def test_heif_reencoded_without_exif_or_xmp():
     data = buf.getvalue()
     assert {"exif", "xmp"} <= M.inspect(data).kinds
     out, report = M.strip_bytes(data)
-    assert report.method == "reencoded" and report.format == "HEIF"
+    assert report.method == "lossless" and report.format == "HEIF" and report.pixels_identical
     assert M.inspect(out).clean and S.no_secrets(out) == []
+    assert len(out) <= len(data)
     with Image.open(io.BytesIO(out)) as im:
         assert not im.info.get("exif") and not im.info.get("xmp")
         assert im.size == Image.open(io.BytesIO(data)).size == (96, 128)  # turned upright by the decoder

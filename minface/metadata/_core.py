@@ -15,6 +15,7 @@ from .. import images as _images
 from ..errors import CorruptImageError, ImageError, MetadataError, MissingDependencyError, UnsupportedImageError
 from ._binary import _Malformed, _u32le
 from ._gif import _gif_layout, _inspect_gif, _rewrite_gif
+from ._heif import NotLossless, rewrite_heif
 from ._icc import _icc_decision
 from ._jpeg import _inspect_jpeg, _jpeg_icc, _jpeg_layout, _rewrite_jpeg
 from ._other_formats import _inspect_isobmff_tail, _inspect_pillow_info, _inspect_tiff
@@ -126,7 +127,7 @@ def strip_bytes(
     icc: IccPolicy = "clean",
     verify: bool = True,
     max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
-    quality: int = 90,
+    quality: int | None = None,
     name: str = "<bytes>",
 ) -> tuple[bytes, StripReport]:
     """Remove all metadata from the bytes of an image file.
@@ -169,7 +170,7 @@ def strip(
     in_place: bool = False,
     verify: bool = True,
     max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
-    quality: int = 90,
+    quality: int | None = None,
     output_root: str | os.PathLike | None = None,
 ) -> StripReport:
     """Write a copy of ``src`` without metadata to ``dst``.
@@ -197,10 +198,12 @@ def strip(
         Lossless rewrites that do not decode identically are refused.
     max_pixels : int or None
         Decompression-bomb guard, as in :func:`minface.load_image`.
-    quality : int
-        Quality of lossy re-encodes (HEIF, AVIF, lossy WebP with the orientation
-        applied). A JPEG re-encoded to apply its orientation reuses its own
-        quantization tables and chroma subsampling instead.
+    quality : int, optional
+        Quality of lossy re-encodes (a HEIF or AVIF the lossless rewrite cannot
+        handle, lossy WebP with the orientation applied). Default: the quality
+        that keeps the file about as large as the original. A JPEG re-encoded to
+        apply its orientation reuses its own quantization tables and chroma
+        subsampling instead.
     output_root : path, optional
         The output folder ``dst`` lies in: missing folders below it are created,
         none may be a symbolic link (see :func:`minface.images.atomic_write`).
@@ -252,7 +255,7 @@ def _replace_dst(report: StripReport, dst: str) -> StripReport:
     return replace(report, destination=dst)
 
 
-_LOSSLESS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+_LOSSLESS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF"})
 
 
 def _strip(
@@ -262,7 +265,7 @@ def _strip(
     icc_policy: str,
     verify: bool,
     max_pixels: int | None,
-    quality: int,
+    quality: int | None,
 ) -> tuple[bytes, StripReport]:
     fmt = sniff_format(d)
     if fmt is None:
@@ -282,7 +285,12 @@ def _strip(
 
     frames: list[np.ndarray] = []
     if lossless:
-        out, icc_state, more = _strip_lossless(d, fmt, name, tag, icc_policy)
+        try:
+            out, icc_state, more = _strip_lossless(d, fmt, name, tag, icc_policy)
+        except NotLossless as exc:  # a HEIF structure the rewrite does not handle: re-encode, and say so
+            lossless, tag = False, None
+            notes.append(f"re-encoded: {exc}")
+    if lossless:
         method = "lossless"
     else:
         out, icc_state, more, frames = _reencode(
@@ -326,6 +334,21 @@ def _strip(
 
 
 def _strip_lossless(d: bytes, fmt: str, name: str, tag: int | None, policy: str) -> tuple[bytes, str, list[str]]:
+    if fmt in ("HEIF", "AVIF"):
+        try:
+            out, state, notes = rewrite_heif(d, policy)
+        except _Malformed as exc:
+            raise CorruptImageError(f"{name}: damaged {fmt} file ({exc})") from exc
+        if (tag or 1) != 1:  # an orientation Pillow took from Exif or XMP (not irot/imir) goes with them
+            o = _open_image(out, fmt, name, None)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if _images.read_orientation(o) != tag:
+                        raise NotLossless("its orientation is only in its metadata; applied to the pixels")
+            finally:
+                o.close()
+        return out, state, notes
     if fmt == "JPEG":
         lay = _jpeg_layout(d)
         if lay.fatal:
