@@ -13,6 +13,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from . import _privacy  # noqa: F401  (first: switches read when libraries load, e.g. no ONNX Runtime telemetry)
 from ._version import __version__
 from .errors import (
     BackendError,
