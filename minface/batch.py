@@ -201,8 +201,21 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="minface-parent-watch", daemon=True).start()
 
 
-def _run_task(task: Task) -> dict:
-    return _safe(_WORKER["job"], task)
+def _run_unit(tasks: list[Task]) -> list[dict]:
+    return _run_chunk(_WORKER["job"], tasks)
+
+
+def _run_chunk(job: Callable[[Task], dict], tasks: list[Task]) -> list[dict]:
+    """Records of ``tasks``, in order: through ``job.many`` (a job that batches files, such as
+    the GPU scrub) when it has one, else file by file; a chunk that fails as a whole is redone
+    file by file, so one bad file never costs the others their records."""
+    many = getattr(job, "many", None)
+    if many is not None:
+        try:
+            return many(tasks)
+        except Exception:  # the chunk as a whole failed: redo it file by file
+            pass
+    return [_safe(job, t) for t in tasks]
 
 
 def _safe(job: Callable[[Task], dict], task: Task) -> dict:
@@ -441,6 +454,10 @@ def run_batch(
             _remove_stale_temporaries(todo)
 
         n_jobs = max(1, min(jobs or default_threads(), len(todo) or 1))
+        # files go to the workers in units: one file each, or up to ``job_factory.chunk`` files for a
+        # job that batches them (the GPU scrub), spread so that every worker gets a share
+        chunk = max(1, min(int(getattr(job_factory, "chunk", 1) or 1), -(-len(todo) // n_jobs)))
+        units = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
         bar = _Progress(len(todo), progress, desc)
         if on_message is not None:
             on_message(bar.write)
@@ -454,9 +471,12 @@ def run_batch(
         with _sigterm_as_interrupt():
             try:
                 if n_jobs == 1:
-                    _run_here(todo, job_factory, finish)
+                    job = job_factory()
+                    for unit in units:
+                        for rec, t in zip(_run_chunk(job, unit), unit):
+                            finish(rec, t)
                 else:
-                    _run_pool(todo, n_jobs, job_factory, finish)
+                    _run_pool(units, n_jobs, job_factory, finish)
             except KeyboardInterrupt as exc:
                 summary.interrupted = True
                 summary.signal = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
@@ -487,25 +507,6 @@ def _make_roots(todo: list[Task], emit: Callable[[dict], None]) -> list[Task]:
         if t.root in failed:
             emit(error_entry(t.input, failed[t.root]))
     return [t for t in todo if t.root not in failed]
-
-
-def _run_here(todo: list[Task], job_factory: Callable[[], Callable[[Task], dict]], finish: Callable[[dict, Task], None]) -> None:
-    """Run the tasks in this process (one job, or a GPU job that batches files)."""
-    job = job_factory()
-    many = getattr(job, "many", None)
-    if many is None:
-        for t in todo:
-            finish(_safe(job, t), t)
-        return
-    chunk = max(1, int(getattr(job, "chunk", 32)))  # a job that batches files (GPU): chunks of files, same records
-    for i in range(0, len(todo), chunk):
-        part = todo[i : i + chunk]
-        try:
-            recs = many(part)
-        except Exception:  # the chunk as a whole failed: redo it file by file
-            recs = [_safe(job, t) for t in part]
-        for rec, t in zip(recs, part):
-            finish(rec, t)
 
 
 @contextlib.contextmanager
@@ -541,47 +542,52 @@ def _workers_skip_main(job_factory: object) -> Iterator[None]:
 
 
 def _run_pool(
-    todo: list[Task],
+    units: list[list[Task]],
     n_jobs: int,
     job_factory: Callable[[], Callable[[Task], dict]],
     finish: Callable[[dict, Task], None],
 ) -> None:
-    """Feed tasks to a process pool, at most ``2 * n_jobs`` in flight (bounded memory).
+    """Feed units of tasks to a process pool, at most ``2 * n_jobs`` in flight (bounded memory).
 
     A worker that dies (a decoder crash, the out-of-memory killer) breaks the
-    pool: the tasks in flight are retried once in a new pool, and a task that
-    breaks it twice is reported as failed. On an interruption (Ctrl-C,
-    SIGTERM) the workers are stopped at once; the files they had finished are
-    kept.
+    pool: the units in flight are retried in a new pool, a unit of several files
+    split into single files, and a file that breaks it twice is reported as failed.
+    On an interruption (Ctrl-C, SIGTERM) the workers are stopped at once; the
+    files they had finished are kept.
     """
     import multiprocessing as mp
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = mp.get_context("spawn")  # workers start clean: no inherited inference threads or locks
-    queue = list(reversed(todo))
+    queue = list(reversed(units))
     attempts: dict[Task, int] = {}
     while queue:
-        pending: dict[Future, Task] = {}
+        pending: dict[Future, list[Task]] = {}
         broken = False
         pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(job_factory, os.getpid()))
         try:
             while queue or pending:
                 while queue and len(pending) < 2 * n_jobs and not broken:
-                    t = queue.pop()
+                    unit = queue.pop()
                     with _workers_skip_main(job_factory):
-                        pending[pool.submit(_run_task, t)] = t
+                        pending[pool.submit(_run_unit, unit)] = unit
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    t = pending.pop(fut)
+                    unit = pending.pop(fut)
                     try:
-                        finish(fut.result(), t)
+                        for rec, t in zip(fut.result(), unit):
+                            finish(rec, t)
                     except BrokenProcessPool:
                         broken = True
+                        if len(unit) > 1:
+                            queue.extend([t] for t in unit)
+                            continue
+                        t = unit[0]
                         attempts[t] = attempts.get(t, 0) + 1
                         if attempts[t] >= 2:
                             finish(_error(t, "the worker process died on this file (twice)"), t)
                         else:
-                            queue.append(t)
+                            queue.append(unit)
                 if broken and not pending:
                     break
         except BaseException:

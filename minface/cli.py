@@ -121,7 +121,9 @@ def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
         help="replace the originals (each only once its new version is complete; a journal lets a rerun resume)",
     )
     g = p.add_argument_group("batch")
-    g.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
+    g.add_argument(
+        "-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs; with --device cuda, half of them, at most 8)"
+    )
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     g.add_argument("--report", metavar="FILE", help="append one JSON line per input to FILE")
     g.add_argument("--dry-run", action="store_true", help=f"list what would be {verb}, do nothing")
@@ -181,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=8,
         metavar="N",
-        help="--device cuda: images per model call; files are decoded and encoded on all CPUs meanwhile (default 8)",
+        help="--device cuda: images per model call; each worker process decodes, prepares and encodes its own files (default 8)",
     )
     s.set_defaults(func=_cmd_scrub)
 
@@ -356,7 +358,7 @@ _FORMAT_SUFFIX = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 
 def _cmd_scrub(args: argparse.Namespace) -> int:
     from .detect import check_options
-    from .detect.runtimes import default_threads
+    from .detect.runtimes import cuda_jobs, default_threads
     from .jobs import ScrubJob
 
     if args.quality is not None and not 1 <= args.quality <= 100:
@@ -411,7 +413,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     cuda = args.device == "cuda"
     if cuda and args.jobs is None:
-        args.jobs = 1  # one process feeds the GPU in batches; its threads decode and encode
+        args.jobs = cuda_jobs()
     jobs = args.jobs or default_threads()
     job = ScrubJob(
         preset=args.preset,

@@ -104,8 +104,12 @@ class ScrubJob:
                 )
 
             run.many = many  # type: ignore[attr-defined]
-            run.chunk = 4 * self.batch  # type: ignore[attr-defined]
         return run
+
+    @property
+    def chunk(self) -> int:
+        """Files a worker takes at once: enough for several model calls when detecting in batches."""
+        return 4 * self.batch if self.batch > 0 else 1
 
 
 @dataclass(frozen=True)

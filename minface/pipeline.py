@@ -524,7 +524,8 @@ def scrub_many(
         flat = [(i, k) for i in sorted(frames) for k in range(len(frames[i]))]
         try:
             found = detector.detect_batch([frames[i][k] for i, k in flat], batch=batch)
-        except Exception:  # e.g. out of device memory on a big batch: one image at a time, failures per file
+        except Exception as exc:  # e.g. out of device memory on a big batch: one image at a time, failures per file
+            warnings.warn(f"detection in batches failed ({exc}); detecting one image at a time", RuntimeWarning, stacklevel=2)
             found = []
             for i, k in flat:
                 try:

@@ -244,7 +244,9 @@ def test_batched_detection_equals_one_by_one(preset, crowd_scene):
     d = Detector(preset)
     other = paste_faces(background("rocket", 1100, 760), [(100, 100, 60), (600, 300, 120)]).image
     small = paste_faces(background("chelsea", 500, 400), [(80, 60, 90)]).image
-    images = [crowd_scene.image, other, small, crowd_scene.image[:, ::-1].copy()]
+    # tiles of different sizes that pad to the same model input (640x480 and 630x470) share a call
+    near = [paste_faces(background("coffee", w, h), [(200, 150, 70)]).image for w, h in ((640, 480), (630, 470))]
+    images = [crowd_scene.image, other, small, crowd_scene.image[:, ::-1].copy(), *near]
     together = d.detect_batch(images, batch=4)
     for image, faces in zip(images, together):
         alone = d(image)
@@ -253,3 +255,30 @@ def test_batched_detection_equals_one_by_one(preset, crowd_scene):
         np.testing.assert_allclose(faces.scores, alone.scores, atol=2e-3)
     with pytest.raises(ValueError, match="batch"):
         d.detect_batch(images, batch=0)
+
+
+@pytest.mark.skipif("onnxruntime" not in runtimes.available_backends(), reason="onnxruntime not installed")
+def test_gpu_style_inputs_find_the_same_faces(crowd_scene):
+    """The CUDA input plan, run on the CPU: inputs padded to a few shapes, fixed batches, a session per shape."""
+    from minface.detect.runtimes import GPU_SHAPE_STEP, _OrtRuntime
+
+    plain = Detector("balanced", model="fp32", threads=1)
+    bucketed = Detector("balanced", model="fp32", threads=1)
+    runtime = _OrtRuntime("fp32", "cpu", 1, per_shape=True)
+    seen = []
+
+    def infer(blob):
+        seen.append(blob.shape)
+        return runtime(blob)
+
+    infer.layout, infer.shape_step, infer.fixed_batch = runtime.layout, runtime.shape_step, runtime.fixed_batch
+    bucketed._runtime = infer
+    other = paste_faces(background("rocket", 900, 700), [(100, 100, 60), (500, 300, 120)]).image
+    images = [crowd_scene.image, other, crowd_scene.image[:-40, :-70].copy()]
+    got = bucketed.detect_batch(images, batch=3)
+    assert seen and all(s[0] == 3 and s[1] % GPU_SHAPE_STEP == 0 and s[2] % GPU_SHAPE_STEP == 0 for s in seen)
+    assert set(runtime._sessions) == set(seen)  # one session per input shape
+    for image, faces in zip(images, got):
+        want = plain(image)
+        assert len(faces) == len(want)
+        assert matched(want.xyxy, faces.xyxy, min_iou=0.9).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -45,21 +46,30 @@ def test_gpu_finds_what_cpu_finds(gpu, crowd_scene, big_face_scene):
 
 def test_batch_equals_one_by_one_on_gpu(gpu, crowd_scene, big_face_scene):
     images = [crowd_scene.image, big_face_scene.image, crowd_scene.image[:, ::-1].copy()]
-    batched = gpu.detect_batch(images, batch=4)
+    images.append(crowd_scene.image[:-7, :-5].copy())  # pads to the same model input as the crowd: one call
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batched = gpu.detect_batch(images, batch=4)
     for im, got in zip(images, batched):
         alone = gpu(im)
         assert len(got) == len(alone)
         np.testing.assert_allclose(got.xyxy, alone.xyxy, atol=1.0)
 
 
-def test_cli_scrub_on_cuda(tmp_path, crowd_scene):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_cli_scrub_on_cuda(tmp_path, crowd_scene, jobs, capfd):
+    """One process, and two worker processes sharing the GPU: every file scrubbed, every face painted."""
     src, out, rep = tmp_path / "in", tmp_path / "out", tmp_path / "r.jsonl"
     src.mkdir()
     for i in range(5):
         Image.fromarray(crowd_scene.image).save(src / f"{i}.jpg", quality=95)
-    assert cli_main(["scrub", "-q", "--device", "cuda", "--batch", "4", str(src), "-o", str(out), "--report", str(rep)]) == 0
+    argv = ["scrub", "-q", "--device", "cuda", "--batch", "4", "-j", jobs, str(src), "-o", str(out), "--report", str(rep)]
+    assert cli_main(argv) == 0
+    # batched detection must not have fallen back to one image at a time (workers' stderr included)
+    assert "detection in batches failed" not in capfd.readouterr().err
     recs = [json.loads(line) for line in rep.read_text().splitlines()]
     assert [r["status"] for r in recs] == ["ok"] * 5
+    assert all("CUDAExecutionProvider" in r["detector"] for r in recs)
     for r in recs:
         boxes = np.array([f["box"] for f in r["faces"]], np.float32).reshape(-1, 4)
         assert matched(crowd_scene.faces, boxes).all()

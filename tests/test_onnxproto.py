@@ -52,3 +52,24 @@ def test_runs_at_any_size_and_batch():
     for shape in [(1, 3, 32, 32), (2, 3, 96, 160), (1, 3, 480, 64)]:
         hm = sess.run(["537"], {"input.1": np.zeros(shape, np.float32)})[0]
         assert hm.shape == (shape[0], 1, shape[2] // 4, shape[3] // 4)
+
+
+@pytest.mark.skipif(not HAS_ORT, reason="onnxruntime not installed")
+@pytest.mark.parametrize("model", ["fp32", "int8"])
+def test_pixel_input_gives_the_same_outputs(model):
+    """The uint8 NHWC input the ONNX Runtime backend feeds: transposed and cast inside the model, same maps."""
+    import onnxruntime as ort
+
+    from minface.detect.centerface import to_blob
+
+    plain = ort.InferenceSession(model_bytes(model), providers=["CPUExecutionProvider"])
+    pixels = ort.InferenceSession(proto.with_pixel_input(model_bytes(model), "input.1"), providers=["CPUExecutionProvider"])
+    assert [(i.name, i.type, i.shape) for i in pixels.get_inputs()] == [("pixels", "tensor(uint8)", ["batch", "height", "width", 3])]
+    rng = np.random.default_rng(0)
+    tiles = [rng.integers(0, 256, (70, 90, 3), dtype=np.uint8), rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)]
+    want = plain.run(None, {"input.1": to_blob(tiles)})
+    got = pixels.run(None, {"pixels": to_blob(tiles, "pixels")})
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(w, g)
+    with pytest.raises(proto.ProtobufError, match="no input named"):
+        proto.with_pixel_input(model_bytes(model), "missing")

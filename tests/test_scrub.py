@@ -246,9 +246,10 @@ class TestBatch:
         (src / "corrupt.jpg").write_bytes(jpeg_bytes(scene(7).image)[:2500])
         assert hasattr(ScrubJob(preset="fast", batch=2)(), "many") and not hasattr(ScrubJob(preset="fast")(), "many")
         reports = {}
-        for batch in (0, 2):
+        for batch, jobs in ((0, 1), (2, 1), (3, 2)):  # (3, 2): two worker processes, each taking units of files
             out, rep = tmp_path / f"out{batch}", tmp_path / f"r{batch}.jsonl"
-            summary = run_batch([src], out, ScrubJob(preset="fast", batch=batch, threads=2), jobs=1, report=rep, progress=False)
+            job = ScrubJob(preset="fast", batch=batch, threads=2)
+            summary = run_batch([src], out, job, jobs=jobs, report=rep, progress=False)
             assert (summary.ok, summary.failed) == (6, 1)
             recs = [json.loads(line) for line in rep.read_text().splitlines()]
             for r in recs:
@@ -256,11 +257,12 @@ class TestBatch:
                 if r["output"]:
                     r["output"] = Path(r["output"]).relative_to(out).as_posix()
             reports[batch] = sorted(recs, key=lambda r: r["input"])
-        assert reports[0] == reports[2]
+        assert reports[0] == reports[2] == reports[3]
         for rel, faces in truth.items():
             assert_scrubbed(tmp_path / "out2" / rel, faces)
-            assert (tmp_path / "out0" / rel).read_bytes() == (tmp_path / "out2" / rel).read_bytes()
-        assert no_temporaries(tmp_path / "out2")
+            for batch in (2, 3):
+                assert (tmp_path / "out0" / rel).read_bytes() == (tmp_path / f"out{batch}" / rel).read_bytes()
+        assert no_temporaries(tmp_path / "out2") and no_temporaries(tmp_path / "out3")
 
     def test_rerun_skips_and_overwrite_redoes(self, tmp_path):
         src, out = tmp_path / "in", tmp_path / "out"
@@ -303,7 +305,7 @@ class TestBatch:
     @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
     def test_killed_mid_batch_then_rerun(self, tmp_path, sig):
         src, out = tmp_path / "in", tmp_path / "out"
-        truth = make_tree(src, 10)
+        truth = make_tree(src, 30)  # enough that the batch is still running when the signal comes
         hashes = {p: sha(p) for p in src.rglob("*") if p.is_file()}
         args = [sys.executable, "-m", "minface", "scrub", "-q", "--preset", "fast", "-j", "2", str(src), "-o", str(out)]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -190,3 +190,67 @@ def _symbolic_4d(name: str, value_info: bytes, height: str, width: str) -> bytes
     if len(dims) != 4:
         return value_info
     return _value_info(name, elem, ["batch", dims[1], height, width])
+
+
+# NodeProto and AttributeProto fields
+_NODE_OUTPUT, _NODE_NAME, _NODE_OP_TYPE, _NODE_ATTRIBUTE = 2, 3, 4, 5
+_ATTR_NAME, _ATTR_I, _ATTR_INTS, _ATTR_TYPE = 1, 3, 8, 20
+_ATTR_INT, _ATTR_INTS_TYPE = 2, 7
+_FLOAT, _UINT8 = 1, 2  # TensorProto.DataType
+
+
+def _node(op: str, inputs: list[str], outputs: list[str], name: str, attrs: list[bytes]) -> bytes:
+    msg = b"".join(_encode(_NODE_INPUT, _LEN, i.encode()) for i in inputs)
+    msg += b"".join(_encode(_NODE_OUTPUT, _LEN, o.encode()) for o in outputs)
+    msg += _encode(_NODE_NAME, _LEN, name.encode()) + _encode(_NODE_OP_TYPE, _LEN, op.encode())
+    return msg + b"".join(_encode(_NODE_ATTRIBUTE, _LEN, a) for a in attrs)
+
+
+def _int_attr(name: str, value: int) -> bytes:
+    return _encode(_ATTR_NAME, _LEN, name.encode()) + _encode(_ATTR_I, _VARINT, value) + _encode(_ATTR_TYPE, _VARINT, _ATTR_INT)
+
+
+def _ints_attr(name: str, values: list[int]) -> bytes:
+    body = b"".join(_encode(_ATTR_INTS, _VARINT, v) for v in values)
+    return _encode(_ATTR_NAME, _LEN, name.encode()) + body + _encode(_ATTR_TYPE, _VARINT, _ATTR_INTS_TYPE)
+
+
+def with_pixel_input(model: bytes, image_input: str, pixel_input: str = "pixels") -> bytes:
+    """Return ``model`` taking ``uint8`` RGB pixels ``(batch, height, width, 3)`` instead of its float NCHW input.
+
+    Two nodes are put in front of the graph: a ``Transpose`` to NCHW and a ``Cast``
+    to float, feeding the old input's name, so every other node is unchanged and
+    the network sees exactly the values it saw before. The runtime then does the
+    layout change (on the GPU, for the CUDA provider), and the caller hands over a
+    quarter of the bytes.
+
+    >>> with_pixel_input(b"", "input.1")
+    b''
+    """
+    out = bytearray()
+    for field, wire, value in _fields(model):
+        if field == _MODEL_GRAPH and wire == _LEN:
+            assert isinstance(value, bytes)
+            value = _pixel_graph(value, image_input, pixel_input)
+        out += _encode(field, wire, value)
+    return bytes(out)
+
+
+def _pixel_graph(graph: bytes, image_input: str, pixel_input: str) -> bytes:
+    nchw = f"{pixel_input}_nchw"
+    prefix = _encode(
+        _GRAPH_NODE, _LEN, _node("Transpose", [pixel_input], [nchw], "minface_pixels_to_nchw", [_ints_attr("perm", [0, 3, 1, 2])])
+    ) + _encode(_GRAPH_NODE, _LEN, _node("Cast", [nchw], [image_input], "minface_pixels_to_float", [_int_attr("to", _FLOAT)]))
+    out = bytearray()
+    placed = found = False
+    for field, wire, value in _fields(graph):
+        if field == _GRAPH_NODE and not placed:
+            out += prefix
+            placed = True
+        if field == _GRAPH_INPUT and _first_string(value, _VALUEINFO_NAME) == image_input:  # type: ignore[arg-type]
+            value = _value_info(pixel_input, _UINT8, ["batch", "height", "width", 3])
+            found = True
+        out += _encode(field, wire, value)
+    if not found:
+        raise ProtobufError(f"the model has no input named {image_input!r}")
+    return bytes(out)

@@ -290,16 +290,21 @@ def _run_tiles(
     """Candidates of every tile; tiles whose padded input has the same shape share one inference."""
     clock = time.perf_counter
     out: list[tuple[np.ndarray, ...] | None] = [None] * len(tiles)
+    # what the runtime takes: uint8 pixels or a float blob, inputs padded to a multiple of ``step``
+    # a side, and (on a GPU) always ``batch`` tiles per call (see runtimes._OrtRuntime)
+    layout = getattr(infer, "layout", "nchw")
+    step = int(getattr(infer, "shape_step", 32))
+    fixed = bool(getattr(infer, "fixed_batch", False))
     groups: dict[tuple[int, int], list[int]] = {}
     for n, t in enumerate(tiles):
         h, w = t.shape
-        groups.setdefault((-(-h // 32), -(-w // 32)), []).append(n)
+        groups.setdefault((-(-h // step) * step, -(-w // step) * step), []).append(n)
     t_resize = t_infer = t_decode = 0.0
-    for members in groups.values():
+    for shape, members in groups.items():
         for start in range(0, len(members), batch):
             chunk = members[start : start + batch]
             t0 = clock()
-            blob = to_blob([tiles[n].tile for n in chunk])
+            blob = to_blob([tiles[n].tile for n in chunk], layout, shape, batch if fixed else None)
             t1 = clock()
             outputs = infer(blob)
             t2 = clock()

@@ -23,12 +23,12 @@ from importlib import resources
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import BackendError, MissingDependencyError, ModelIntegrityError
-from ._onnxproto import make_dynamic
+from ._onnxproto import make_dynamic, with_pixel_input
 
 if TYPE_CHECKING:  # numpy loads with the runtimes themselves, not with this module
     import numpy as np
 
-__all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_bytes"]
+__all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_bytes", "cuda_jobs"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ MODELS = {
 }
 
 INPUT_NAME = "input.1"
+PIXEL_INPUT = "pixels"  # ONNX Runtime's input: uint8 NHWC, see _onnxproto.with_pixel_input
+#: On CUDA, model inputs are padded to a multiple of this many pixels a side (see _OrtRuntime)
+GPU_SHAPE_STEP = 256
 OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
 BACKENDS = ("onnxruntime", "opencv")
@@ -62,9 +65,10 @@ class Runtime(Protocol):
     name: str  # "onnxruntime" or "opencv"
     device: str  # "cpu" or "cuda"
     description: str  # recorded in Faces.detector, e.g. "onnxruntime:CPUExecutionProvider"
+    layout: str  # the input it takes: "nchw" (float32) or "pixels" (uint8 NHWC); see centerface.to_blob
 
     def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Run on a float32 NCHW RGB blob; return heatmap, scale, offset, landmarks maps."""
+        """Run on an RGB blob in :attr:`layout`; return heatmap, scale, offset, landmarks maps."""
         ...
 
 
@@ -109,6 +113,16 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def cuda_jobs() -> int:
+    """Worker processes that feed one GPU by default (``--device cuda``).
+
+    Each holds its own CUDA session and decodes, prepares and encodes its own
+    files, so the CPU work around the model runs on every core while the GPU
+    takes the batches of whichever worker is ready.
+    """
+    return max(1, min(default_threads() // 2, 8))
 
 
 _lock = threading.Lock()
@@ -166,9 +180,26 @@ def _no_telemetry(ort) -> None:  # noqa: ANN001 - the onnxruntime module
 
 class _OrtRuntime:
     name = "onnxruntime"
+    #: uint8 NHWC pixels in; the model transposes and casts them itself (on the GPU with CUDA:
+    #: a quarter of the bytes to copy, and no float conversion on the CPU)
+    layout = "pixels"
 
-    def __init__(self, model: str, device: str, threads: int) -> None:
-        data = model_bytes(model)
+    #: inputs are padded to a multiple of this many pixels a side (see :attr:`per_shape`)
+    shape_step = 32
+    #: every call gets exactly ``batch`` tiles, padded with blank ones (see :attr:`per_shape`)
+    fixed_batch = False
+
+    def __init__(self, model: str, device: str, threads: int, *, per_shape: bool | None = None) -> None:
+        """``per_shape`` (default: on for CUDA): one session per input shape, shapes from a small set.
+
+        cuDNN prepares every convolution for the input shape it sees, and ONNX Runtime's CUDA
+        provider keeps that work for the last shape only: a search that alternates scales and
+        tiles (every image a new shape) pays it again on every call, seconds per image. So on
+        CUDA each input is padded to a multiple of :data:`GPU_SHAPE_STEP` a side and to a fixed
+        batch, and each such shape has its own session, which prepares its convolutions once.
+        The GPU pays for the blank padding in arithmetic it has to spare.
+        """
+        data = with_pixel_input(model_bytes(model), INPUT_NAME, PIXEL_INPUT)
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -194,27 +225,79 @@ class _OrtRuntime:
                     f"(it has {ort.get_available_providers()}); pip install 'minface[cuda]' "
                     "(onnxruntime-gpu, which replaces onnxruntime)"
                 )
-            # tile shapes vary per image: an exhaustive cuDNN search per new shape would cost more than it saves
-            providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+            _preload_cuda_libraries(ort)
+            cuda_options = {
+                # tile shapes vary per image: an exhaustive cuDNN search per new shape would cost more than it saves
+                "cudnn_conv_algo_search": "HEURISTIC",
+                # grow the memory pool only by what a call needs: several worker processes share one GPU
+                "arena_extend_strategy": "kSameAsRequested",
+            }
+            providers = [("CUDAExecutionProvider", cuda_options)]
         else:
             providers = ["CPUExecutionProvider"]
+        self._new_session = lambda: ort.InferenceSession(data, opts, providers=providers)
         try:
-            self._session = ort.InferenceSession(data, opts, providers=providers)
+            first = self._new_session()
         except Exception as exc:
             raise BackendError(f"ONNX Runtime could not create a {device} session: {exc}") from exc
-        used = self._session.get_providers()
+        used = first.get_providers()
         if device == "cuda" and used[0] != "CUDAExecutionProvider":
             raise BackendError(f"device='cuda' asked for, but ONNX Runtime runs on {used[0]}")
         self.description = f"onnxruntime:{used[0]}"
+        self.per_shape = device == "cuda" if per_shape is None else per_shape
+        if self.per_shape:
+            self.shape_step, self.fixed_batch = GPU_SHAPE_STEP, True
+        self._sessions: dict[tuple[int, ...], object] = {}
+        self._spare: object | None = first  # the first shape seen gets the session made here
+        self._lock = threading.Lock()
+        self._run_options = None
+        if device == "cuda":
+            # sessions share the GPU with each other and with other worker processes: return what a
+            # call used to the device when it ends, so memory is bounded by one call, not by every shape
+            self._run_options = ort.RunOptions()
+            self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "gpu:0")
+
+    def _session_for(self, shape: tuple[int, ...]):  # noqa: ANN202 - an onnxruntime.InferenceSession
+        key = shape if self.per_shape else ()
+        session = self._sessions.get(key)
+        if session is None:
+            with self._lock:
+                session = self._sessions.get(key)
+                if session is None:
+                    session, self._spare = (self._spare, None) if self._spare is not None else (self._new_session(), None)
+                    self._sessions[key] = session
+        return session
 
     def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        hm, scale, off, lms = self._session.run(OUTPUT_NAMES, {INPUT_NAME: blob})
+        session = self._session_for(blob.shape)
+        hm, scale, off, lms = session.run(OUTPUT_NAMES, {PIXEL_INPUT: blob}, self._run_options)  # type: ignore[attr-defined]
         return hm, scale, off, lms
+
+
+def _preload_cuda_libraries(ort) -> None:  # noqa: ANN001 - the onnxruntime module
+    """Load CUDA and cuDNN from the ``nvidia-*`` wheels when they are installed (``onnxruntime-gpu[cuda,cudnn]``).
+
+    Without this, onnxruntime-gpu finds them only on the system's library path. It is
+    harmless when the libraries come from the system instead; what it prints goes to
+    stderr, and session creation says clearly if a library is still missing.
+    """
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu 1.21 and newer
+    if preload is None:
+        return
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - best effort; InferenceSession reports what is missing
+            pass
 
 
 class _OpenCVRuntime:
     name = "opencv"
     device = "cpu"
+    layout = "nchw"
 
     def __init__(self, model: str, threads: int) -> None:
         import cv2
