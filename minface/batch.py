@@ -287,7 +287,7 @@ class _Progress:
         now = time.monotonic()
         if self._bar is not None:
             self._bar.update(1)
-        elif self._tty and (now - self._last > 0.5 or self._n == self._total):
+        elif self._tty and (now - self._last > 0.5 or self._n in (1, self._total)):
             self._last = now
             print(f"\r{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
             self._counter_shown = True

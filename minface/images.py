@@ -271,7 +271,7 @@ class _Reader:
             self.fp.close()
 
 
-_OPEN_AS = {"JPEG": ("JPEG", "MPO")}
+_OPEN_AS: dict[str, tuple[str, ...]] = {}  # Pillow names, when they differ from the sniffed format (JPEG opens MPO too)
 
 
 def _open(src: ImageSource, name: str, max_pixels: int | None, *, complete: bool = False) -> Image.Image:

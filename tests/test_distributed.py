@@ -256,3 +256,25 @@ def test_missing_dask_names_the_extra(monkeypatch):
 def test_import_minface_does_not_import_dask():
     code = "import sys, minface; assert 'dask' not in sys.modules and 'distributed' not in sys.modules; minface.distributed.scrub"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_heic_and_files_that_are_not_photos_on_the_cluster(client, tmp_path):
+    """The Dask path reads HEIC and skips what is not a photo, as one machine does (the same code decides)."""
+    pytest.importorskip("pillow_heif", reason="HEIC needs pip install 'minface[heif]'")
+    import hostile_samples as H
+
+    src = tmp_path / "phone"
+    src.mkdir()
+    (src / "IMG_0001.HEIC").write_bytes(H.heif(exif=H._exif()))
+    (src / ".DS_Store").write_bytes(b"\0\0\0\1Bud1" + bytes(40))
+    (src / "IMG_0002.MOV").write_bytes(H.mp4(b"qt  "))
+    (src / "notes.txt").write_text("Jane Doe, passport 123456789")
+    report = tmp_path / "r.jsonl"
+    summary = md.scrub(src, tmp_path / "out", client=client, preset="fast", report=report)
+    assert (summary.ok, summary.failed, summary.skipped) == (1, 0, 3) and summary.exit_code == 0
+    records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
+    assert records[".DS_Store"]["reason"] == "system file (macOS folder settings)"
+    assert records["IMG_0002.MOV"]["reason"] == "video (not supported yet)"
+    assert records["notes.txt"]["reason"] == "not an image" and records["notes.txt"]["output"] is None
+    assert _outputs(tmp_path / "out") == ["IMG_0001.HEIC"]
+    assert minface.inspect(tmp_path / "out" / "IMG_0001.HEIC").clean
