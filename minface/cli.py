@@ -397,6 +397,9 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             blocks=args.blocks,
             strength=args.strength,
             quality=args.quality,
+            format=None if args.format == "same" else args.format.upper(),
+            include=args.include,
+            exclude=args.exclude,
         )
     fmt = None if args.format == "same" else args.format.upper()
     suffix = _FORMAT_SUFFIX.get(args.format)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ._defaults import DEFAULT_MAX_PIXELS as _DEFAULT_MAX_PIXELS
-from ._temp import _TEMP_NAME_PART, TEMP_SUFFIX, is_temporary_of, temporary_name, temporary_target
+from ._temp import _TEMP_NAME_PART, TEMP_SUFFIX, temporary_name, temporary_target
 from .errors import CorruptImageError, DecompressionBombError, UnsupportedImageError
 from .media import FORMAT_EXTENSIONS
 
@@ -203,6 +202,27 @@ def identify(head: bytes, name: str) -> str:
     return fmt
 
 
+def open_file(path: str | os.PathLike, name: str) -> int:
+    """A descriptor for reading ``path``, a regular file (:func:`minface.media.open_regular`).
+
+    Raises
+    ------
+    UnsupportedImageError
+        A folder, a FIFO, a device or socket, or a file that cannot be opened.
+    """
+    from . import media
+
+    try:
+        return media.open_regular(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EISDIR or os.path.isdir(path):
+            raise UnsupportedImageError(f"{name}: is a directory, not an image file") from exc
+        if reason.startswith("not a regular file"):
+            raise UnsupportedImageError(f"{name}: {reason}") from exc
+        raise UnsupportedImageError(f"{name}: cannot read file ({reason})") from exc
+
+
 class _Reader:
     """A source opened for reading once: its first bytes, a file object for Pillow, all of its bytes on demand."""
 
@@ -211,15 +231,7 @@ class _Reader:
 
         self.owned = False
         if isinstance(src, (str, os.PathLike)):
-            try:
-                fd = media.open_regular(src)
-            except OSError as exc:
-                reason = exc.strerror or str(exc)
-                if exc.errno == errno.EISDIR or os.path.isdir(src):
-                    raise UnsupportedImageError(f"{name}: is a directory, not an image file") from exc
-                if reason.startswith("not a regular file"):
-                    raise UnsupportedImageError(f"{name}: {reason}") from exc
-                raise UnsupportedImageError(f"{name}: cannot read file ({reason})") from exc
+            fd = open_file(src, name)
             self.fp: IO[bytes] = os.fdopen(fd, "rb")
             self.owned = True
             try:
@@ -674,6 +686,14 @@ def _save_format(format: str | None, dst: str | os.PathLike | None) -> str:
     raise ImageWriteError(f"{dst}: cannot tell the format from the extension {suffix!r}; pass format=")
 
 
+class _HandedOver(list):
+    """Frames a caller hands over to :func:`encode_image`, which empties the list as it converts them.
+
+    A caller that keeps no other reference (the scrub pipeline) so never holds an
+    image's pixels twice over: each array is freed once it is a Pillow image.
+    """
+
+
 def encode_image(
     pixels: Pixels,
     format: str,
@@ -686,13 +706,18 @@ def encode_image(
     loop: int | None = 0,
     jpeg_qtables: list | None = None,
     jpeg_subsampling: int | None = None,
+    target_bytes: int | None = None,
 ) -> bytes:
     """Encode pixels to the bytes of an image file; see :func:`save_image`.
+
+    ``target_bytes`` (lossy HEIF, AVIF and WebP stills): choose the quality so
+    the file is about that large (:func:`_quality_for_size`), instead of ``quality``.
 
     >>> import numpy as np
     >>> encode_image(np.zeros((2, 2), np.uint8), "png")[:4]
     b'\\x89PNG'
     """
+    from . import metadata
     from .errors import ImageWriteError
 
     if isinstance(pixels, Image.Image):
@@ -700,45 +725,10 @@ def encode_image(
             "save_image takes pixel arrays, not PIL images (their .info carries metadata); "
             "pass numpy.asarray(image)"
         )
-    frames = list(pixels) if isinstance(pixels, (list, tuple)) else [pixels]
-    return _encode_frames(
-        frames,
-        format,
-        quality=quality,
-        lossless=lossless,
-        icc_profile=icc_profile,
-        exif_orientation=exif_orientation,
-        duration=duration,
-        loop=loop,
-        jpeg_qtables=jpeg_qtables,
-        jpeg_subsampling=jpeg_subsampling,
-    )
-
-
-def _encode_frames(
-    frames: list,
-    format: str,
-    *,
-    quality: int = 90,
-    lossless: bool = False,
-    icc_profile: bytes | None = None,
-    exif_orientation: int | None = None,
-    duration: int | list[int] | None = None,
-    loop: int | None = 0,
-    jpeg_qtables: list | None = None,
-    jpeg_subsampling: int | None = None,
-    target_bytes: int | None = None,
-) -> bytes:
-    """:func:`encode_image` on a list of frames it *empties*: each array is dropped once converted.
-
-    A caller that hands over its only references (the scrub pipeline) so never
-    holds an image's pixels twice over. ``target_bytes`` (lossy HEIF, AVIF and
-    WebP stills): choose the quality so the file is about that large
-    (:func:`_quality_for_size`), instead of ``quality``.
-    """
-    from . import metadata
-    from .errors import ImageWriteError
-
+    if isinstance(pixels, _HandedOver):
+        frames: list = pixels
+    else:
+        frames = list(pixels) if isinstance(pixels, (list, tuple)) else [pixels]
     fmt = _save_format(format, None)
     if not frames:
         raise ImageWriteError("no frames to write")

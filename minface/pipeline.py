@@ -14,7 +14,6 @@ import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,11 +26,12 @@ from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
 from .images import (
     DEFAULT_MAX_PIXELS,
     ImageSource,
-    _encode_frames,
+    _HandedOver,
     _open,
     _pil_to_uint8,
     apply_orientation,
     atomic_write,
+    encode_image,
     pil_array,
     read_orientation,
 )
@@ -425,8 +425,8 @@ def _render(
         detector_name = faces.detector
     jpeg = out_format == "JPEG"
     same = out_format == OUTPUT_FORMAT[source.format]
-    frames, source.frames = source.frames, []
-    data = _encode_frames(
+    frames, source.frames = _HandedOver(source.frames), []
+    data = encode_image(
         frames,
         out_format,
         quality=quality or 90,

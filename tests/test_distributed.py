@@ -278,3 +278,9 @@ def test_heic_and_files_that_are_not_photos_on_the_cluster(client, tmp_path):
     assert records["notes.txt"]["reason"] == "not an image" and records["notes.txt"]["output"] is None
     assert _outputs(tmp_path / "out") == ["IMG_0001.HEIC"]
     assert minface.inspect(tmp_path / "out" / "IMG_0001.HEIC").clean
+    # the command line's --include/--exclude and --format reach the cluster too
+    from minface.cli import main as cli_main
+
+    argv = ["scrub", "-q", "--preset", "fast", "--scheduler", client.scheduler.address, str(src), "-o", str(tmp_path / "png")]
+    assert cli_main([*argv, "--exclude", ".*", "--include", "*.heic", "--format", "png"]) == 0
+    assert _outputs(tmp_path / "png") == ["IMG_0001.png"]

@@ -117,8 +117,9 @@ def _reencode(
     if len(frames) > 1 and fmt in ("GIF", "WEBP", "PNG", "AVIF"):
         kw.update(duration=durations, loop=loop)
     digests = [_digest(f) for f in frames]
+    frames = _images._HandedOver(frames)  # the encoder frees each frame once converted
     try:
-        out = _images._encode_frames(frames, out_fmt, **kw)  # empties the list: each frame freed once converted
+        out = _images.encode_image(frames, out_fmt, **kw)
     except ImageWriteError as exc:
         raise ImageWriteError(f"{name}: {exc}") from exc
     return out, state, notes, digests

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import IO, Union
 
 from PIL import Image
 
 from .. import images as _images
-from ..errors import CorruptImageError, ImageError, UnsupportedImageError
-from ..media import HEAD_BYTES, image_format, open_regular
+from ..errors import ImageError, UnsupportedImageError
+from ..media import HEAD_BYTES, image_format
 
 #: What :func:`inspect` and :func:`strip` accept: a path, bytes or a binary file object.
 MetadataSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
@@ -45,15 +44,7 @@ def _read_source(src: MetadataSource) -> tuple[bytes, str]:
 
 def _read_path(name: str) -> bytes:
     """A regular file's bytes (a FIFO or device is refused, never waited on)."""
-    if os.path.isdir(name):
-        raise UnsupportedImageError(f"{name}: is a directory, not an image file")
-    try:
-        fd = open_regular(name)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if reason.startswith("not a regular file"):
-            raise UnsupportedImageError(f"{name}: {reason}") from exc
-        raise UnsupportedImageError(f"{name}: cannot read file ({reason})") from exc
+    fd = _images.open_file(name, name)
     with os.fdopen(fd, "rb") as f:
         try:
             size = os.fstat(fd).st_size
