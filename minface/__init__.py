@@ -102,14 +102,15 @@ __all__ = [
     "SPECS",
     "IdPhotoError",
     "distributed",
+    "media",
 ]
 
 
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name == "distributed":  # imported on first use only: it needs the optional Dask
-        return importlib.import_module(f"{__name__}.distributed")
+    if name in ("distributed", "media"):  # submodules, imported on first use (distributed needs Dask)
+        return importlib.import_module(f"{__name__}.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "turned upright, head height and eye line in the middle of the spec's ranges, exact pixel size, every other "
         "face in the crop painted over, no metadata. Exit code 1 (with the reason) when no compliant photo can be "
         "made: no face, several faces of similar size, a face too small for the output, a head cut by the image "
-        "edge, or a crop reaching past the edge without --pad.",
+        "edge, or a crop reaching past the edge without --background.",
     )
     c.add_argument("input", metavar="INPUT", help="image file")
     c.add_argument("-o", "--output", required=True, metavar="OUT", help="output file; its extension picks the format")

@@ -441,6 +441,9 @@ def pil_array(im: Image.Image, mode: str | None = None, *, sixteen_bit: bool = F
             a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
         return a
 
+    if w * h * 4 <= 4 * _BAND_BYTES:  # a small image: at once (a few copies of a few megabytes)
+        a = band(0, h)
+        return a if a.flags.writeable and a.flags.c_contiguous else np.array(a)
     rows = max(1, _BAND_BYTES // (w * 4))
     first = band(0, min(h, rows))
     out = np.empty((h,) + first.shape[1:], first.dtype)

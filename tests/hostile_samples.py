@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from conftest import astronaut, background, paste_faces
+from conftest import background, paste_faces
 from PIL import Image
 
 #: A face on a background: what the valid samples show.
@@ -266,4 +266,4 @@ def regular_files(folder: Path) -> dict[str, bytes]:
     return out
 
 
-__all__ = ["FACE", "build", "regular_files", "astronaut"]
+__all__ = ["FACE", "build", "regular_files"]
