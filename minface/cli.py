@@ -353,9 +353,6 @@ def _printer(dry_run: bool):  # noqa: ANN202
     return show, hook
 
 
-_FORMAT_SUFFIX = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
-
-
 def _cmd_scrub(args: argparse.Namespace) -> int:
     from .detect import check_options
     from .detect.runtimes import cuda_jobs, default_threads
@@ -401,8 +398,10 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             include=args.include,
             exclude=args.exclude,
         )
+    from .media import FORMAT_EXTENSIONS
+
     fmt = None if args.format == "same" else args.format.upper()
-    suffix = _FORMAT_SUFFIX.get(args.format)
+    suffix = FORMAT_EXTENSIONS[fmt][0] if fmt else None
     if _output_is_file(args):
         from .media import format_of_extension
 

@@ -571,14 +571,19 @@ def scrub_batch(
     report: str | os.PathLike | None = None,
     progress: bool = False,
     dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
     **options: Any,
 ):
     """Scrub files and folders (recursively) into ``output_dir``, or in place.
 
     ``options`` are those of :class:`ScrubJob` (``preset``, ``min_face``,
-    ``method``, ...). See :func:`minface.batch.run_batch` for the guarantees
-    (atomic outputs, resume, one bad file never stops the batch). Returns a
-    :class:`minface.batch.BatchSummary`.
+    ``method``, ``format``, ...). Files that are not photos are skipped (a
+    record each, never copied); ``include``/``exclude`` are glob patterns
+    (:class:`minface.walk.Filter`). See :func:`minface.batch.run_batch` for the
+    guarantees (atomic outputs, resume, one bad file never stops the batch).
+    Returns a :class:`minface.batch.BatchSummary`. Safe to call from a script
+    without an ``if __name__ == "__main__":`` guard.
 
     Examples
     --------
@@ -606,7 +611,18 @@ def scrub_batch(
         progress=progress,
         dry_run=dry_run,
         desc="scrub",
+        include=include,
+        exclude=exclude,
+        suffix=_suffix(options.get("format")),
     )
+
+
+def _suffix(fmt: str | None) -> str | None:
+    """The extension outputs get in another format (None: each keeps its own name)."""
+    from .media import FORMAT_EXTENSIONS
+
+    out = _out_format(fmt)
+    return FORMAT_EXTENSIONS[out][0] if out else None
 
 
 def strip_batch(
@@ -619,6 +635,8 @@ def strip_batch(
     report: str | os.PathLike | None = None,
     progress: bool = False,
     dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
     **options: Any,
 ):
     """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
@@ -640,4 +658,6 @@ def strip_batch(
         progress=progress,
         dry_run=dry_run,
         desc="strip",
+        include=include,
+        exclude=exclude,
     )
