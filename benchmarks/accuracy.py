@@ -5,6 +5,7 @@
     python benchmarks/accuracy.py --deface-python /path/to/deface-venv/bin/python
     python benchmarks/accuracy.py --presets balanced --sweep   # recall vs false regions
     python benchmarks/accuracy.py --presets balanced --device cuda --limit 100
+    python benchmarks/accuracy.py --presets fast,balanced --turns 0,90,180,270   # photos that lost their tag
 
 The data folder holds ``annotations.json`` and the images it names (see the
 evaluation data's README). The metric asks what a privacy tool must deliver,
@@ -92,7 +93,32 @@ def summarize(per_image: list[tuple[list, int, float]], seconds: list[float]) ->
     return row
 
 
-def run_minface(preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace) -> tuple[list, list]:
+def turn_image(image: np.ndarray, turn: int) -> np.ndarray:
+    """The photo as stored turned by ``turn`` degrees counter-clockwise, with no orientation tag."""
+    return np.ascontiguousarray(np.rot90(image, turn // 90)) if turn % 360 else image
+
+
+def turn_annotation(annotation: dict, turn: int) -> dict:
+    """``annotation`` (see the data README) for the image turned by ``turn`` degrees counter-clockwise."""
+    from minface.detect.orientation import to_turned, turned_size
+
+    k = (turn // 90) % 4
+    if k == 0:
+        return annotation
+    w, h = annotation["width"], annotation["height"]
+    tw, th = turned_size(w, h, k)
+    faces = []
+    for f in annotation["faces"]:
+        x, y, bw, bh = f["box_xywh"]
+        c = to_turned(np.array([[x, y], [x + bw, y + bh]], np.float64), k, w, h)
+        (x0, y0), (x1, y1) = c.min(axis=0), c.max(axis=0)
+        faces.append({**f, "box_xywh": [int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))]})
+    return {**annotation, "width": tw, "height": th, "faces": faces}
+
+
+def run_minface(
+    preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace, turn: int = 0
+) -> tuple[list, list]:
     import minface
 
     detector = minface.Detector(preset, backend=args.backend, threads=args.threads, device=args.device, model=args.model)
@@ -100,7 +126,7 @@ def run_minface(preset: str, items: list[tuple[str, dict]], data: Path, args: ar
     detector(np.zeros((64, 64, 3), np.uint8))  # load the model before timing
     boxes, seconds = [], []
     for i, (name, _) in enumerate(items):
-        image = minface.load_image(data / name)
+        image = turn_image(minface.load_image(data / name), turn)
         start = time.perf_counter()
         faces = detector(image)
         seconds.append(time.perf_counter() - start)
@@ -121,7 +147,7 @@ def run_sweep(preset: str, items: list[tuple[str, dict]], data: Path, args: argp
     the preset's passes allow, so a target can be checked against it.
     """
     import minface
-    from minface.detect.multiscale import size_threshold
+    from minface.detect.fuse import size_threshold
     from minface.detect.presets import PRESETS
 
     p = PRESETS[preset]
@@ -144,10 +170,20 @@ def run_sweep(preset: str, items: list[tuple[str, dict]], data: Path, args: argp
     return rows
 
 
-def run_deface(python: str, items: list[tuple[str, dict]], data: Path) -> tuple[list, list]:
+def run_deface(python: str, items: list[tuple[str, dict]], data: Path, turn: int = 0) -> tuple[list, list]:
+    import tempfile
+
     runner = Path(__file__).with_name("deface_runner.py")
-    cmd = [python, str(runner), *[str(data / name) for name, _ in items]]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory(prefix="minface-turned-") as tmp:
+        paths = [str(data / name) for name, _ in items]
+        if turn % 360:  # lossless turned copies without any tag, as an app that lost it would leave them
+            import minface
+            from PIL import Image
+
+            for n, p in enumerate(paths):
+                paths[n] = f"{tmp}/{n:05d}.png"
+                Image.fromarray(turn_image(minface.load_image(p), turn)).save(paths[n])
+        out = subprocess.run([python, str(runner), *paths], check=True, capture_output=True, text=True).stdout
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return [np.array(r["boxes"], float).reshape(-1, 4) for r in records], [r["seconds"] for r in records]
 
@@ -180,6 +216,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all CPUs)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--model", choices=["fp32", "int8"], help="weights to run (default: the preset's)")
+    parser.add_argument(
+        "--turns", default="0", help="comma-separated turns in degrees (0,90,180,270): copies turned with no tag (default 0)"
+    )
     parser.add_argument("--pad", type=float, default=0.3, help="region growth per side, fraction of the box (default 0.3)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images (sorted by name)")
     parser.add_argument("--deface-python", help="python of a venv with deface==1.5.0 installed, to add deface's row")
@@ -206,14 +245,17 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"{len(items)} images; threshold curve of each preset scaled by x (x1 = as shipped; s/img not timed)\n")
         print(format_table(rows))
         return 0
-    methods: list[tuple[str, object]] = []
-    if args.deface_python:
-        methods.append(("deface 1.5.0", lambda: run_deface(args.deface_python, items, args.data)))
-    for preset in filter(None, args.presets.split(",")):
-        methods.append((f"minface {preset}", lambda p=preset: run_minface(p, items, args.data, args)))
-    for name, fn in methods:
+    methods: list[tuple[str, int, object]] = []
+    turns = [int(t) for t in args.turns.split(",")]
+    for turn in turns:
+        label = f" @{turn}" if turns != [0] else ""
+        if args.deface_python:
+            methods.append((f"deface 1.5.0{label}", turn, lambda t=turn: run_deface(args.deface_python, items, args.data, t)))
+        for preset in filter(None, args.presets.split(",")):
+            methods.append((f"minface {preset}{label}", turn, lambda p=preset, t=turn: run_minface(p, items, args.data, args, t)))
+    for name, turn, fn in methods:
         boxes, seconds = fn()  # type: ignore[operator]
-        per_image = [score_image(ann, b, args.pad) for (_, ann), b in zip(items, boxes)]
+        per_image = [score_image(turn_annotation(ann, turn), b, args.pad) for (_, ann), b in zip(items, boxes)]
         rows[name] = summarize(per_image, seconds)
     faces = next(iter(rows.values()))["faces"] if rows else 0
     print(f"{len(items)} images, {faces} valid faces, region = ellipse in box grown {args.pad} per side\n")

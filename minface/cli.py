@@ -28,7 +28,7 @@ examples:
   minface inspect photo.jpg                 the metadata a file carries
   minface detect photo.jpg                  face boxes as a table (--json for machines)
   minface presets                           what each detection preset costs and finds
-  minface crop-id selfie.jpg -o id.jpg --spec us-passport   the ID photo a document needs, nothing else
+  minface crop-id selfie.jpg -o id.jpg --spec us-passport   the ID photo a document needs, plain background
   minface specs                             the ID photo specifications crop-id knows
 
 exit codes: 0 all ok (files that are not images are skipped, not failed), 1 some files failed
@@ -91,6 +91,12 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
         help="inference runtime (default: auto = ONNX Runtime if installed)",
     )
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run the model (default: cpu)")
+    g.add_argument(
+        "--upright-only",
+        action="store_true",
+        help="search images only as stored (default: also turned by 90, 180 and 270 degrees, for photos that lost "
+        "their orientation tag)",
+    )
 
 
 def _select_options(p: argparse.ArgumentParser) -> None:
@@ -201,7 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
     _select_options(v)
-    _detector_options(v, default_preset="thorough")
+    v.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write a review page: the flagged files as a contact sheet, each intact face outlined with its "
+        "confidence, the most confident first (self-contained, no network; it shows the faces: delete it after review)",
+    )
+    v.add_argument(
+        "--min-size", type=float, default=20.0, metavar="PX", help="report intact faces of at least PX pixels (default 20)"
+    )
+    _detector_options(v, default_preset="audit")
     v.set_defaults(func=_cmd_verify)
 
     st = sub.add_parser(
@@ -252,18 +267,36 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "crop-id",
         help="crop a photo to the ID photo a document needs",
-        description="Crop a photo down to the head-and-shoulders photo a document specification asks for: the face "
-        "turned upright, head height and eye line in the middle of the spec's ranges, exact pixel size, every other "
-        "face in the crop painted over, no metadata. Exit code 1 (with the reason) when no compliant photo can be "
-        "made: no face, several faces of similar size, a face too small for the output, a head cut by the image "
-        "edge, or a crop reaching past the edge without --background.",
+        description=_wrap(
+        "Crop a photo down to the head-and-shoulders photo a document specification asks for: the face "
+        "turned upright, head height and eye line within the spec's ranges (nearest their middle), exact pixel size, the "
+        "background replaced by the plain colour the spec asks for (the crop may reach past the image edge there), "
+        "every other face painted over, no metadata, the spec's dpi in the JPEG header. The photo is then checked: "
+        "geometry, head pose, sharpness, exposure, background, space above the head. Exit code 0: written and "
+        "compliant; 1: written but some check failed (listed), or refused with the reason (no face, several faces "
+        "of similar size, a face too small, the head or the shoulders cut by the image edge)."
+        ),
+        epilog="examples:\n"
+        "  minface crop-id selfie.jpg -o id.jpg --spec us-passport\n"
+        "  minface crop-id selfie.jpg -o id.jpg --spec schengen --background 235,235,235\n"
+        "  minface crop-id selfie.jpg -o sheet.jpg --spec us-passport --sheet 4x6in   copies to print, cut marks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("input", metavar="INPUT", help="image file")
     c.add_argument("-o", "--output", required=True, metavar="OUT", help="output file; its extension picks the format")
     c.add_argument("--spec", required=True, choices=list(SPECS), metavar="SPEC", help="document spec (see `minface specs`)")
+    bg = c.add_mutually_exclusive_group()
+    bg.add_argument(
+        "--background", type=_color, metavar="COLOR", help="plain background colour: a name (white, lightgrey, "
+        "grey, lightblue, ...), #RRGGBB or R,G,B; default: the one the spec asks for (`minface specs`)"
+    )
+    bg.add_argument(
+        "--keep-background", action="store_true", help="keep the original background (the crop must then lie "
+        "inside the image)"
+    )
     c.add_argument(
-        "--background", type=_color, metavar="COLOR", help="fill the part of the crop outside the image with this "
-        "plain colour: a name (white, grey, lightblue, ...), #RRGGBB or R,G,B; default: refuse such crops"
+        "--sheet", metavar="PAPER", help="write a print sheet instead: copies of the photo with cut marks at "
+        "300 dpi on PAPER (4x6in, 10x15cm, or any WxH in in, cm or mm)"
     )
     c.add_argument(
         "--face",
@@ -271,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="which face: 'largest' (default) or its number as listed by `minface detect` with the same options",
     )
-    c.add_argument("--quality", type=int, default=95, metavar="Q", help="1-100 for lossy outputs (default 95)")
+    c.add_argument(
+        "--quality", type=int, default=95, metavar="Q", help="1-100 for JPEG (default 95; lowered where the spec "
+        "limits the file size)"
+    )
     c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     c.add_argument("--json", action="store_true", help="print the compliance report as JSON")
     _detector_options(c)
@@ -281,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         "specs",
         help="list the ID photo specifications",
         description="List the document specifications crop-id knows: size, pixels, head height (chin to crown), "
-        "eye line and margins, with the authority each comes from.",
+        "eye line and margins, background colour and file limits, with the authority each comes from.",
     )
     sp.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     sp.set_defaults(func=_cmd_specs)
@@ -387,6 +423,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             backend=args.backend,
             device=args.device,
+            turned=not args.upright_only,
             method=args.method,
             shape=args.shape,
             pad=args.pad,
@@ -425,6 +462,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         device=args.device,
         threads=max(1, default_threads() // jobs),
         batch=args.batch if cuda else 0,
+        turned=not args.upright_only,
         method=args.method,
         shape=args.shape,
         pad=args.pad,
@@ -475,22 +513,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_threads()
     job = VerifyJob(
         preset=args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
         threads=max(1, default_threads() // jobs),
         backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
         report=os.path.abspath(args.report) if args.report else None,
         check_metadata=not args.no_metadata,
+        min_size=args.min_size,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
+    records: list[dict] = []
 
     write = [lambda line: print(line, file=sys.stderr)]
 
     def show(rec: dict) -> None:
+        if rec.get("status") == "skipped":  # not an image: nothing to audit
+            return
+        if args.html:
+            records.append(rec)
         name = rec.get("input")
         if rec.get("status") == "error":
             counts["error"] += 1
             write[0](f"error: {name}: {rec.get('error')}")
-            return
-        if rec.get("status") == "skipped":  # not an image: nothing to audit
             return
         faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
         if faces or meta:
@@ -499,7 +545,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             counts["metadata"] += bool(meta)
             for f in faces:
                 x1, y1, x2, y2 = f["box"]
-                print(f"{name}: intact face at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (score {f['score']:.2f})")
+                print(f"{name}: intact face at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
                 print(f"{name}: metadata left: {', '.join(meta)}")
         else:
@@ -525,6 +571,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         + (f", {summary.skipped} skipped (not images)" if summary.skipped else ""),
         file=sys.stderr,
     )
+    if args.html:
+        from .review import write_review
+
+        write_review(records, args.html)
+        print(f"review page: {args.html}", file=sys.stderr)
     if summary.interrupted:
         return summary.exit_code
     return EXIT_FAILED if counts["leak"] or counts["error"] else EXIT_OK
@@ -590,7 +641,12 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from .images import load_image
 
     detector = Detector(
-        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+        args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
     )
     status = EXIT_OK
     for name, rec in _walked(args, args.images):
@@ -633,13 +689,20 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     for p in PRESETS.values():
         top = min(p.max_scale, RELIABLE_MIN / p.min_face)
         print(f"{p.name:9s} faces from {p.min_face:g} px, largest scale {top:g}x, {p.model} weights: {p.summary}")
+    print("Every preset also searches the image turned by 90, 180 and 270 degrees (--upright-only: as stored only).")
     return EXIT_OK
+
+
+def _wrap(text: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, 88)
 
 
 def _cmd_crop_id(args: argparse.Namespace) -> int:
     from .detect import Detector
     from .errors import IdPhotoError, ImageError
-    from .idphoto import crop_id
+    from .idphoto import crop_id, paper_size
     from .images import _save_format, load_image
 
     prog = "minface crop-id"
@@ -657,7 +720,9 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         _save_format(None, args.output)
-    except ImageError as exc:
+        if args.sheet is not None:
+            paper_size(args.sheet)
+    except (ImageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.output)
@@ -668,7 +733,12 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return EXIT_FAILED
     detector = Detector(
-        args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend, device=args.device
+        args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
     )
     name = args.input
     try:
@@ -676,8 +746,19 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         faces = detector(pixels)
         if isinstance(face, int) and face >= len(faces):
             raise IdPhotoError(f"no face number {face + 1}: {len(faces)} face(s) found", reason="no_face")
-        photo = crop_id(pixels, args.spec, face=face, pad=args.background, detector=detector, faces=faces)
-        photo.save(out, quality=args.quality)
+        photo = crop_id(
+            pixels,
+            args.spec,
+            face=face,
+            background=args.background,
+            keep_background=args.keep_background,
+            detector=detector,
+            faces=faces,
+        )
+        if args.sheet is not None:
+            photo.save_sheet(out, args.sheet, quality=args.quality)
+        else:
+            photo.save(out, quality=args.quality)
     except IdPhotoError as exc:
         if args.json:
             print(json.dumps({"input": name, "output": None, "status": "error", "reason": exc.reason, "error": str(exc)}))
@@ -688,11 +769,18 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
             print(json.dumps({"input": name, "output": None, "status": "error", "reason": "unreadable", "error": str(exc)}))
         print(f"{prog}: {name}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    status = "ok" if photo.ok else "not_compliant"
     if args.json:
-        print(json.dumps({"input": name, "output": str(out), "status": "ok", **photo.to_dict()}))
+        record = {"input": name, "output": str(out), "status": status, "bytes": out.stat().st_size, **photo.to_dict()}
+        if args.sheet is not None:
+            record["sheet"] = args.sheet
+        print(json.dumps(record))
     else:
-        print(f"{name} -> {out}")
+        print(f"{name} -> {out}{f' (print sheet, {args.sheet})' if args.sheet else ''}")
         print(photo.to_text())
+    if not photo.ok:
+        print(f"{prog}: {name}: not compliant: {', '.join(photo.failed)} failed", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -708,7 +796,7 @@ def _cmd_specs(args: argparse.Namespace) -> int:
             return "-"
         return f"{mm[0]:.4g}-{mm[1]:.4g} mm ({mm[0] / height:.0%}-{mm[1] / height:.0%})"
 
-    rows = [("NAME", "SIZE", "PIXELS", "HEAD (CHIN-CROWN)", "EYE LINE (FROM BOTTOM)", "OTHER")]
+    rows = [("NAME", "SIZE", "PIXELS", "HEAD (CHIN-CROWN)", "EYE LINE (FROM BOTTOM)", "BACKGROUND", "OTHER")]
     for s in SPECS.values():
         other = []
         if s.top_margin_mm is not None:
@@ -716,6 +804,10 @@ def _cmd_specs(args: argparse.Namespace) -> int:
             other.append(f"above head {lo:g}-{hi:g} mm" if hi is not None else f"above head >= {lo:g} mm")
         if s.bottom_margin_mm is not None:
             other.append(f"below chin >= {s.bottom_margin_mm:g} mm")
+        if s.max_bytes is not None:
+            other.append(f"file <= {s.max_bytes / 1000:g} kB")
+        if s.file_format is not None:
+            other.append(s.file_format)
         rows.append(
             (
                 s.name,
@@ -723,6 +815,7 @@ def _cmd_specs(args: argparse.Namespace) -> int:
                 f"{s.width_px}x{s.height_px} @{s.dpi}",
                 rng(s.head_mm, s.height_mm),
                 rng(s.eye_mm, s.height_mm),
+                "#{:02x}{:02x}{:02x}".format(*s.background),
                 ", ".join(other) or "-",
             )
         )
@@ -731,7 +824,7 @@ def _cmd_specs(args: argparse.Namespace) -> int:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     print("\nsources:")
     for s in SPECS.values():
-        print(f"  {s.name}: {s.authority}")
+        print(f"  {s.name}: {s.authority}" + (f"; background: {s.background_rule}" if s.background_rule else ""))
     return EXIT_OK
 
 

@@ -26,8 +26,8 @@ NAMED_COLORS: dict[str, tuple[int, int, int]] = {
     "white": (255, 255, 255),
     "grey": (128, 128, 128),
     "gray": (128, 128, 128),
-    "lightgrey": (211, 211, 211),
-    "lightgray": (211, 211, 211),
+    "lightgrey": (225, 225, 225),  # the light grey of passport photo backgrounds (minface.idphoto.LIGHT_GREY)
+    "lightgray": (225, 225, 225),
     "darkgrey": (64, 64, 64),
     "darkgray": (64, 64, 64),
     "red": (255, 0, 0),
@@ -49,7 +49,7 @@ def parse_color(value: Color) -> tuple[int, int, int]:
         Anything else, with a message listing what is accepted.
 
     >>> parse_color("Light Grey")
-    (211, 211, 211)
+    (225, 225, 225)
     >>> parse_color("purple-ish")
     Traceback (most recent call last):
     ...

@@ -181,7 +181,7 @@ _DETECTORS_LOCK = threading.Lock()
 
 def _cached_detector(options: ScrubJob) -> Detector:
     """The worker process's detector for these options, loaded once (thread-safe)."""
-    key = (options.preset, options.min_face, options.threshold, options.backend, options.device, options.threads)
+    key = (options.preset, options.min_face, options.threshold, options.backend, options.device, options.threads, options.turned)
     detector = _DETECTORS.get(key)
     if detector is None:
         with _DETECTORS_LOCK:
@@ -194,6 +194,7 @@ def _cached_detector(options: ScrubJob) -> Detector:
                     backend=options.backend,  # type: ignore[arg-type]
                     device=options.device,
                     threads=options.threads,
+                    turned=options.turned,
                 )
                 _DETECTORS[key] = detector
     return detector
@@ -600,6 +601,7 @@ def scrub(
     backend: str = "auto",
     device: str = "cpu",
     threads: int = 1,
+    turned: bool = True,
     method: str = "fill",
     shape: str = "ellipse",
     pad: float = DEFAULT_PAD,
@@ -641,6 +643,9 @@ def scrub(
     threads : int
         Inference threads per task (default 1: parallelism comes from the
         cluster's worker threads, one per core).
+    turned : bool
+        Also search images turned by 90, 180 and 270 degrees (default), for
+        photos that lost their orientation tag (see :class:`minface.Detector`).
     method, shape, pad, color, blocks, strength, quality, max_pixels
         As for :func:`minface.scrub`.
     overwrite : bool
@@ -731,6 +736,7 @@ def scrub(
         backend=backend,
         device=device,
         threads=threads,
+        turned=turned,
         method=method,
         shape=shape,
         pad=pad,

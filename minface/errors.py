@@ -23,6 +23,7 @@ __all__ = [
     "AmbiguousFaceError",
     "FaceTooSmallError",
     "FaceCutOffError",
+    "BodyCutOffError",
     "CropOutsideImageError",
 ]
 
@@ -82,7 +83,7 @@ class IdPhotoError(MinfaceError):
     Raised by :func:`minface.crop_id` instead of returning a photo that would not
     meet the document's specification. ``reason`` is one of ``"no_face"``,
     ``"ambiguous_face"``, ``"face_too_small"``, ``"face_cut_off"``,
-    ``"crop_outside_image"``, ``"no_landmarks"`` or ``"infeasible"``.
+    ``"body_cut_off"``, ``"crop_outside_image"``, ``"no_landmarks"`` or ``"infeasible"``.
     """
 
     reason = "infeasible"
@@ -115,12 +116,18 @@ class FaceTooSmallError(IdPhotoError):
 
 
 class FaceCutOffError(IdPhotoError):
-    """The head itself is cut by the image edge; padding cannot invent it."""
+    """The head itself (chin, or the top of the head) is cut by the image edge: it cannot be invented."""
 
     reason = "face_cut_off"
 
 
+class BodyCutOffError(IdPhotoError):
+    """The photo would show neck or shoulders where the image has ended: they cannot be invented."""
+
+    reason = "body_cut_off"
+
+
 class CropOutsideImageError(IdPhotoError):
-    """The crop reaches past the image edge; ``pad=`` a background colour to fill the outside."""
+    """With the original background kept, the crop reaches past the image edge (nothing can fill it)."""
 
     reason = "crop_outside_image"

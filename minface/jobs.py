@@ -45,6 +45,8 @@ class ScrubJob:
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     #: images per model call when detecting in batches (``device="cuda"``); 0: one file at a time
     batch: int = 0
+    #: also search images turned by 90, 180 and 270 degrees (see :class:`minface.Detector`)
+    turned: bool = True
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .detect import Detector
@@ -57,6 +59,7 @@ class ScrubJob:
             backend=self.backend,  # type: ignore[arg-type]
             device=self.device,
             threads=self.threads,
+            turned=self.turned,
         )
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
@@ -165,22 +168,41 @@ class StripJob:
 class VerifyJob:
     """The per-file job of ``minface verify`` (picklable, for worker processes)."""
 
-    preset: str = "thorough"
+    preset: str = "audit"
+    min_face: float | None = None
+    threshold: float | None = None
     threads: int | None = None
     backend: str = "auto"
+    device: str = "cpu"
+    turned: bool = True
     report: str | None = None
     check_metadata: bool = True
+    min_size: float = 20.0
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .detect import Detector
         from .verify import load_regions, verify_file
 
-        detector = Detector(self.preset, threads=self.threads, backend=self.backend)  # type: ignore[arg-type]
+        detector = Detector(
+            self.preset,
+            min_face=self.min_face,
+            threshold=self.threshold,
+            threads=self.threads,
+            backend=self.backend,  # type: ignore[arg-type]
+            device=self.device,
+            turned=self.turned,
+        )
         regions = load_regions(self.report) if self.report else {}
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             key = os.path.abspath(task.input)
-            res = verify_file(task.input, detector=detector, regions=regions.get(key), check_metadata=self.check_metadata)
+            res = verify_file(
+                task.input,
+                detector=detector,
+                regions=regions.get(key),
+                check_metadata=self.check_metadata,
+                min_size=self.min_size,
+            )
             rec = res.to_record()
             rec["status"] = "ok" if res.status == "clean" else "leak"
             return rec

@@ -1,8 +1,9 @@
 """Audit finished outputs: faces that still look intact, metadata that is still there.
 
 ``minface verify OUTDIR`` is what a privacy officer runs before an archive is
-released. Every image is searched again with the most thorough detector
-settings, and every file is inspected for metadata. A detected face counts as
+released. Every image is searched again (preset ``audit``: the enlarged scale
+and the half scale, in all four orientations, with thresholds set for few false
+alarms), and every file is inspected for metadata. A detected face counts as
 *redacted* when
 
 * it lies inside a region that the scrub report (``--report``) says was painted
@@ -15,7 +16,9 @@ settings, and every file is inspected for metadata. A detected face counts as
   mosaic keeps edges between its blocks and is often reported as still looking
   like a face, which is the honest answer (see :mod:`minface.redact`).
 
-Anything else is reported as an intact face, with its box and score.
+Anything else of at least ``min_size`` pixels is an *alarm*: an intact face,
+with its box and its confidence (the detector's score), the most confident
+first. :func:`write_review` turns the alarms into a review page.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from .images import load_image
 from .metadata import inspect
 from .redact import Regions, region_mask
 
-__all__ = ["verify_file", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD"]
+__all__ = ["verify_file", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD", "MIN_ALARM_SIZE"]
 
 #: Below this :func:`face_detail` a detection is taken for a painted-over region.
 DETAIL_THRESHOLD = 5.0
@@ -132,16 +135,26 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
     return {k: Regions(np.asarray(v, np.float64).reshape(-1, 4), shapes[k]) for k, v in out.items()}
 
 
+#: Alarms are raised for faces of at least this many pixels (longer side of the box).
+MIN_ALARM_SIZE = 20.0
+
+
 def verify_file(
     path: str | os.PathLike,
     *,
     detector: Detector | None = None,
     regions: Regions | None = None,
     check_metadata: bool = True,
+    min_size: float = MIN_ALARM_SIZE,
 ) -> VerifyResult:
-    """Audit one file. ``regions``: what the scrub report says was painted in it."""
+    """Audit one file. ``regions``: what the scrub report says was painted in it.
+
+    ``intact_faces`` of the result are the alarms, most confident first, each
+    ``{"box", "score", "confidence", "detail"}``; faces smaller than ``min_size``
+    pixels are not reported.
+    """
     name = os.fspath(path)
-    det = detector or Detector("thorough")
+    det = detector or _audit_detector()
     image = load_image(path)
     faces = det(image)
     painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
@@ -157,11 +170,23 @@ def verify_file(
         detail = face_detail(image, box)
         if inside >= 0.5 or detail < DETAIL_THRESHOLD or painted_share(image, box) >= PAINTED_SHARE:
             redacted += 1
-        else:
-            intact.append({"box": rec["box"], "score": rec["score"], "detail": round(detail, 1)})
+        elif max(float(box[2] - box[0]), float(box[3] - box[1])) >= min_size:
+            score = round(float(rec["score"]), 4)
+            intact.append({"box": rec["box"], "score": score, "confidence": score, "detail": round(detail, 1)})
+    intact.sort(key=lambda a: -a["confidence"])
     leftovers: list[str] = []
     if check_metadata:
         report = inspect(path)
         leftovers = sorted({item.kind for item in report.sensitive})
     status = "leak" if intact or leftovers else "clean"
     return VerifyResult(name, status, None, intact, redacted, leftovers)
+
+
+_audit: Detector | None = None
+
+
+def _audit_detector() -> Detector:
+    global _audit
+    if _audit is None:
+        _audit = Detector("audit")
+    return _audit

@@ -127,8 +127,8 @@ def test_tiles_cover_every_face_whole_exactly_once():
 
 
 def test_tiled_search_equals_whole_image_search(crowd_scene):
-    whole = Detector("fast", tile_size=4096)(crowd_scene.image)
-    tiled = Detector("fast", tile_size=512)(crowd_scene.image)
+    whole = Detector("fast", tile_size=4096, turned=False)(crowd_scene.image)
+    tiled = Detector("fast", tile_size=512, turned=False)(crowd_scene.image)
     # the same confident faces, in the same places (scores near the threshold may differ a little,
     # because each tile is padded and resized on its own)
     for a, b in ((whole, tiled), (tiled, whole)):
@@ -181,21 +181,26 @@ def test_missing_onnxruntime_gives_install_hint(monkeypatch):
         Detector(backend="onnxruntime")
 
 
-def test_tampered_model_is_refused(monkeypatch):
-    spec = runtimes.MODELS["fp32"]
-    monkeypatch.setitem(runtimes.MODELS, "fp32", runtimes.ModelFile(spec.name, spec.file, "0" * 64))
+@pytest.mark.parametrize("model", ["fp32", "yunet"])
+def test_tampered_model_is_refused(monkeypatch, model):
+    """A model file that is not the one pinned (a wrong checksum) is refused with a clear error."""
+    import dataclasses
+
+    spec = runtimes.MODELS[model]
+    monkeypatch.setitem(runtimes.MODELS, model, dataclasses.replace(spec, sha256="0" * 64))
     runtimes.model_bytes.cache_clear()
     try:
-        with pytest.raises(ModelIntegrityError, match="sha256"):
-            runtimes.model_bytes("fp32")
+        with pytest.raises(ModelIntegrityError, match=rf"{spec.file} has sha256 {spec.sha256}, expected 0{{64}}"):
+            runtimes.model_bytes(model)
     finally:
         monkeypatch.undo()
         runtimes.model_bytes.cache_clear()
 
 
 def test_bundled_models_verify():
-    for name in runtimes.MODELS:
-        assert len(runtimes.model_bytes(name)) > 1_000_000
+    sizes = {name: len(runtimes.model_bytes(name)) for name in runtimes.MODELS}
+    assert sizes["fp32"] > 1_000_000 and sizes["int8"] > 1_000_000
+    assert 200_000 < sizes["yunet"] < 300_000  # the 2023mar file is 232,589 bytes, made dynamic
 
 
 def test_detect_accepts_files_and_reuses_detectors(tmp_path, crowd_scene):

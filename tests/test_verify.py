@@ -76,3 +76,69 @@ def test_report_regions_excuse_detections_inside_them(tmp_path, capsys):
     assert len(load_regions(report)[str(out / "a.png")]) == 2
     assert cli_main(["verify", "-q", "-j", "1", str(out)]) == 1
     assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0
+
+
+# -- the review page -----------------------------------------------------------------
+
+
+def _chromium() -> str:
+    """Debian's chromium; a skip (or, with MINFACE_REQUIRE_CHROMIUM=1 as in CI, a failure) without it."""
+    import os
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    message = "headless Chromium is not installed (apt-get install chromium)"
+    if os.environ.get("MINFACE_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(message + " and MINFACE_REQUIRE_CHROMIUM=1")
+    pytest.skip(message)
+
+
+def test_review_page_ranks_alarms_and_embeds_only_the_outputs(scrubbed, tmp_path):
+    _, _, out, report = scrubbed
+    audit = tmp_path / "audit"
+    shutil.copytree(out, audit)
+    (audit / "leaked.jpg").write_bytes(photo_bytes(scene(11).image))
+    page, lines = tmp_path / "review.html", tmp_path / "v.jsonl"
+    assert cli_main(["verify", "-q", "-j", "1", str(audit), "--report", str(report), "--json", str(lines), "--html", str(page)]) == 1
+    html = page.read_text()
+    records = [json.loads(line) for line in lines.read_text().splitlines()]
+    leaked = next(r for r in records if r["input"].endswith("leaked.jpg"))
+    confidences = [a["confidence"] for a in leaked["intact_faces"]]
+    assert confidences == sorted(confidences, reverse=True) and len(confidences) == 2
+    assert html.count('class="card"') == 1 and html.count('<rect class="alarm"') == 2  # the one flagged file
+    assert "leaked.jpg" in html and "metadata left: " in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html  # nothing to fetch, nothing to run
+    assert str(report.parent / "in") not in html  # the originals never appear
+
+
+def test_review_page_renders_in_headless_chromium(tmp_path):
+    """The page, opened in a real browser: the picture is drawn and each alarm is outlined in red."""
+    import subprocess
+
+    from minface.review import write_review
+
+    chromium = _chromium()
+    s = scene(11, 640, 480)
+    Image.fromarray(s.image).save(tmp_path / "out.png")
+    box = [float(v) for v in s.faces[0]]
+    record = {"input": str(tmp_path / "out.png"), "status": "leak", "metadata": [], "intact_faces": [{"box": box, "score": 0.9, "confidence": 0.9}]}
+    write_review([record], tmp_path / "review.html")
+    shot = tmp_path / "shot.png"
+    cmd = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars", "--window-size=800,900", f"--screenshot={shot}", (tmp_path / "review.html").as_uri(),
+    ]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, timeout=120)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    px = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    red = (px[..., 0] > 200) & (px[..., 1] < 60) & (px[..., 2] < 60)
+    assert red.sum() > 100  # the outline
+    ys, xs = np.nonzero(red)
+    w, h = xs.max() - xs.min(), ys.max() - ys.min()
+    # the outline has the face's proportions (the picture is drawn at its own size, 640 px wide)
+    assert abs(w / h - (box[2] - box[0]) / (box[3] - box[1])) < 0.25
+    picture = px[ys.min() : ys.max(), xs.min() : xs.max()]
+    assert picture.std() > 20  # the photo itself is drawn inside, not a blank page

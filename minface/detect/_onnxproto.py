@@ -145,7 +145,8 @@ def _value_info(name: str, elem_type: int, dims: list[int | str]) -> bytes:
 def make_dynamic(model: bytes) -> bytes:
     """Return ``model`` with dynamic ``(batch, C, height, width)`` image input and outputs.
 
-    Only 4-D inputs/outputs are made dynamic; their channel dimension is kept.
+    4-D inputs/outputs are made dynamic, keeping their channel dimension; 3-D outputs
+    ``(1, anchors, channels)`` (YuNet's) get a dynamic number of anchors.
 
     >>> make_dynamic(b"")
     b''
@@ -187,6 +188,8 @@ def _dynamic_graph(graph: bytes) -> bytes:
 
 def _symbolic_4d(name: str, value_info: bytes, height: str, width: str) -> bytes:
     elem, dims = _tensor_dims(value_info)
+    if len(dims) == 3 and height.startswith("out"):  # (1, anchors, channels): anchors follow the input size
+        return _value_info(name, elem, [dims[0], f"{name}_anchors", dims[2]])
     if len(dims) != 4:
         return value_info
     return _value_info(name, elem, ["batch", dims[1], height, width])

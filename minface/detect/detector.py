@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from ..faces import Faces
 from ..images import ImageSource, load_image
-from .multiscale import fuse, plan_passes, search, search_many, size_threshold
+from .fuse import fuse, merge, size_threshold
+from .multiscale import RELIABLE_MIN, Pass, PassResult, plan_passes, search_many
+from .orientation import VOTE_SIDE, choose, consistent
 from .presets import PRESETS, check_options
 from .runtimes import MODELS, get_runtime
 
@@ -49,6 +54,10 @@ class Detector:
         worker processes.
     tile_size : int
         Largest side, in model-input pixels, of one inference; bounds memory.
+    turned : bool
+        Also search the image turned by 90, 180 and 270 degrees (default), for
+        photos whose orientation tag was lost; see :mod:`minface.detect.orientation`.
+        ``False`` searches it only as given, for images known to be upright.
 
     Examples
     --------
@@ -70,6 +79,7 @@ class Detector:
         threads: int | None = None,
         tile_size: int = 1024,
         model: str | None = None,
+        turned: bool = True,
     ) -> None:
         resolved, self.model = check_options(preset, min_face, threshold, backend, device, model)
         if tile_size < 64:
@@ -78,6 +88,7 @@ class Detector:
         self.min_face = float(min_face if min_face is not None else self.preset.min_face)
         self.threshold = threshold
         self.tile_size = int(tile_size)
+        self.turned = bool(turned)
         self._runtime = get_runtime(resolved, device=device, threads=threads, model=self.model)
         self.backend = self._runtime.name
         self.device = self._runtime.device
@@ -92,13 +103,18 @@ class Detector:
     def __repr__(self) -> str:
         return f"Detector(preset={self.preset.name!r}, min_face={self.min_face:g}, backend={self.backend!r})"
 
-    def __call__(self, image: ImageSource) -> Faces:
-        """Detect faces in ``image`` (anything :func:`minface.load_image` accepts)."""
+    def __call__(self, image: ImageSource, *, turned: bool | None = None) -> Faces:
+        """Detect faces in ``image`` (anything :func:`minface.load_image` accepts).
+
+        ``turned`` overrides the detector's setting for this call (``False`` for an
+        image known to be upright, such as a crop made upright by the caller).
+        """
         pixels = load_image(image)
-        passes = self._plan(pixels)
         timings: dict[str, float] = {}
-        results = search(pixels, passes, self._runtime, self.tile_size, timings)
-        return self._finish(pixels, passes, results, timings)
+        (found,) = self._search([pixels], 1, timings, self.turned if turned is None else turned)
+        faces = self._finish(pixels, found, timings)
+        self.last_timings = timings
+        return faces
 
     def detect_batch(self, images: Sequence[ImageSource], *, batch: int = 8) -> list[Faces]:
         """Detect faces in several images, sending tiles of equal shape to the model together.
@@ -115,15 +131,13 @@ class Detector:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
         pixels = [load_image(im) for im in images]
-        plans = [self._plan(px) for px in pixels]
         timings: dict[str, float] = {}
-        results = search_many(pixels, plans, self._runtime, self.tile_size, timings=timings, batch=batch)
-        faces = [self._finish(px, plan, res, {}) for px, plan, res in zip(pixels, plans, results)]
-        timings["input_megapixels"] = sum(r.pixels for res in results for r in res) / 1e6
+        found = self._search(pixels, batch, timings, self.turned)
+        faces = [self._finish(px, f, timings) for px, f in zip(pixels, found)]
         self.last_timings = timings
         return faces
 
-    def _plan(self, pixels: np.ndarray) -> list:
+    def _plan(self, pixels: np.ndarray) -> list[Pass]:
         h, w = pixels.shape[:2]
         p = self.preset
         return plan_passes(
@@ -137,30 +151,105 @@ class Detector:
             cascade=p.cascade,
         )
 
-    def _finish(self, pixels: np.ndarray, passes: list, results: list, timings: dict[str, float]) -> Faces:
+    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool) -> list[list[Look]]:
+        """Each image's search: one :class:`Look` per orientation looked at (see :mod:`.orientation`)."""
+        plans = [self._plan(px) for px in images]
+        run = lambda plans, done=None: search_many(  # noqa: E731
+            images, plans, self._runtime, self.tile_size, timings=timings, batch=batch, done=done
+        )
+        if not turned:
+            return [[Look(0, plan, res, 2, res[plan.index(_lowest(plan))])] for plan, res in zip(plans, run(plans))]
+        # 1. the vote: a small scale, unmirrored, in all four orientations
+        voters = [[dataclasses.replace(_voter(plan, px), rot=k) for k in range(4)] for plan, px in zip(plans, images)]
+        first = run(voters)
+        # 2. the rest of the search in the orientations the vote chose
+        p = self.preset
+        chosen = [choose(np.array([r.vote for r in res]), alpha=p.turn_alpha, prior=p.turn_prior) for res in first]
+        full = [[dataclasses.replace(q, rot=k) for k in ks for q in plan] for plan, ks in zip(plans, chosen)]
+        done = [dict(zip(vs, res)) for vs, res in zip(voters, first)]
+        second = run(full, done)
+        out = []
+        for ks, plan_i, res, vs, votes in zip(chosen, full, second, voters, first):
+            looks = []
+            for k in range(4):
+                if k in ks:  # the chosen orientations are fused from their own passes
+                    qs = [q for q in plan_i if q.rot == k]
+                    rs = [r for q, r in zip(plan_i, res) if q.rot == k]
+                    rank = 2 if k in (0, ks[0]) else 1
+                else:  # the others from the vote pass alone
+                    qs, rs, rank = [vs[k]], [votes[k]], 0
+                looks.append(Look(k, qs, rs, rank, votes[k]))
+            out.append(looks)
+        return out
+
+    def _finish(self, pixels: np.ndarray, looks: list[Look], timings: dict[str, float]) -> Faces:
         h, w = pixels.shape[:2]
         p = self.preset
         t0 = time.perf_counter()
-        boxes, scores, points = fuse(results, passes, p.rule)
-        sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-        if self.threshold is not None:
-            keep = scores >= self.threshold
-        else:
-            keep = scores >= size_threshold(p.thresholds, sizes / self.min_face)
+        parts, weights = [], []
+        seen = {look.k: (look.vote.boxes, look.vote.scores) for look in looks}  # what the vote pass saw
+        voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip)
+        clear = RELIABLE_MIN / voter_scale  # faces the vote pass sees reliably (input pixels -> image pixels)
+        for look in looks:
+            boxes, scores, points = fuse(look.results, look.passes, p.rule)
+            sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+            if self.threshold is not None:
+                need = np.full(len(scores), self.threshold)
+            else:
+                need = size_threshold(p.thresholds, sizes / self.min_face)
+            if look.rank < 2:  # an orientation the vote did not favour: only clear faces
+                need = need * p.turn_threshold_scale
+            if look.rank == 0:  # only the vote pass looked in this orientation: a clear face or nothing
+                need = np.maximum(need, p.turn_vote_threshold)
+            keep = scores >= need
+            if len(looks) > 1:
+                keep[keep] &= consistent(boxes[keep], look.k, seen, prior=p.turn_prior, smallest=clear)
+            parts.append((boxes[keep], scores[keep], points[keep]))
+            weights.append(p.turn_prior if look.k == 0 else 1.0)
+        boxes, scores, points = merge(parts, weights)
         faces = Faces(
-            boxes[keep],
-            np.clip(scores[keep], 0.0, 1.0),
-            points[keep],
+            boxes,
+            np.clip(scores, 0.0, 1.0),
+            points,
             image_size=(w, h),
             detector=self.description,
         )
-        if timings:
-            timings["fuse"] = time.perf_counter() - t0
-            timings["input_megapixels"] = sum(r.pixels for r in results) / 1e6
-            self.last_timings = timings
+        timings["fuse"] = timings.get("fuse", 0.0) + time.perf_counter() - t0
+        searched = {id(r): r for look in looks for r in (*look.results, look.vote)}
+        timings["input_megapixels"] = timings.get("input_megapixels", 0.0) + sum(r.pixels for r in searched.values()) / 1e6
         return faces
 
     detect = __call__
+
+
+@dataclass
+class Look:
+    """One orientation ``k`` of an image's search: the passes fused for it and their results.
+
+    ``rank`` is 2 for the stored orientation and the one the vote put first, 1 for
+    other orientations searched in full, 0 for those only the vote pass read;
+    ``vote`` is what the vote pass saw in this orientation.
+    """
+
+    k: int
+    passes: list[Pass]
+    results: list[PassResult]
+    rank: int
+    vote: PassResult
+
+
+def _lowest(plan: Sequence[Pass]) -> Pass:
+    """The plan's cheapest pass: its lowest scale, unmirrored."""
+    return min((q for q in plan if not q.flip), key=lambda q: q.scale)
+
+
+def _voter(plan: Sequence[Pass], pixels: np.ndarray) -> Pass:
+    """The pass that votes on the orientation: the plan's lowest if it is small enough, else a smaller one."""
+    low = _lowest(plan)
+    scale = VOTE_SIDE / min(pixels.shape[:2])
+    if low.scale <= scale * 1.01:
+        return low
+    return Pass(scale, False, RELIABLE_MIN * 0.75, math.inf)
 
 
 _shared: dict[tuple, Detector] = {}

@@ -21,15 +21,8 @@ WIDER FACE 99.7% of the faces under 16 px lie in such neighbourhoods, which
 cover a fifth of a crowded photo and far less of a portrait, so the most
 expensive pass shrinks by a factor of four or more.
 
-Candidates of all passes are clustered by greedy NMS. A cluster's score is
-the *consensus* of the passes able to see a face of its size: the mean, over
-those passes, of the best score each gave it (a face missed by an eligible pass
-counts 0 there), or the maximum for presets that run one pass per scale. A real
-face is found again at neighbouring scales and in the mirror image; textures
-that look like a face at one scale rarely are, so consensus separates faces from
-clutter better than any single score. The kept clusters are those whose score
-reaches a threshold that depends on face size (small faces need more evidence:
-most false alarms are small).
+Candidates are fused into faces by :mod:`minface.detect.fuse`; which orientations
+are searched is decided by :mod:`minface.detect.orientation`.
 """
 
 from __future__ import annotations
@@ -42,7 +35,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .centerface import decode, iou_matrix, nms, to_blob
+from . import yunet
+from .centerface import decode, to_blob
+from .orientation import boxes_to_stored, to_stored, to_turned, turned_size
 
 #: Face size (input pixels) from which the model is reliable; sets the top scale.
 RELIABLE_MIN = 16.0
@@ -52,8 +47,6 @@ RELIABLE_MAX = 448.0
 TINY = 8.0
 #: Candidates below this heatmap value are never considered.
 CANDIDATE_THRESHOLD = 0.05
-#: IoU above which two candidates are the same face.
-CLUSTER_IOU = 0.3
 #: A focused pass trusts faces up to this size (input pixels); smaller ones at the scale below mark where to look.
 FOCUS_MAX = 64.0
 #: Around each such mark the focused pass reads this far (input pixels of the scale below) in every direction.
@@ -62,9 +55,13 @@ FOCUS_RADIUS = 24.0
 FOCUS_CELL = 128
 
 
+#: A runtime: a model input in, the network's output maps out (see :mod:`minface.detect.runtimes`).
+Infer = Callable[[np.ndarray], tuple[np.ndarray, ...]]
+
+
 @dataclass(frozen=True)
 class Pass:
-    """One search of the whole image at ``scale`` (mirrored if ``flip``).
+    """One search of the whole image at ``scale``, turned ``rot`` quarter turns and then mirrored if ``flip``.
 
     Candidates are kept when their size in input pixels is in ``[lo, hi)``.
     """
@@ -74,6 +71,8 @@ class Pass:
     lo: float
     hi: float
     focus: bool = False  # only search where the pass at half this scale saw small candidates
+    rot: int = 0  # quarter turns counter-clockwise applied to the image first (see orientation.py)
+    model: str = "centerface"  # the network that reads it: "centerface" or "yunet"
 
     def eligible(self, sizes: np.ndarray) -> np.ndarray:
         s = sizes * self.scale
@@ -223,11 +222,12 @@ class PassResult:
     points: np.ndarray
     marks: np.ndarray  # centres of all candidates under FOCUS_MAX / 2 input pixels, eligible or not
     pixels: int  # input pixels inferred
+    vote: float = 0.0  # sum of the squared scores of all its candidates, eligible or not (orientation.py)
 
 
 @dataclass
 class _Tile:
-    """One window of one image at one pass; its pixels are resized only when the model needs them.
+    """One window of one image at one pass; its pixels are made only when the model needs them.
 
     (Materialising every tile of a pass at once would hold a second copy of a
     large image, more with the overlaps: 1.2 GB more for a 144-megapixel photo.)
@@ -236,37 +236,59 @@ class _Tile:
     image: int  # index of the image in the batch
     p: Pass
     window: Window
-    shape: tuple[int, int]  # (height, width) of the resized window
+    shape: tuple[int, int]  # (height, width) of the model input: resized, then turned and mirrored
     factors: tuple[float, float]  # source pixels per input pixel (x, y)
-    source: np.ndarray  # the image (flipped for a mirrored pass): a view, not a copy
+    crop: np.ndarray  # the window's part of the stored image: a view, not a copy
 
     @property
     def tile(self) -> np.ndarray:
-        """RGB uint8, the window resized by the pass's scale (made anew at each access)."""
-        x0, y0, x1, y1 = self.window[:4]
-        crop = np.ascontiguousarray(self.source[y0:y1, x0:x1])
-        nh, nw = self.shape
-        if (nh, nw) == crop.shape[:2]:
-            return crop
+        """RGB uint8: the crop resized by the pass's scale, then turned and mirrored (made anew at each access)."""
+        crop = np.ascontiguousarray(self.crop)
+        ch, cw = crop.shape[:2]
+        nh, nw = self.shape if self.p.rot % 2 == 0 else self.shape[::-1]
         interp = cv2.INTER_AREA if self.p.scale < 1 else cv2.INTER_LINEAR
-        return cv2.resize(crop, (nw, nh), interpolation=interp)
+        tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
+        if self.p.rot % 4:
+            tile = np.rot90(tile, self.p.rot)
+        if self.p.flip:
+            tile = tile[:, ::-1]
+        return np.ascontiguousarray(tile) if self.p.rot % 4 or self.p.flip else tile
 
 
 def _prepare(index: int, image: np.ndarray, p: Pass, windows: Sequence[Window]) -> list[_Tile]:
-    src = image[:, ::-1] if p.flip else image
+    """Model inputs of ``windows`` (coordinates of the image turned and mirrored as ``p`` says).
+
+    Each window is cut from the stored image and resized there, and only the small
+    tile is turned and mirrored, so no pass copies the whole image; the tiles are
+    made only when inferred (:attr:`_Tile.tile`).
+    """
+    h, w = image.shape[:2]
+    tw, th = turned_size(w, h, p.rot)
     tiles = []
     for win in windows:
         x0, y0, x1, y1 = win[:4]
-        cw, ch = x1 - x0, y1 - y0
+        if p.flip:
+            x0, x1 = tw - x1, tw - x0
+        corners = to_stored(np.array([[x0, y0], [x1, y1]], np.float64), p.rot, w, h)
+        sx0, sy0 = np.rint(corners.min(axis=0)).astype(int)
+        sx1, sy1 = np.rint(corners.max(axis=0)).astype(int)
+        crop = image[sy0:sy1, sx0:sx1]
+        ch, cw = crop.shape[:2]
         nw, nh = max(1, round(cw * p.scale)), max(1, round(ch * p.scale))
-        tiles.append(_Tile(index, p, win, (nh, nw), (cw / nw, ch / nh), src))
+        shape = (nh, nw) if p.rot % 2 == 0 else (nw, nh)
+        factors = ((win[2] - win[0]) / shape[1], (win[3] - win[1]) / shape[0])
+        tiles.append(_Tile(index, p, win, shape, factors, crop))
     return tiles
 
 
-def _candidates(t: _Tile, outputs: tuple[np.ndarray, ...], k: int) -> tuple[np.ndarray, ...]:
-    """Decode item ``k`` of a batch's outputs for tile ``t``: kept boxes, scores, points, and marks."""
-    hm, sc, off, lm = outputs
-    b, s, pts = decode(hm[k], sc[k], off[k], lm[k], CANDIDATE_THRESHOLD)
+def _candidates(t: _Tile, outputs: tuple[np.ndarray, ...], k: int, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Decode item ``k`` of a batch's outputs (input ``shape``) for tile ``t``: kept boxes, scores,
+    points, marks and vote."""
+    if t.p.model == "yunet":
+        b, s, pts = yunet.decode(outputs, k, shape[0], shape[1], CANDIDATE_THRESHOLD)
+    else:
+        hm, sc, off, lm = outputs
+        b, s, pts = decode(hm[k], sc[k], off[k], lm[k], CANDIDATE_THRESHOLD)
     x0, y0 = t.window[0], t.window[1]
     kx0, ky0, kx1, ky1 = t.window[4:]
     fx, fy = t.factors
@@ -278,38 +300,44 @@ def _candidates(t: _Tile, outputs: tuple[np.ndarray, ...], k: int) -> tuple[np.n
     mine = (cx >= kx0) & (cx < kx1) & (cy >= ky0) & (cy < ky1)
     keep = mine & t.p.eligible(sizes)
     small = mine & (sizes * t.p.scale < FOCUS_MAX / 2)
-    return b[keep], s[keep], pts[keep], np.stack([cx[small], cy[small]], axis=1)
+    vote = np.float32(np.square(s[mine]).sum())
+    return b[keep], s[keep], pts[keep], np.stack([cx[small], cy[small]], axis=1), vote
 
 
 def _run_tiles(
     tiles: Sequence[_Tile],
-    infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    infer: Infer | dict[str, Infer],
     batch: int,
     timings: dict[str, float] | None,
 ) -> list[tuple[np.ndarray, ...]]:
-    """Candidates of every tile; tiles whose padded input has the same shape share one inference."""
+    """Candidates of every tile; tiles of one model whose padded inputs have the same shape share one inference.
+
+    ``infer`` is the runtime of CenterFace, or a runtime per model name.
+    """
     clock = time.perf_counter
+    runtimes = infer if isinstance(infer, dict) else {"centerface": infer}
     out: list[tuple[np.ndarray, ...] | None] = [None] * len(tiles)
-    # what the runtime takes: uint8 pixels or a float blob, inputs padded to a multiple of ``step``
-    # a side, and (on a GPU) always ``batch`` tiles per call (see runtimes._OrtRuntime)
-    layout = getattr(infer, "layout", "nchw")
-    step = int(getattr(infer, "shape_step", 32))
-    fixed = bool(getattr(infer, "fixed_batch", False))
-    groups: dict[tuple[int, int], list[int]] = {}
+    groups: dict[tuple[str, int, int], list[int]] = {}
     for n, t in enumerate(tiles):
+        # what the runtime takes: uint8 pixels or a float blob, inputs padded to a multiple of ``step``
+        # a side, and (on a GPU) always ``batch`` tiles per call (see runtimes._OrtRuntime)
+        step = int(getattr(runtimes[t.p.model], "shape_step", 32))
         h, w = t.shape
-        groups.setdefault((-(-h // step) * step, -(-w // step) * step), []).append(n)
+        groups.setdefault((t.p.model, -(-h // step) * step, -(-w // step) * step), []).append(n)
     t_resize = t_infer = t_decode = 0.0
-    for shape, members in groups.items():
+    for (model, *shape), members in groups.items():
+        run = runtimes[model]
+        layout = getattr(run, "layout", "nchw")
+        fixed = bool(getattr(run, "fixed_batch", False))
         for start in range(0, len(members), batch):
             chunk = members[start : start + batch]
             t0 = clock()
-            blob = to_blob([tiles[n].tile for n in chunk], layout, shape, batch if fixed else None)
+            blob = to_blob([tiles[n].tile for n in chunk], layout, tuple(shape), batch if fixed else None)
             t1 = clock()
-            outputs = infer(blob)
+            outputs = run(blob)
             t2 = clock()
             for k, n in enumerate(chunk):
-                out[n] = _candidates(tiles[n], outputs, k)
+                out[n] = _candidates(tiles[n], outputs, k, tuple(shape))
             t_resize += t1 - t0
             t_infer += t2 - t1
             t_decode += clock() - t2
@@ -319,23 +347,30 @@ def _run_tiles(
     return out  # type: ignore[return-value]
 
 
-def _pass_result(width: int, p: Pass, parts: Sequence[tuple[np.ndarray, ...]], pixels: int) -> PassResult:
+def _pass_result(width: int, height: int, p: Pass, parts: Sequence[tuple[np.ndarray, ...]], pixels: int) -> PassResult:
+    """One pass's candidates from its tiles, in the coordinates of the stored image (``width`` x ``height``)."""
     b = np.concatenate([q[0] for q in parts]) if parts else np.zeros((0, 4), np.float32)
     s = np.concatenate([q[1] for q in parts]) if parts else np.zeros(0, np.float32)
     pts = np.concatenate([q[2] for q in parts]) if parts else np.zeros((0, 5, 2), np.float32)
     mk = np.concatenate([q[3] for q in parts]) if parts else np.zeros((0, 2), np.float32)
+    vote = float(sum(q[4] for q in parts))
+    tw, _ = turned_size(width, height, p.rot)
     if p.flip:  # mirror back: x -> w - x, and swap left/right landmarks
-        b = np.stack([width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], axis=1)
+        b = np.stack([tw - b[:, 2], b[:, 1], tw - b[:, 0], b[:, 3]], axis=1)
         pts = pts[:, [1, 0, 2, 4, 3]]
-        pts[:, :, 0] = width - pts[:, :, 0]
-        mk = np.stack([width - mk[:, 0], mk[:, 1]], axis=1)
-    return PassResult(b, s, pts, mk, pixels)
+        pts[:, :, 0] = tw - pts[:, :, 0]
+        mk = np.stack([tw - mk[:, 0], mk[:, 1]], axis=1)
+    if p.rot % 4:  # turn back; each landmark keeps its meaning (the face's own left eye, ...)
+        b = boxes_to_stored(b, p.rot, width, height)
+        pts = to_stored(pts, p.rot, width, height)
+        mk = to_stored(mk, p.rot, width, height)
+    return PassResult(b, s, pts, mk, pixels, vote)
 
 
 def search(
     image: np.ndarray,
     passes: Sequence[Pass],
-    infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    infer: Infer | dict[str, Infer],
     tile_size: int,
     timings: dict[str, float] | None = None,
 ) -> list[PassResult]:
@@ -346,11 +381,12 @@ def search(
 def search_many(
     images: Sequence[np.ndarray],
     plans: Sequence[Sequence[Pass]],
-    infer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    infer: Infer | dict[str, Infer],
     tile_size: int,
     *,
     timings: dict[str, float] | None = None,
     batch: int = 8,
+    done: Sequence[dict[Pass, PassResult]] | None = None,
 ) -> list[list[PassResult]]:
     """:func:`search` for several images at once, batching inference across them.
 
@@ -358,28 +394,32 @@ def search_many(
     of one step whose padded inputs have the same shape (every full-image pass
     of images of the same size, for instance) go to the model together, up to
     ``batch`` at a time. On a GPU this is what keeps the device busy; results are
-    the same as image by image.
+    the same as image by image. ``done`` holds passes already run for each image
+    (they are not run again, and focused passes read their marks).
     """
-    done: list[dict[Pass, PassResult]] = [{} for _ in images]
-    steps = sorted({(q.scale, q.flip) for passes in plans for q in passes})
+    results: list[dict[Pass, PassResult]] = [dict(d) for d in done] if done is not None else [{} for _ in images]
+    steps = sorted({(q.scale, q.rot, q.flip) for i, passes in enumerate(plans) for q in passes if q not in results[i]})
+    # (all models of a step go together: tiles of different models never share an inference)
     clock = time.perf_counter
-    for scale, flip in steps:
+    for scale, rot, flip in steps:
         tiles: list[_Tile] = []
         owners: list[tuple[int, Pass, int, int]] = []  # image, pass, first tile, tile count
         t0 = clock()
         for i, (image, passes) in enumerate(zip(images, plans)):
             h, w = image.shape[:2]
+            tw, th = turned_size(w, h, rot)
             for p in passes:
-                if (p.scale, p.flip) != (scale, flip):
+                if (p.scale, p.rot, p.flip) != (scale, rot, flip) or p in results[i]:
                     continue
                 if p.focus:
-                    below = [r for q, r in done[i].items() if q.scale == p.scale / 2]
+                    below = [r for q, r in results[i].items() if q.scale == p.scale / 2 and q.rot == p.rot]
                     marks = np.concatenate([r.marks for r in below]) if below else np.zeros((0, 2))
+                    marks = to_turned(marks, p.rot, w, h)
                     if p.flip:
-                        marks = np.stack([w - marks[:, 0], marks[:, 1]], axis=1)
-                    windows = focus_windows(w, h, p, marks, FOCUS_RADIUS / (p.scale / 2), tile_size)
+                        marks = np.stack([tw - marks[:, 0], marks[:, 1]], axis=1)
+                    windows = focus_windows(tw, th, p, marks, FOCUS_RADIUS / (p.scale / 2), tile_size)
                 else:
-                    windows = full_windows(w, h, p, tile_size)
+                    windows = full_windows(tw, th, p, tile_size)
                 prepared = _prepare(i, image, p, windows)
                 owners.append((i, p, len(tiles), len(prepared)))
                 tiles.extend(prepared)
@@ -389,47 +429,6 @@ def search_many(
         for i, p, first, count in owners:
             mine = tiles[first : first + count]
             pixels = sum(-(-t.shape[0] // 32) * 32 * -(-t.shape[1] // 32) * 32 for t in mine)
-            done[i][p] = _pass_result(images[i].shape[1], p, parts[first : first + count], pixels)
-    return [[done[i][p] for p in passes] for i, passes in enumerate(plans)]
-
-
-def fuse(
-    results: Sequence[PassResult],
-    passes: Sequence[Pass],
-    rule: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cluster candidates of all passes; return boxes, consensus scores and landmarks, best first."""
-    boxes = np.concatenate([r.boxes for r in results])
-    scores = np.concatenate([r.scores for r in results])
-    points = np.concatenate([r.points for r in results])
-    owner = np.concatenate([np.full(len(r.scores), i) for i, r in enumerate(results)])
-    if len(boxes) == 0:
-        return boxes.reshape(0, 4), scores, points.reshape(0, 5, 2)
-    keep = nms(boxes, scores, CLUSTER_IOU)
-    kb = boxes[keep]
-    if rule == "max" or len(passes) == 1:
-        return kb, scores[keep], points[keep]
-    sizes = np.maximum(kb[:, 2] - kb[:, 0], kb[:, 3] - kb[:, 1])
-    total = np.zeros(len(kb), np.float64)
-    count = np.zeros(len(kb), np.float64)
-    chunk = max(1, 4_000_000 // max(len(boxes), 1))  # bound the IoU matrix to ~32 MB
-    for start in range(0, len(kb), chunk):
-        rows = slice(start, start + chunk)
-        member = iou_matrix(kb[rows], boxes) >= CLUSTER_IOU
-        for j, p in enumerate(passes):
-            cols = owner == j
-            best = np.where(member[:, cols], scores[cols][None, :], 0.0).max(axis=1, initial=0.0)
-            eligible = p.eligible(sizes[rows])
-            total[rows] += np.where(eligible, best, 0.0)
-            count[rows] += eligible
-    consensus = (total / np.maximum(count, 1)).astype(np.float32)
-    # the keeper's own pass always counts it, so count >= 1; re-sort by the new score
-    order = np.argsort(-consensus, kind="stable")
-    return kb[order], consensus[order], points[keep][order]
-
-
-def size_threshold(curve: Sequence[tuple[float, float]], sizes: np.ndarray) -> np.ndarray:
-    """Threshold per face size, interpolated in log-size between ``(size, threshold)`` points."""
-    xs = np.log([c[0] for c in curve])
-    ys = np.array([c[1] for c in curve])
-    return np.interp(np.log(np.maximum(sizes, 1.0)), xs, ys)
+            h, w = images[i].shape[:2]
+            results[i][p] = _pass_result(w, h, p, parts[first : first + count], pixels)
+    return [[results[i][p] for p in passes] for i, passes in enumerate(plans)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import BackendError
-from .runtimes import MODELS, resolve_backend
+from .runtimes import resolve_backend
+
+#: The CenterFace weights a preset or a caller may choose.
+CENTERFACE_MODELS = ("fp32", "int8")
 
 __all__ = ["Preset", "PRESETS", "check_options"]
 
@@ -40,6 +43,15 @@ class Preset:
     cascade : bool
         Search the enlarged top scale only where the scale below saw small
         candidates (:mod:`minface.detect.multiscale`).
+    turn_alpha, turn_prior : float
+        Which orientations get the full search (:func:`minface.detect.orientation.choose`):
+        those whose vote reaches ``turn_alpha`` times the best, the stored
+        orientation's vote counted ``turn_prior`` times.
+    turn_vote_threshold : float
+        Smallest score of a face found in an orientation that only the vote pass read.
+    turn_threshold_scale : float
+        The size thresholds are this many times higher in orientations other than the
+        stored one and the one the vote favours.
     """
 
     name: str
@@ -52,6 +64,10 @@ class Preset:
     trust_max: float = 320.0
     largest: float = 448.0
     cascade: bool = False
+    turn_alpha: float = 0.7
+    turn_prior: float = 1.5
+    turn_vote_threshold: float = 0.5
+    turn_threshold_scale: float = 1.5
     summary: str = field(default="", compare=False)
 
 
@@ -80,6 +96,16 @@ PRESETS: dict[str, Preset] = {
             thresholds=((1, 0.24), (2, 0.21), (5, 0.15), (10, 0.09)),
             cascade=True,
             summary="0.5x and 1x, then 2x where 1x saw something small (8-bit model); faces from about 8 px",
+        ),
+        Preset(
+            "audit",
+            min_face=16,
+            max_scale=1.0,
+            flips="none",
+            model="int8",
+            rule="mean",
+            thresholds=((1, 0.4), (1.5, 0.3), (3, 0.2), (6, 0.15)),
+            summary="what `minface verify` runs: 1x and 0.5x (8-bit model), thresholds for few false alarms; faces from about 20 px",
         ),
         Preset(
             "thorough",
@@ -116,8 +142,8 @@ def check_options(
         raise ValueError(f"min_face must be a positive number of pixels, got {min_face!r}")
     if threshold is not None and not 0 < threshold < 1:
         raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-    if model is not None and model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if model is not None and model not in CENTERFACE_MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(CENTERFACE_MODELS)}")
     if device not in ("cpu", "cuda"):
         raise ValueError(f"unknown device {device!r}; choose 'cpu' or 'cuda'")
     resolved = resolve_backend("onnxruntime" if device == "cuda" and backend == "auto" else backend)

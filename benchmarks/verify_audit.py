@@ -1,0 +1,150 @@
+"""Is `minface verify` an audit a privacy officer can act on? Scrub, audit, and score the audit.
+
+    python benchmarks/verify_audit.py                       # 40 WIDER photos scrubbed with --preset fast
+    python benchmarks/verify_audit.py --limit 100 --scrub-preset fast --jobs 2
+
+The first ``--limit`` annotated photos (by name) are scrubbed with
+``minface scrub --preset P --report R`` and the outputs are audited with
+``minface verify OUT --report R --json V``, both as a user runs them (whole
+commands, timed from start to exit). Scored against the annotations:
+
+* a face is *left intact* when less than 70% of its box lies inside the regions the
+  scrub report says were painted (the coverage rule of ``benchmarks/accuracy.py``);
+* a *clear* face is valid, not in an extreme pose, not heavily occluded and at
+  least 24 px (``max(w, h)``): the faces an audit must not miss;
+* an alarm *lies on* an intact face when its centre lies inside the face's box or
+  the face's centre inside the alarm's box (any annotated face left intact counts,
+  whatever its size);
+* reported: the share of clear intact faces flagged, the share of alarms lying on
+  an intact face (precision), alarms per photo, files flagged, verify's exit code,
+  and verify's wall time against the scrub's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "wider-dev"
+
+
+def _run(cmd: list[str]) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return time.perf_counter() - start, proc.returncode, proc.stderr[-2000:]
+
+
+def _on(alarm: np.ndarray, face: np.ndarray) -> bool:
+    ax, ay = (alarm[0] + alarm[2]) / 2, (alarm[1] + alarm[3]) / 2
+    fx, fy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+    return bool(
+        (face[0] <= ax <= face[2] and face[1] <= ay <= face[3]) or (alarm[0] <= fx <= alarm[2] and alarm[1] <= fy <= alarm[3])
+    )
+
+
+def score(items: list[tuple[str, dict]], names: dict[str, str], scrub_report: Path, verify_json: Path) -> dict:
+    from minface.redact import Regions, region_mask
+
+    painted: dict[str, Regions] = {}
+    for line in scrub_report.read_text().splitlines():
+        rec = json.loads(line)
+        boxes = [f["region"]["box"] for f in rec.get("faces") or []]
+        shape = (rec.get("faces") or [{}])[0].get("region", {}).get("shape", "ellipse") if boxes else "ellipse"
+        painted[Path(rec["input"]).name] = Regions(np.asarray(boxes, np.float64).reshape(-1, 4), shape)
+    alarms: dict[str, np.ndarray] = {}
+    scores: dict[str, np.ndarray] = {}
+    codes = {}
+    for line in verify_json.read_text().splitlines():
+        rec = json.loads(line)
+        name = Path(rec["input"]).name
+        found = rec.get("intact_faces") or []
+        alarms[name] = np.asarray([f["box"] for f in found], np.float64).reshape(-1, 4)
+        scores[name] = np.asarray([f.get("confidence", f.get("score", 0.0)) for f in found], np.float64)
+        codes[name] = rec.get("status")
+    clear = flagged = n_alarms = on_face = files_flagged = 0
+    for key, ann in items:
+        name = names[key]
+        h, w = ann["height"], ann["width"]
+        mask = region_mask(h, w, painted.get(name, Regions(np.zeros((0, 4)), "ellipse")))
+        intact = []
+        is_clear = []
+        for f in ann["faces"]:
+            x, y, bw, bh = f["box_xywh"]
+            if bw <= 0 or bh <= 0:
+                continue
+            covered = mask[max(0, y) : y + bh, max(0, x) : x + bw].sum() >= 0.7 * bw * bh
+            if covered:
+                continue
+            intact.append(np.array([x, y, x + bw, y + bh], np.float64))
+            is_clear.append(not f["invalid"] and f["pose"] == 0 and f["occlusion"] < 2 and max(bw, bh) >= 24)
+        a = alarms.get(name, np.zeros((0, 4)))
+        n_alarms += len(a)
+        files_flagged += bool(len(a))
+        on_face += sum(any(_on(al, face) for face in intact) for al in a)
+        for face, c in zip(intact, is_clear):
+            if c:
+                clear += 1
+                flagged += any(_on(al, face) for al in a)
+    return {
+        "photos": len(items),
+        "clear intact faces": clear,
+        "flagged": flagged / clear if clear else float("nan"),
+        "alarms": n_alarms,
+        "precision": on_face / n_alarms if n_alarms else float("nan"),
+        "alarms/photo": n_alarms / len(items),
+        "files flagged": files_flagged,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with annotations.json (default: %(default)s)")
+    parser.add_argument("--limit", type=int, default=40, help="first N annotated photos by name (default 40)")
+    parser.add_argument("--scrub-preset", default="fast", help="preset of the scrub being audited (default fast)")
+    parser.add_argument("--jobs", type=int, default=None, help="-j for both commands (default: all CPUs)")
+    parser.add_argument("--verify-args", default="", help="extra arguments for minface verify, e.g. '--preset balanced'")
+    parser.add_argument("--html", action="store_true", help="also write verify's review page (timed with it)")
+    args = parser.parse_args()
+    if not (args.data / "annotations.json").is_file():
+        print(f"no annotations.json in {args.data}; pass --data DIR", file=sys.stderr)
+        return 2
+    items = sorted(json.loads((args.data / "annotations.json").read_text()).items())[: args.limit]
+    jobs = ["-j", str(args.jobs)] if args.jobs else []
+    with tempfile.TemporaryDirectory(prefix="minface-audit-") as tmp:
+        src, out = Path(tmp) / "in", Path(tmp) / "out"
+        src.mkdir()
+        names = {}
+        for i, (key, _) in enumerate(items):
+            names[key] = f"{i:04d}.jpg"
+            (src / names[key]).symlink_to((args.data / key).resolve())
+        report, audit = Path(tmp) / "scrub.jsonl", Path(tmp) / "verify.jsonl"
+        cmd = [sys.executable, "-m", "minface", "scrub", "-q", str(src), "-o", str(out), "--preset", args.scrub_preset]
+        t_scrub, rc, err = _run(cmd + ["--report", str(report)] + jobs)
+        if rc != 0:
+            print(err, file=sys.stderr)
+            return 1
+        cmd = [sys.executable, "-m", "minface", "verify", "-q", str(out), "--report", str(report), "--json", str(audit)]
+        cmd += args.verify_args.split() + jobs + (["--html", str(Path(tmp) / "review.html")] if args.html else [])
+        t_verify, rc_verify, err = _run(cmd)
+        if rc_verify not in (0, 1):
+            print(err, file=sys.stderr)
+            return 1
+        row = score(items, names, report, audit)
+    row.update({"scrub s": t_scrub, "verify s": t_verify, "verify/scrub": t_verify / t_scrub, "verify exit": rc_verify})
+    print(f"scrub --preset {args.scrub_preset}, then verify {args.verify_args or '(defaults)'}\n")
+    print("| " + " | ".join(row) + " |")
+    print("|" + "---|" * len(row))
+    print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

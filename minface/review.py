@@ -1,0 +1,137 @@
+"""The review page of an audit: a contact sheet of the flagged outputs, each alarm outlined.
+
+``minface verify OUTDIR --html review.html`` writes it. One self-contained HTML
+file: every picture is embedded (a downscaled JPEG written from pixels, so no
+metadata), there are no scripts, and a content security policy forbids the
+page to load anything, so opening it makes no network request. Only the audited
+files appear, never the originals they were made from. Files are ordered by
+their most confident alarm; each alarm is outlined and numbered with its
+confidence, and metadata left in a file is listed under its picture.
+
+The page shows the faces that were found intact: treat it as the sensitive
+material it is, and delete it once the review is done.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["write_review", "review_html"]
+
+#: Longest side, in pixels, of a picture on the page.
+THUMB = 640
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#f4f4f4;color:#222}
+h1{font-size:20px;margin:0 0 4px}
+.summary{margin:0 0 20px;color:#555}
+.sheet{display:flex;flex-wrap:wrap;gap:16px}
+.card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:8px;width:min(100%,660px)}
+.card svg{display:block;width:100%;height:auto;background:#ddd}
+.name{font-weight:600;word-break:break-all;margin:6px 0 2px}
+.alarms{margin:0;padding-left:20px}
+.meta{color:#a33}
+rect.alarm{fill:none;stroke:#ff1f1f;stroke-width:3;vector-effect:non-scaling-stroke}
+text.label{fill:#fff;font:bold 14px system-ui,sans-serif;paint-order:stroke;stroke:#000;stroke-width:3px}
+"""
+
+
+def _thumbnail(path: str) -> tuple[str, int, int, float] | None:
+    """A JPEG data URI of the file's upright pixels, its size, and the scale from image to picture."""
+    import numpy as np
+    from PIL import Image
+
+    from .images import load_image
+
+    try:
+        pixels = load_image(path)
+    except Exception:  # noqa: BLE001 - an unreadable file gets a card without a picture
+        return None
+    h, w = pixels.shape[:2]
+    k = min(1.0, THUMB / max(h, w))
+    image = Image.fromarray(np.ascontiguousarray(pixels))
+    if k < 1:
+        image = image.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), image.width, image.height, k
+
+
+def _card(rec: dict[str, Any]) -> str:
+    name = html.escape(os.fspath(rec.get("input", "")))
+    alarms = rec.get("intact_faces") or []
+    meta = rec.get("metadata") or []
+    parts = [f'<div class="card"><div class="name">{name}</div>']
+    thumb = _thumbnail(os.fspath(rec.get("input", "")))
+    if thumb is not None:
+        uri, tw, th, k = thumb
+        shapes = []
+        for i, a in enumerate(alarms, 1):
+            x1, y1, x2, y2 = (float(v) * k for v in a["box"])
+            conf = float(a.get("confidence", a.get("score", 0.0)))
+            shapes.append(
+                f'<rect class="alarm" x="{x1:.1f}" y="{y1:.1f}" width="{max(1.0, x2 - x1):.1f}" height="{max(1.0, y2 - y1):.1f}"/>'
+                f'<text class="label" x="{x1:.1f}" y="{max(14.0, y1 - 4):.1f}">{i}: {conf:.2f}</text>'
+            )
+        parts.append(
+            f'<svg viewBox="0 0 {tw} {th}" width="{tw}" height="{th}" role="img" aria-label="{name}">'
+            f'<image href="{uri}" width="{tw}" height="{th}"/>{"".join(shapes)}</svg>'
+        )
+    if alarms:
+        items = "".join(
+            f"<li>{i}: confidence {float(a.get('confidence', a.get('score', 0.0))):.2f}, box "
+            + ", ".join(f"{float(v):.0f}" for v in a["box"])
+            + "</li>"
+            for i, a in enumerate(alarms, 1)
+        )
+        parts.append(f'<ol class="alarms">{items}</ol>')
+    if meta:
+        parts.append(f'<div class="meta">metadata left: {html.escape(", ".join(meta))}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _rank(rec: dict[str, Any]) -> tuple[float, str]:
+    alarms = rec.get("intact_faces") or []
+    top = max((float(a.get("confidence", a.get("score", 0.0))) for a in alarms), default=-1.0)
+    return -top, os.fspath(rec.get("input", ""))
+
+
+def review_html(records: Iterable[dict[str, Any]], *, title: str = "minface verify: review") -> str:
+    """The page for ``records`` (``minface verify``'s JSON lines): the flagged files, most confident alarm first.
+
+    >>> page = review_html([{"input": "clean.jpg", "status": "ok", "intact_faces": [], "metadata": []}])
+    >>> "1 file(s) audited, 0 flagged" in page and "<script" not in page
+    True
+    """
+    records = list(records)
+    flagged = [r for r in records if r.get("intact_faces") or r.get("metadata")]
+    flagged.sort(key=_rank)
+    n_alarms = sum(len(r.get("intact_faces") or []) for r in flagged)
+    n_meta = sum(bool(r.get("metadata")) for r in flagged)
+    errors = sum(r.get("status") == "error" for r in records)
+    summary = (
+        f"{len(records)} file(s) audited, {len(flagged)} flagged: {n_alarms} face(s) that look intact, "
+        f"{n_meta} file(s) with metadata left; {errors} unreadable."
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
+        "<meta name=\"referrer\" content=\"no-referrer\">"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class=\"summary\">{html.escape(summary)} "
+        "This page shows the faces found intact: delete it once the review is done.</p>"
+        f"<div class=\"sheet\">{''.join(_card(r) for r in flagged)}</div></body></html>\n"
+    )
+
+
+def write_review(records: Iterable[dict[str, Any]], path: str | os.PathLike, **options: Any) -> None:
+    """Write :func:`review_html` to ``path`` (atomically: a complete page or none)."""
+    from .images import atomic_write
+
+    atomic_write(path, review_html(records, **options).encode("utf-8"))
