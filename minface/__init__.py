@@ -13,6 +13,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from . import _privacy  # noqa: F401  (first: switches read when libraries load, e.g. no ONNX Runtime telemetry)
 from ._version import __version__
 from .errors import (
     BackendError,
@@ -101,14 +102,15 @@ __all__ = [
     "SPECS",
     "IdPhotoError",
     "distributed",
+    "media",
 ]
 
 
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name == "distributed":  # imported on first use only: it needs the optional Dask
-        return importlib.import_module(f"{__name__}.distributed")
+    if name in ("distributed", "media"):  # submodules, imported on first use (distributed needs Dask)
+        return importlib.import_module(f"{__name__}.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

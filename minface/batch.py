@@ -3,29 +3,40 @@
 :func:`run_batch` applies a per-file job (:func:`minface.scrub`, :func:`minface.strip`)
 to files and folders and never loses or half-writes a file:
 
+* folders are walked by :mod:`minface.walk`: only images reach the job; every
+  other entry (text, ``.DS_Store``, videos, FIFOs, links to folders, what
+  ``--include``/``--exclude`` leave out) gets a ``skipped`` record, and what
+  cannot be read (a folder without permission, a path too long) an ``error``;
 * outputs mirror the input tree under ``output_dir``; each is written to a
   temporary name and renamed into place only when complete, so a file under its
-  final name is always whole;
-* a rerun after a crash, ``kill -9`` or Ctrl-C skips outputs that exist (they are
-  complete) and redoes the rest; stale temporary files are removed first;
+  final name is always whole; nothing is written through a link in the output
+  tree;
+* a rerun after a crash, ``kill -9``, Ctrl-C or ``SIGTERM`` skips outputs that
+  exist (they are complete) and redoes the rest; the temporaries minface left
+  are removed first (only those: ``.<name>.<8 chars>.minface-tmp``);
 * in-place runs replace each original only by an atomic rename of the finished
-  new file, and keep a journal (``.minface-journal.jsonl`` in the folder) so a
-  rerun skips originals already done;
+  new file, never replace a symbolic link, and keep a journal
+  (``.minface-journal.jsonl`` in the inputs' common folder, as given) so a rerun
+  skips originals already done;
 * one bad file (corrupt, truncated, empty, not an image, a bomb) is reported with
   its reason and the batch goes on; nothing is written for it;
 * ``jobs`` worker processes, each running single-threaded inference, so the
-  cores are not oversubscribed.
+  cores are not oversubscribed; they exit when the parent dies (even by
+  ``kill -9``), and ``SIGTERM`` stops the batch like Ctrl-C.
 
 The report has one JSON object per input (``status`` ``ok``, ``error`` or
 ``skipped``), written as results arrive, in input order within each result
-batch.
+batch. The exit code is 0 when no input failed (skips are not failures).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -33,19 +44,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ._temp import _TEMP_NAME_PART, temporary_target
 from .detect.runtimes import default_threads
+from .walk import JOURNAL_NAME, Filter, Task, error_entry, plan, skip_record
 
-__all__ = ["run_batch", "BatchSummary", "Task", "plan_tasks", "JOURNAL_NAME"]
+__all__ = ["run_batch", "BatchSummary", "Task", "Filter", "JOURNAL_NAME", "error_record", "EXIT_SIGTERM"]
 
-JOURNAL_NAME = ".minface-journal.jsonl"
+#: Exit code after SIGTERM (128 + 15, what shells report for a process killed by it).
+EXIT_SIGTERM = 143
 
 
-@dataclass(frozen=True)
-class Task:
-    """One input file and where its output goes."""
-
-    input: Path
-    output: Path
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM (handled as Ctrl-C is)."""
 
 
 @dataclass
@@ -59,6 +69,8 @@ class BatchSummary:
     seconds: float = 0.0
     interrupted: bool = False
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: the signal that interrupted the run (``signal.SIGINT`` or ``signal.SIGTERM``), if any
+    signal: int | None = None
 
     @property
     def total(self) -> int:
@@ -66,9 +78,9 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all ok (or skipped), 1 some files failed, 130 interrupted."""
+        """0 all ok (or skipped), 1 some files failed, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM."""
         if self.interrupted:
-            return 130
+            return EXIT_SIGTERM if self.signal == signal.SIGTERM else 130
         return 1 if self.failed else 0
 
     def to_text(self) -> str:
@@ -81,67 +93,21 @@ class BatchSummary:
             text += " -- interrupted; run again to finish"
         return text
 
-
-def _walk(root: Path, exclude: Path | None) -> Iterator[Path]:
-    """Regular files under ``root``, sorted, not following directory links, skipping ``exclude``."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        if exclude is not None:
-            dirnames[:] = [d for d in dirnames if (here / d).resolve() != exclude]
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name == JOURNAL_NAME or (name.startswith(".") and name.endswith((".tmp", ".minface-tmp"))):
-                continue  # our own journal and temporary files (local and distributed runs)
-            yield here / name
-
-
-def plan_tasks(
-    inputs: Sequence[str | os.PathLike],
-    output_dir: str | os.PathLike | None,
-    *,
-    in_place: bool = False,
-    read_only: bool = False,
-) -> tuple[list[Task], list[tuple[str, str]]]:
-    """Expand files and folders into tasks; return ``(tasks, problems)``.
-
-    Outputs mirror the inputs' layout below their common folder: ``minface scrub
-    photos -o out`` writes ``photos/a/b.jpg`` to ``out/a/b.jpg``, and ``minface scrub
-    x/a.jpg x/y/b.jpg -o out`` writes ``out/a.jpg`` and ``out/y/b.jpg``. Inputs
-    that do not exist are returned as problems.
-
-    >>> plan_tasks(["no/such/file.jpg"], "out")
-    ([], [('no/such/file.jpg', 'no such file or directory')])
-    """
-    if not read_only and (output_dir is None) != in_place:
-        raise ValueError("give an output folder, or in_place=True (not both)")
-    out_root = None if output_dir is None else Path(os.path.abspath(output_dir))
-    exclude = None if out_root is None else out_root.resolve()
-    files: list[Path] = []
-    problems = []
-    roots = []
-    for raw in inputs:
-        p = Path(os.path.abspath(raw))
-        if p.is_dir():
-            roots.append(p)
-            files.extend(_walk(p, exclude))
-        elif p.exists() or p.is_symlink():
-            roots.append(p.parent)
-            files.append(p)
+    def count(self, rec: dict) -> None:
+        """Add one report record to the totals."""
+        status = rec.get("status")
+        if status == "ok":
+            self.ok += 1
+            self.faces += len(rec.get("faces") or [])
+        elif status == "skipped":
+            self.skipped += 1
         else:
-            problems.append((os.fspath(raw), "no such file or directory"))
-    base = os.path.commonpath([str(r) for r in roots]) if roots else os.getcwd()
-    tasks, seen = [], set()
-    for f in files:
-        if f in seen:
-            continue
-        seen.add(f)
-        out = f if out_root is None else out_root / os.path.relpath(f, base)
-        tasks.append(Task(f, out))
-    return tasks, problems
+            self.failed += 1
+            self.errors.append((str(rec.get("input")), str(rec.get("error"))))
 
 
 def _remove_stale_temporaries(tasks: Iterable[Task]) -> int:
-    """Delete ``.<name>.*.tmp`` files left next to outputs by an interrupted run."""
+    """Delete the temporary files minface left next to outputs (``.<name>.<8 chars>.minface-tmp``), only those."""
     removed = 0
     by_dir: dict[Path, set[str]] = {}
     for t in tasks:
@@ -151,15 +117,14 @@ def _remove_stale_temporaries(tasks: Iterable[Task]) -> int:
             entries = os.listdir(folder)
         except OSError:
             continue
+        targets = {n[:_TEMP_NAME_PART] for n in names}
         for entry in entries:
-            if entry.startswith(".") and entry.endswith(".tmp"):
-                stem = entry[1:-4].rsplit(".", 1)[0]
-                if stem in names:
-                    try:
-                        os.unlink(folder / entry)
-                        removed += 1
-                    except OSError:
-                        pass
+            if temporary_target(entry) in targets:
+                try:
+                    os.unlink(folder / entry)
+                    removed += 1
+                except OSError:
+                    pass
     return removed
 
 
@@ -179,7 +144,7 @@ class _Journal:
                         continue  # a torn last line after a crash
         except FileNotFoundError:
             pass
-        self._fh: IO[str] | None = None
+        self._fh: IO[str] | None = open(path, "a", encoding="utf-8")
 
     def is_done(self, p: Path) -> bool:
         try:
@@ -190,8 +155,7 @@ class _Journal:
 
     def record(self, p: Path) -> None:
         st = p.stat()
-        if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")
+        assert self._fh is not None
         self._fh.write(json.dumps({"input": os.path.abspath(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -199,14 +163,42 @@ class _Journal:
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
+            self._fh = None
 
 
 # -- worker side ------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(factory: Callable[[], Callable[[Task], dict]]) -> None:
+def _init_worker(factory: Callable[[], Callable[[Task], dict]], parent: int | None = None) -> None:
+    if parent is not None:
+        _exit_with_parent(parent)
     _WORKER["job"] = factory()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker process exit when ``parent`` dies, however it dies (``kill -9`` included).
+
+    Linux delivers SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon
+    thread notices within a second that the process was re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="minface-parent-watch", daemon=True).start()
 
 
 def _run_unit(tasks: list[Task]) -> list[dict]:
@@ -239,27 +231,50 @@ def error_record(name: str, exc: BaseException, seconds: float) -> dict:
     """The report record of an input that failed with ``exc`` (no output was written).
 
     minface's own errors and ``OSError``s speak for themselves; anything else is
-    unexpected, so the reason names the exception too.
+    unexpected, so the reason names the exception too. The record names the
+    input once: a reason that starts with it (as minface's messages do, so they
+    stand alone when raised) loses that prefix.
+
+    >>> error_record("a.jpg", OSError("a.jpg: truncated"), 0.5)["error"]
+    'truncated'
     """
     from .errors import MinfaceError
 
     reason = str(exc) or type(exc).__name__
     if not isinstance(exc, (MinfaceError, OSError)):
         reason = f"{type(exc).__name__}: {reason}"
+    reason = _without_name(reason, name)
     return {"input": name, "output": None, "status": "error", "error": reason, "seconds": round(seconds, 4)}
 
 
-class _Progress:
-    """tqdm when installed, else a plain counter on stderr; silent when disabled."""
+def _without_name(reason: str, name: str) -> str:
+    for prefix in (f"{name}: ", f"{os.path.basename(name)}: "):
+        if name and reason.startswith(prefix) and len(reason) > len(prefix):
+            return reason[len(prefix) :]
+    return reason
 
-    def __init__(self, total: int, enabled: bool, desc: str) -> None:
+
+class _Progress:
+    """Progress on stderr: tqdm when installed (a terminal), else a counter; lines now and then off a terminal.
+
+    Off a terminal (a log, ``nohup``, a CI job) a bar would be noise, and nothing
+    at all looks like a hang: a line with the count, the rate and the time left
+    is printed every ``every`` seconds instead. :meth:`write` prints a message
+    (an error line) without breaking the bar.
+    """
+
+    def __init__(self, total: int, enabled: bool, desc: str, *, every: float = 30.0) -> None:
         self._bar = None
         self._n = 0
         self._total = total
         self._enabled = enabled
         self._desc = desc
-        self._last = 0.0
-        if enabled:
+        self._start = time.monotonic()
+        self._last = self._start
+        self._every = every
+        self._tty = enabled and sys.stderr.isatty()
+        self._counter_shown = False
+        if self._tty:
             try:
                 from tqdm import tqdm
 
@@ -269,17 +284,69 @@ class _Progress:
 
     def update(self, status: str) -> None:
         self._n += 1
+        now = time.monotonic()
         if self._bar is not None:
             self._bar.update(1)
-        elif self._enabled and (time.monotonic() - self._last > 0.5 or self._n == self._total):
-            self._last = time.monotonic()
+        elif self._tty and (now - self._last > 0.5 or self._n in (1, self._total)):
+            self._last = now
             print(f"\r{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
+            self._counter_shown = True
+        elif self._enabled and not self._tty and now - self._last >= self._every and self._n < self._total:
+            self._last = now
+            print(self._line(now), file=sys.stderr, flush=True)
+
+    def _line(self, now: float) -> str:
+        elapsed = max(now - self._start, 1e-9)
+        rate = self._n / elapsed
+        left = (self._total - self._n) / rate if rate > 0 else float("inf")
+        pct = 100.0 * self._n / self._total if self._total else 100.0
+        eta = "" if left == float("inf") else f", about {_duration(left)} left"
+        return f"{self._desc}: {self._n}/{self._total} files ({pct:.0f}%), {rate:.2f} files/s{eta}"
+
+    def write(self, line: str) -> None:
+        """Print ``line`` on stderr above the bar (or the counter)."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        elif self._counter_shown:
+            print(f"\r\033[K{line}", file=sys.stderr)
+            print(f"{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self._enabled and self._n:
+        elif self._counter_shown:
             print(file=sys.stderr)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill``, ``timeout``, systemd) raises :class:`Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:  # noqa: ARG001
+        raise Terminated()
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not allowed here (embedded interpreters)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_batch(
@@ -296,18 +363,42 @@ def run_batch(
     dry_run: bool = False,
     desc: str = "minface",
     on_record: Callable[[dict], None] | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    output_is_file: bool = False,
+    suffix: str | None = None,
+    on_message: Callable[[Callable[[str], None]], None] | None = None,
 ) -> BatchSummary:
-    """Run ``job_factory()`` (a picklable callable returning a per-task function) over every input file.
+    """Run ``job_factory()`` (a picklable callable returning a per-task function) over every input image.
 
-    The per-task function receives a :class:`Task` and returns a report record
-    (``input``, ``output``, ``status``, ...). It is created once per worker process,
-    so it can hold a loaded model. ``read_only`` jobs (audits) write nothing:
-    their tasks have no output and nothing is skipped. Any status other than
-    ``ok`` and ``skipped`` counts as failed.
+    The per-task function receives a :class:`~minface.walk.Task` and returns a
+    report record (``input``, ``output``, ``status``, ...). It is created once per
+    worker process, so it can hold a loaded model. ``read_only`` jobs (audits)
+    write nothing: their tasks have no output and nothing is skipped for an
+    existing output. Any status other than ``ok`` and ``skipped`` counts as
+    failed. ``include``/``exclude``: glob patterns (:class:`~minface.walk.Filter`);
+    ``output_is_file``: ``output_dir`` is the output file of the one input file;
+    ``suffix``: outputs get this extension (another output format). ``on_message``
+    receives a function that prints a line on stderr without breaking the
+    progress bar (for ``on_record`` to use).
+
+    Raises
+    ------
+    ValueError
+        The output folder is an input folder, or both/neither of an output and ``in_place``.
     """
     start = time.perf_counter()
     summary = BatchSummary()
-    tasks, problems = plan_tasks(inputs, None if read_only else output_dir, in_place=in_place, read_only=read_only)
+    work = plan(
+        inputs,
+        None if read_only else output_dir,
+        in_place=in_place,
+        read_only=read_only,
+        output_is_file=output_is_file,
+        suffix=suffix,
+        select=Filter(include, exclude),
+    )
+    tasks = work.tasks
     out_fh: IO[str] | None
     close_report = False
     if report is None:
@@ -319,83 +410,81 @@ def run_batch(
         close_report = True
 
     def emit(rec: dict) -> None:
-        status = rec.get("status")
-        if status == "ok":
-            summary.ok += 1
-            summary.faces += len(rec.get("faces") or [])
-        elif status == "skipped":
-            summary.skipped += 1
-        else:
-            summary.failed += 1
-            summary.errors.append((str(rec.get("input")), str(rec.get("error"))))
+        summary.count(rec)
         if out_fh is not None:
             out_fh.write(json.dumps(rec) + "\n")
             out_fh.flush()
         if on_record is not None:
             on_record(rec)
 
-    for name, reason in problems:
-        emit({"input": name, "output": None, "status": "error", "error": reason, "seconds": 0.0})
-
     journal = None
-    if in_place:
-        roots = {t.input.resolve().parent for t in tasks}
-        folder = Path(os.path.commonpath([str(r) for r in roots])) if roots else Path.cwd()
-        journal = _Journal(folder / JOURNAL_NAME)
-
     todo: list[Task] = []
-    for t in tasks:
-        if read_only:
-            pass
-        elif in_place:
-            if journal is not None and journal.is_done(t.input) and not overwrite:
-                emit(_skip(t, "already done (journal)"))
-                continue
-        elif t.output.exists() and not overwrite:
-            emit(_skip(t, "output exists"))
-            continue
-        todo.append(t)
-
-    if dry_run:
-        for t in todo:
-            emit({"input": os.fspath(t.input), "output": os.fspath(t.output), "status": "skipped", "error": None, "reason": "dry run"})
-        summary.seconds = time.perf_counter() - start
-        if close_report:
-            out_fh.close()  # type: ignore[union-attr]
-        return summary
-
-    if not read_only:
-        _remove_stale_temporaries(todo)
-        for t in todo:
-            t.output.parent.mkdir(parents=True, exist_ok=True)
-
-    n_jobs = max(1, min(jobs or default_threads(), len(todo) or 1))
-    # files go to the workers in units: one file each, or up to ``job_factory.chunk`` files for a
-    # job that batches them (the GPU scrub), spread so that every worker gets a share
-    chunk = max(1, min(int(getattr(job_factory, "chunk", 1) or 1), -(-len(todo) // n_jobs)))
-    units = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
-    bar = _Progress(len(todo), progress, desc)
-
-    def finish(rec: dict, task: Task) -> None:
-        if journal is not None and rec.get("status") == "ok":
-            journal.record(task.input)
-        emit(rec)
-        bar.update(rec.get("status", "error"))
-
+    bar: _Progress | None = None
     try:
-        if n_jobs == 1:
-            job = job_factory()
-            for unit in units:
-                for rec, t in zip(_run_chunk(job, unit), unit):
-                    finish(rec, t)
-        else:
-            _run_pool(units, n_jobs, job_factory, finish)
-    except KeyboardInterrupt:
-        summary.interrupted = True
+        for rec in work.records:  # what is not an image, or cannot be read: reported before any work
+            emit(rec)
+        if in_place and tasks:
+            folder = work.base or Path.cwd()  # the inputs' common folder as given: never resolved through links
+            try:
+                journal = _Journal(folder / JOURNAL_NAME)
+            except OSError as exc:
+                reason = f"cannot write the in-place journal in {folder} ({exc.strerror or exc}); nothing was replaced"
+                for t in tasks:
+                    emit(error_entry(t.input, reason))
+                tasks = []
+        for t in tasks:
+            if read_only:
+                pass
+            elif in_place:
+                if journal is not None and journal.is_done(t.input) and not overwrite:
+                    emit(skip_record(t.input, "already done (journal)", t.output))
+                    continue
+            elif os.path.lexists(t.output) and not overwrite:
+                emit(skip_record(t.input, "output exists", t.output))
+                continue
+            todo.append(t)
+
+        if dry_run:
+            for t in todo:
+                emit(skip_record(t.input, "dry run", None if read_only else t.output))
+            return summary
+
         if not read_only:
+            todo = _make_roots(todo, emit)
             _remove_stale_temporaries(todo)
+
+        n_jobs = max(1, min(jobs or default_threads(), len(todo) or 1))
+        # files go to the workers in units: one file each, or up to ``job_factory.chunk`` files for a
+        # job that batches them (the GPU scrub), spread so that every worker gets a share
+        chunk = max(1, min(int(getattr(job_factory, "chunk", 1) or 1), -(-len(todo) // n_jobs)))
+        units = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
+        bar = _Progress(len(todo), progress, desc)
+        if on_message is not None:
+            on_message(bar.write)
+
+        def finish(rec: dict, task: Task) -> None:
+            if journal is not None and rec.get("status") == "ok":
+                journal.record(task.input)
+            emit(rec)
+            bar.update(rec.get("status", "error"))  # type: ignore[union-attr]
+
+        with _sigterm_as_interrupt():
+            try:
+                if n_jobs == 1:
+                    job = job_factory()
+                    for unit in units:
+                        for rec, t in zip(_run_chunk(job, unit), unit):
+                            finish(rec, t)
+                else:
+                    _run_pool(units, n_jobs, job_factory, finish)
+            except KeyboardInterrupt as exc:
+                summary.interrupted = True
+                summary.signal = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+                if not read_only:
+                    _remove_stale_temporaries(todo)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if journal is not None:
             journal.close()
         summary.seconds = time.perf_counter() - start
@@ -404,8 +493,52 @@ def run_batch(
     return summary
 
 
-def _skip(t: Task, reason: str) -> dict:
-    return {"input": os.fspath(t.input), "output": os.fspath(t.output), "status": "skipped", "error": None, "reason": reason}
+def _make_roots(todo: list[Task], emit: Callable[[dict], None]) -> list[Task]:
+    """Create the output folder (the folders below it are made as files are written, never through links)."""
+    failed: dict[Path, str] = {}
+    for root in {t.root for t in todo if t.root is not None}:
+        try:
+            os.makedirs(root, exist_ok=True)
+        except OSError as exc:
+            failed[root] = f"cannot create the output folder {root} ({exc.strerror or exc})"
+    if not failed:
+        return todo
+    for t in todo:
+        if t.root in failed:
+            emit(error_entry(t.input, failed[t.root]))
+    return [t for t in todo if t.root not in failed]
+
+
+@contextlib.contextmanager
+def _workers_skip_main(job_factory: object) -> Iterator[None]:
+    """While worker processes start, make them import a stub instead of the caller's main script.
+
+    A "spawn" worker re-runs the main script to rebuild its namespace. A script
+    that calls :func:`minface.scrub_batch` at top level, without
+    ``if __name__ == "__main__":`` (as a README snippet reads), would then call
+    it again in every worker, which cannot start processes while it is itself
+    starting: every worker died and the files were blamed. minface's own jobs
+    need nothing from the main script, so the workers are pointed at
+    ``minface._worker_main`` instead. A job defined in the main script keeps the
+    standard behaviour (it needs the script, and the guard).
+    """
+    main = sys.modules.get("__main__")
+    module = getattr(job_factory, "__module__", None) or type(job_factory).__module__
+    if main is None or module == "__main__" or type(job_factory).__module__ == "__main__":
+        yield
+        return
+    import importlib.machinery
+
+    had = "__spec__" in vars(main)
+    old = getattr(main, "__spec__", None)
+    main.__spec__ = importlib.machinery.ModuleSpec("minface._worker_main", None)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if had:
+            main.__spec__ = old  # type: ignore[assignment]
+        else:
+            del main.__spec__
 
 
 def _run_pool(
@@ -419,6 +552,8 @@ def _run_pool(
     A worker that dies (a decoder crash, the out-of-memory killer) breaks the
     pool: the units in flight are retried in a new pool, a unit of several files
     split into single files, and a file that breaks it twice is reported as failed.
+    On an interruption (Ctrl-C, SIGTERM) the workers are stopped at once; the
+    files they had finished are kept.
     """
     import multiprocessing as mp
     from concurrent.futures.process import BrokenProcessPool
@@ -429,36 +564,48 @@ def _run_pool(
     while queue:
         pending: dict[Future, list[Task]] = {}
         broken = False
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(job_factory,)) as pool:
-            try:
-                while queue or pending:
-                    while queue and len(pending) < 2 * n_jobs and not broken:
-                        unit = queue.pop()
+        pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(job_factory, os.getpid()))
+        try:
+            while queue or pending:
+                while queue and len(pending) < 2 * n_jobs and not broken:
+                    unit = queue.pop()
+                    with _workers_skip_main(job_factory):
                         pending[pool.submit(_run_unit, unit)] = unit
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        unit = pending.pop(fut)
-                        try:
-                            for rec, t in zip(fut.result(), unit):
-                                finish(rec, t)
-                        except BrokenProcessPool:
-                            broken = True
-                            if len(unit) > 1:
-                                queue.extend([t] for t in unit)
-                                continue
-                            t = unit[0]
-                            attempts[t] = attempts.get(t, 0) + 1
-                            if attempts[t] >= 2:
-                                finish(_error(t, "the worker process died on this file (twice)"), t)
-                            else:
-                                queue.append(unit)
-                    if broken and not pending:
-                        break
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    unit = pending.pop(fut)
+                    try:
+                        for rec, t in zip(fut.result(), unit):
+                            finish(rec, t)
+                    except BrokenProcessPool:
+                        broken = True
+                        if len(unit) > 1:
+                            queue.extend([t] for t in unit)
+                            continue
+                        t = unit[0]
+                        attempts[t] = attempts.get(t, 0) + 1
+                        if attempts[t] >= 2:
+                            finish(_error(t, "the worker process died on this file (twice)"), t)
+                        else:
+                            queue.append(unit)
+                if broken and not pending:
+                    break
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            _stop_workers(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes now (an interrupted batch does not wait for files in flight)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
 
 
 def _error(t: Task, reason: str) -> dict:

@@ -1,7 +1,8 @@
 """Command line: ``minface <command> ...``. A thin layer over the Python API.
 
-Exit codes: 0 success, 1 some inputs failed (or, for ``verify``, something
-remains), 2 usage error, 130 interrupted.
+Exit codes: 0 success (skipped non-images are not failures), 1 some inputs
+failed (or, for ``verify``, something remains), 2 usage error, 130 interrupted
+(Ctrl-C), 141 output pipe closed early, 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,21 +17,23 @@ from pathlib import Path
 from . import __version__
 from .errors import MinfaceError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
 
 EPILOG = """\
 examples:
   minface scrub photos/ -o clean/           destroy every face, strip all metadata (tree mirrored)
   minface scrub photos/ -o clean/ --report scrub.jsonl -j 4 --preset fast
   minface verify clean/ --report scrub.jsonl  audit: faces still intact? metadata left?
-  minface strip photos/ -o clean/           metadata only, lossless for JPEG/PNG/WebP/GIF
+  minface strip photos/ -o clean/           metadata only, lossless for JPEG/PNG/WebP/GIF/HEIC/AVIF
   minface inspect photo.jpg                 the metadata a file carries
   minface detect photo.jpg                  face boxes as a table (--json for machines)
   minface presets                           what each detection preset costs and finds
   minface crop-id selfie.jpg -o id.jpg --spec us-passport   the ID photo a document needs, plain background
   minface specs                             the ID photo specifications crop-id knows
 
-exit codes: 0 all ok, 1 some files failed (verify: something remains), 2 usage error, 130 interrupted
+exit codes: 0 all ok (files that are not images are skipped, not failed), 1 some files failed
+  (verify: something remains), 2 usage error, 130 interrupted (Ctrl-C), 141 output pipe closed,
+  143 stopped by SIGTERM (finished files are kept; run again to finish)
 """
 
 
@@ -55,17 +58,18 @@ def _fraction(text: str) -> float:
 
 
 def _color(text: str) -> tuple[int, int, int]:
-    parts = text.lstrip("#")
+    from .colors import parse_color
+
     try:
-        if "," in parts:
-            r, g, b = (int(v) for v in parts.split(","))
-        else:
-            r, g, b = int(parts[0:2], 16), int(parts[2:4], 16), int(parts[4:6], 16)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"colour as R,G,B or #RRGGBB, got {text!r}") from None
-    if not all(0 <= v <= 255 for v in (r, g, b)) or ("," not in parts and len(parts) != 6):
-        raise argparse.ArgumentTypeError(f"colour as R,G,B (0-255) or #RRGGBB, got {text!r}")
-    return r, g, b
+        return parse_color(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _glob(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty pattern")
+    return text
 
 
 def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced") -> None:
@@ -95,10 +99,28 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     )
 
 
+def _select_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("which files (matched without regard to case; a pattern with / against the path below the input folder)")
+    g.add_argument(
+        "--include", action="append", default=[], type=_glob, metavar="GLOB",
+        help="only files whose name matches GLOB (repeatable: any of them), e.g. --include '*.jpg'",
+    )
+    g.add_argument(
+        "--exclude", action="append", default=[], type=_glob, metavar="GLOB",
+        help="leave out files and folders that match GLOB (repeatable), e.g. --exclude '.git' --exclude '*/private/*'",
+    )
+
+
 def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (walked recursively)")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="image files or folders (walked recursively; files that are not images are skipped and never copied)",
+    )
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("-o", "--output", metavar="OUTDIR", help="output folder; the input tree is mirrored in it")
+    where.add_argument(
+        "-o", "--output", metavar="OUT",
+        help="output folder, the input tree mirrored in it (or, for one input file, an output file name such as out.jpg)",
+    )
     where.add_argument(
         "--in-place",
         action="store_true",
@@ -111,7 +133,8 @@ def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     g.add_argument("--report", metavar="FILE", help="append one JSON line per input to FILE")
     g.add_argument("--dry-run", action="store_true", help=f"list what would be {verb}, do nothing")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary and errors")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
+    _select_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,10 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--method", choices=["fill", "pixelate", "blur"], default="fill", help="default fill: the only irreversible one")
     r.add_argument("--shape", choices=["ellipse", "rect"], default="ellipse", help="region painted (default ellipse)")
     r.add_argument("--pad", type=float, default=0.3, help="growth of each face box per side, fraction of its size (default 0.3)")
-    r.add_argument("--color", type=_color, default=(0, 0, 0), metavar="RGB", help="fill colour, R,G,B or #RRGGBB (default black)")
+    r.add_argument(
+        "--color", type=_color, default=(0, 0, 0), metavar="COLOR",
+        help="fill colour: a name (black, white, grey, ...), #RRGGBB or R,G,B (default black)",
+    )
     r.add_argument("--blocks", type=int, default=6, metavar="N", help="pixelate: blocks across a face (default 6)")
     r.add_argument("--strength", type=float, default=0.25, metavar="S", help="blur: sigma as a fraction of the face size (default 0.25)")
-    r.add_argument("--quality", type=int, metavar="Q", help="1-100 for lossy outputs (default: JPEG keeps its own tables)")
+    r.add_argument(
+        "--quality", type=int, metavar="Q",
+        help="1-100 for lossy outputs (default: a JPEG keeps its own tables; HEIC, AVIF and WebP come out about "
+        "as large as their input)",
+    )
+    r.add_argument(
+        "--format", choices=["same", "jpeg", "png", "webp"], default="same",
+        help="output format (default same: the input's, HEIC stays HEIC); another format changes the output's "
+        "extension (IMG_1.HEIC -> IMG_1.jpg)",
+    )
     _detector_options(s)
     s.add_argument(
         "--batch",
@@ -171,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
+    _select_options(v)
     v.add_argument(
         "--html",
         metavar="FILE",
@@ -207,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the metadata each file carries: EXIF (GPS, maker notes, serials, thumbnail), XMP "
         "(face regions, names), IPTC, ICC profile, comments, other segments and chunks, trailing data.",
     )
-    i.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    i.add_argument("files", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
     i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    _select_options(i)
     i.set_defaults(func=_cmd_inspect)
 
     d = sub.add_parser(
@@ -216,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="find faces and print their boxes",
         description="Find faces in images (EXIF orientation applied) and print their boxes in upright pixels.",
     )
-    d.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
-    d.add_argument("--json", action="store_true", help="print one JSON object per image instead of a table")
+    d.add_argument("images", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
+    d.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")
+    _select_options(d)
     _detector_options(d)
     d.set_defaults(func=_cmd_detect)
 
@@ -249,8 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--spec", required=True, choices=list(SPECS), metavar="SPEC", help="document spec (see `minface specs`)")
     bg = c.add_mutually_exclusive_group()
     bg.add_argument(
-        "--background", type=_pad_color, metavar="COLOR", help="plain background colour (R,G,B, #RRGGBB, white, "
-        "lightgrey or grey); default: the one the spec asks for (`minface specs`)"
+        "--background", type=_color, metavar="COLOR", help="plain background colour: a name (white, lightgrey, "
+        "grey, lightblue, ...), #RRGGBB or R,G,B; default: the one the spec asks for (`minface specs`)"
     )
     bg.add_argument(
         "--keep-background", action="store_true", help="keep the original background (the crop must then lie "
@@ -289,14 +327,30 @@ def build_parser() -> argparse.ArgumentParser:
 # -- batch commands --------------------------------------------------------------
 
 
-def _run(args: argparse.Namespace, job, verb: str) -> int:  # noqa: ANN001 - a picklable job factory
+def _output_is_file(args: argparse.Namespace) -> bool:
+    """``-o NAME.jpg`` with one input file: write that file (not a folder named NAME.jpg)."""
+    from .media import format_of_extension
+
+    out = args.output
+    return bool(
+        out
+        and len(args.inputs) == 1
+        and os.path.isfile(args.inputs[0])
+        and format_of_extension(out) is not None
+        and not os.path.isdir(out)
+    )
+
+
+def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None) -> int:  # noqa: ANN001
     from .batch import run_batch
     from .detect.runtimes import default_threads
 
-    if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
+    to_file = _output_is_file(args)
+    if args.output and not to_file and os.path.lexists(args.output) and not os.path.isdir(args.output):
         print(f"minface {verb}: error: {args.output} exists and is not a folder", file=sys.stderr)
         return EXIT_USAGE
     jobs = args.jobs or default_threads()
+    show, hook = _printer(args.dry_run)
     summary = run_batch(
         args.inputs,
         args.output,
@@ -305,23 +359,34 @@ def _run(args: argparse.Namespace, job, verb: str) -> int:  # noqa: ANN001 - a p
         overwrite=args.overwrite,
         jobs=jobs,
         report=args.report,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet,
         dry_run=args.dry_run,
         desc=verb,
-        on_record=_printer(args.dry_run),
+        on_record=show,
+        on_message=hook,
+        include=args.include,
+        exclude=args.exclude,
+        output_is_file=to_file,
+        suffix=suffix,
     )
     print(summary.to_text(), file=sys.stderr)
     return summary.exit_code
 
 
 def _printer(dry_run: bool):  # noqa: ANN202
+    """A record printer, and the hook through which it learns to print above the progress bar."""
+    write = [lambda line: print(line, file=sys.stderr)]
+
     def show(rec: dict) -> None:
         if rec.get("status") == "error":
-            print(f"error: {rec.get('input')}: {rec.get('error')}", file=sys.stderr)
-        elif dry_run:
+            write[0](f"error: {rec.get('input')}: {rec.get('error')}")
+        elif dry_run and rec.get("reason") == "dry run":
             print(f"{rec.get('input')} -> {rec.get('output')}")
 
-    return show
+    def hook(fn) -> None:  # noqa: ANN001
+        write[0] = fn
+
+    return show, hook
 
 
 def _cmd_scrub(args: argparse.Namespace) -> int:
@@ -366,7 +431,25 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             blocks=args.blocks,
             strength=args.strength,
             quality=args.quality,
+            format=None if args.format == "same" else args.format.upper(),
+            include=args.include,
+            exclude=args.exclude,
         )
+    from .media import FORMAT_EXTENSIONS
+
+    fmt = None if args.format == "same" else args.format.upper()
+    suffix = FORMAT_EXTENSIONS[fmt][0] if fmt else None
+    if _output_is_file(args):
+        from .media import format_of_extension
+
+        named = format_of_extension(args.output)
+        if fmt is not None and named != fmt:
+            print(f"minface scrub: error: --format {args.format} but the output is named {args.output}", file=sys.stderr)
+            return EXIT_USAGE
+        fmt, suffix = named, None
+    elif args.in_place and fmt is not None:
+        print("minface scrub: error: --in-place keeps each file's format; --format needs -o OUTDIR", file=sys.stderr)
+        return EXIT_USAGE
     cuda = args.device == "cuda"
     if cuda and args.jobs is None:
         args.jobs = cuda_jobs()
@@ -387,15 +470,31 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         blocks=args.blocks,
         strength=args.strength,
         quality=args.quality,
+        format=fmt,
         overwrite=args.overwrite,
         in_place=args.in_place,
     )
-    return _run(args, job, "scrub")
+    return _run(args, job, "scrub", suffix=suffix)
 
 
 def _cmd_strip(args: argparse.Namespace) -> int:
     from .jobs import StripJob
 
+    if _output_is_file(args):
+        from .media import HEAD_BYTES, format_of_extension, image_format, read_head
+
+        try:
+            found = image_format(read_head(args.inputs[0], HEAD_BYTES))
+        except OSError:
+            found = None
+        named = format_of_extension(args.output)
+        if found is not None and named != found:
+            print(
+                f"minface strip: error: strip keeps the format ({found}); name the output with its extension, "
+                f"not {Path(args.output).suffix}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     job = StripJob(
         keep_orientation=not args.apply_orientation,
         icc=args.icc,
@@ -427,13 +526,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
 
+    write = [lambda line: print(line, file=sys.stderr)]
+
     def show(rec: dict) -> None:
+        if rec.get("status") == "skipped":  # not an image: nothing to audit
+            return
         if args.html:
             records.append(rec)
         name = rec.get("input")
         if rec.get("status") == "error":
             counts["error"] += 1
-            print(f"error: {name}: {rec.get('error')}", file=sys.stderr)
+            write[0](f"error: {name}: {rec.get('error')}")
             return
         faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
         if faces or meta:
@@ -455,13 +558,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         read_only=True,
         jobs=jobs,
         report=args.json,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet,
         desc="verify",
         on_record=show,
+        on_message=lambda fn: write.__setitem__(0, fn),
+        include=args.include,
+        exclude=args.exclude,
     )
     print(
         f"{summary.total} file(s): {counts['clean']} clean, {counts['leak']} with something left "
-        f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable",
+        f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable"
+        + (f", {summary.skipped} skipped (not images)" if summary.skipped else ""),
         file=sys.stderr,
     )
     if args.html:
@@ -470,11 +577,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         write_review(records, args.html)
         print(f"review page: {args.html}", file=sys.stderr)
     if summary.interrupted:
-        return EXIT_INTERRUPTED
+        return summary.exit_code
     return EXIT_FAILED if counts["leak"] or counts["error"] else EXIT_OK
 
 
 # -- single-file commands --------------------------------------------------------
+
+
+def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - yields (name, record or None)
+    """Files and folders (walked like ``exiftool -r``) as ``(name, None)`` for each image, ``(name, record)`` else."""
+    from .walk import Filter, Task, plan
+
+    work = plan(paths, None, read_only=True, select=Filter(args.include, args.exclude))
+    for item in work.items:
+        if isinstance(item, Task):
+            yield os.fspath(item.input), None
+        else:
+            yield item["input"], item
+
+
+def _reason(exc: BaseException, name: str) -> str:
+    """An exception's message without the file name it starts with (the caller prints the name)."""
+    from .batch import _without_name
+
+    return _without_name(str(exc) or type(exc).__name__, name)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -482,20 +608,28 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from .metadata import inspect
 
     status, records = EXIT_OK, []
-    for name in args.files:
+    for name, rec in _walked(args, args.files):
+        if rec is not None:
+            if rec["status"] == "error":
+                status = EXIT_FAILED
+            if args.json:
+                records.append({"source": name, "status": rec["status"], "error": rec.get("error"), "reason": rec.get("reason")})
+            elif rec["status"] == "error":
+                print(f"{name}: error: {rec['error']}", file=sys.stderr)
+            continue
         try:
             report = inspect(Path(name))
         except (MinfaceError, OSError) as exc:
             status = EXIT_FAILED
             if args.json:
-                records.append({"source": name, "status": "error", "error": str(exc)})
+                records.append({"source": name, "status": "error", "error": _reason(exc, name)})
             else:
-                print(f"{name}: error: {exc}", file=sys.stderr)
+                print(f"{name}: error: {_reason(exc, name)}", file=sys.stderr)
             continue
         if args.json:
             records.append({**report.to_dict(), "status": "ok"})
         else:
-            print(report.to_text(), end="\n\n")
+            print(report.to_text(), end="\n\n", flush=True)
     if args.json:
         print(json.dumps(records, indent=1, ensure_ascii=False))
     return status
@@ -515,27 +649,36 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         turned=not args.upright_only,
     )
     status = EXIT_OK
-    for name in args.images:
+    for name, rec in _walked(args, args.images):
+        if rec is not None:
+            if rec["status"] == "error":
+                status = EXIT_FAILED
+            if args.json:
+                print(json.dumps(rec))
+            elif rec["status"] == "error":
+                print(f"{name}: error: {rec['error']}", file=sys.stderr)
+            continue
         try:
             faces = detector(load_image(Path(name)))
         except (MinfaceError, OSError) as exc:
             status = EXIT_FAILED
             if args.json:
-                print(json.dumps({"input": name, "status": "error", "error": str(exc)}))
+                print(json.dumps({"input": name, "status": "error", "error": _reason(exc, name)}))
             else:
-                print(f"{name}: error: {exc}", file=sys.stderr)
+                print(f"{name}: error: {_reason(exc, name)}", file=sys.stderr)
             continue
         w, h = faces.image_size or (0, 0)
         if args.json:
             record = {"input": name, "status": "ok", "width": w, "height": h, "detector": faces.detector}
             record["faces"] = faces.to_list()
-            print(json.dumps(record))
+            print(json.dumps(record), flush=True)
             continue
         print(f"{name}: {len(faces)} face(s) in {w}x{h}  [{faces.detector}]")
         for i, rec in enumerate(faces.to_list()):
             x1, y1, x2, y2 = rec["box"]
             size = max(x2 - x1, y2 - y1)
             print(f"  {i + 1:3d}  box {x1:7.1f} {y1:7.1f} {x2:7.1f} {y2:7.1f}  size {size:6.1f}  score {rec['score']:.2f}")
+        sys.stdout.flush()
     return status
 
 
@@ -550,17 +693,10 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_NAMED_COLOURS = {"white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128), "lightgrey": (225, 225, 225), "lightgray": (225, 225, 225)}
-
-
 def _wrap(text: str) -> str:
     import textwrap
 
     return textwrap.fill(text, 88)
-
-
-def _pad_color(text: str) -> tuple[int, int, int]:
-    return _NAMED_COLOURS.get(text.strip().lower()) or _color(text)
 
 
 def _cmd_crop_id(args: argparse.Namespace) -> int:
@@ -700,6 +836,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # `minface inspect --json f | head`: the reader has seen enough
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

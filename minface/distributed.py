@@ -42,7 +42,6 @@ import json
 import math
 import os
 import posixpath
-import re
 import sys
 import threading
 import time
@@ -53,13 +52,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from ._temp import TEMP_SUFFIX, temporary_name, temporary_target
+from .colors import parse_color
 from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .errors import ImageWriteError, MinfaceError, MissingDependencyError
 from .images import DEFAULT_MAX_PIXELS, atomic_write
+from .media import HEAD_BYTES, classify
 from .pipeline import ScrubJob, scrub_bytes
 from .redact import DEFAULT_PAD, METHODS, SHAPES
+from .walk import Filter, error_entry, route_other, skip_record
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -67,12 +70,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["TEMP_SUFFIX", "DistributedReport", "scrub", "scrub_from_cli"]
 
-#: Suffix of the temporary keys outputs are written to before they are moved into place.
-TEMP_SUFFIX = ".minface-tmp"
-
-#: ``.<target>.<32 hex>.minface-tmp`` (object stores) or ``.<target>.<8 chars>.tmp``
-#: (:func:`minface.images.atomic_write` on a local disk).
-_TEMP_RE = re.compile(r"^\.(?P<target>.+)\.(?:[0-9a-f]{32}\.minface-tmp|[a-z0-9_]{8}\.tmp)$")
 
 _PREFETCH = 2  # files of a partition read ahead of the one being scrubbed
 _PENDING_WRITES = 2  # finished files being written while the next one is scrubbed
@@ -211,7 +208,7 @@ def _is_local(fs: AbstractFileSystem) -> bool:
 
 def _temporary_key(path: str) -> str:
     folder, _, name = path.rpartition("/")
-    return f"{folder}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+    return f"{folder}/{temporary_name(name, uuid.uuid4().hex)}"
 
 
 def _commit(fs: AbstractFileSystem, path: str, url: str, data: bytes) -> float:
@@ -246,8 +243,15 @@ def _commit(fs: AbstractFileSystem, path: str, url: str, data: bytes) -> float:
 
 
 def _read(fs: AbstractFileSystem, path: str) -> tuple[bytes, float]:
+    """A file's bytes and the seconds it took; on a local disk only a regular file is read (a FIFO would block)."""
     start = time.perf_counter()
-    data = fs.cat_file(path)
+    if _is_local(fs):
+        from .media import open_regular
+
+        with os.fdopen(open_regular(path), "rb") as f:
+            data = f.read()
+    else:
+        data = fs.cat_file(path)
     return data, time.perf_counter() - start
 
 
@@ -291,7 +295,19 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
             read_ahead()
             seconds = 0.0
             try:
-                data, seconds = pending.result()
+                try:
+                    data, seconds = pending.result()
+                except OSError as exc:
+                    if (exc.strerror or "").startswith("not a regular file"):  # a FIFO or device: never read
+                        records.append(skip_record(job.input_url(item), exc.strerror))
+                        sizes.append((0, 0))
+                        continue
+                    raise
+                kind = classify(item.input, data[:HEAD_BYTES])
+                if not kind.is_image:  # text, system files, videos: a record, never an output
+                    records.append({**route_other(job.input_url(item), kind), "seconds": round(seconds, 4)})
+                    sizes.append((0, 0))
+                    continue
                 start = time.perf_counter()
                 try:
                     out, result = scrub_bytes(
@@ -305,6 +321,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
                         blocks=opts.blocks,
                         strength=opts.strength,
                         quality=opts.quality,
+                        format=opts.format,
                         max_pixels=opts.max_pixels,
                     )
                 finally:
@@ -368,8 +385,8 @@ def _parent(path: str) -> str:
 
 
 def _ours(name: str) -> bool:
-    """Files a walk skips: the batch journal and temporary files (ours or atomic_write's)."""
-    return name == JOURNAL_NAME or (name.startswith(".") and (name.endswith((".tmp", TEMP_SUFFIX))))
+    """Files a walk skips: the batch journal and the temporary files minface writes (local or remote)."""
+    return name == JOURNAL_NAME or temporary_target(name) is not None
 
 
 def _under(path: str, folder: str | None) -> bool:
@@ -392,12 +409,19 @@ def _plan(
     output: str,
     storage_options: dict[str, Any],
     output_storage_options: dict[str, Any],
-) -> tuple[list[_Item], list[tuple[str, str]], AbstractFileSystem, AbstractFileSystem, str]:
-    """Expand URLs, globs and folders into items; return ``(items, problems, in_fs, out_fs, out_root)``."""
+    select: Filter | None = None,
+    suffix: str | None = None,
+) -> tuple[list[_Item], list[dict[str, Any]], AbstractFileSystem, AbstractFileSystem, str]:
+    """Expand URLs, globs and folders into items; return ``(items, records, in_fs, out_fs, out_root)``.
+
+    ``records``: an error for each input that matches nothing, a skip for each
+    file ``select`` (``--include``/``--exclude``) leaves out. What each file is
+    (image, video, other) is told on the workers, which read it anyway.
+    """
     out_fs, out_root = _url_to_fs(output, output_storage_options)
     in_fs: AbstractFileSystem | None = None
     roots: list[str] = []
-    files: list[str] = []
+    files: list[tuple[str, str]] = []  # (path, path relative to the input it was found in)
     problems: list[tuple[str, str]] = []
     for url in inputs:
         fs, path = _url_to_fs(url, storage_options)
@@ -415,30 +439,37 @@ def _plan(
                     continue
                 if matches[name].get("type") == "directory":
                     roots.append(name)
-                    files.extend(_walk(fs, name, exclude))
+                    files.extend((f, _relative(f, name)) for f in _walk(fs, name, exclude))
                 elif not _ours(posixpath.basename(name)):
                     roots.append(_parent(name))
-                    files.append(name)
+                    files.append((name, posixpath.basename(name)))
         elif fs.isdir(path):
             roots.append(path)
-            files.extend(_walk(fs, path, exclude))
+            files.extend((f, _relative(f, path)) for f in _walk(fs, path, exclude))
         elif fs.isfile(path):
             roots.append(_parent(path))
-            files.append(path)
+            files.append((path, posixpath.basename(path)))
         else:
             problems.append((url, "no such file or directory"))
     assert in_fs is not None
     base = posixpath.commonpath(roots) if roots else ""
     items: list[_Item] = []
+    records = [error_entry(url, reason) for url, reason in problems]
     seen: set[str] = set()
     out_base = out_root.rstrip("/")
-    for f in files:
+    for f, rel in files:
         if f in seen:
             continue
         seen.add(f)
-        out = f"{out_base}/{_relative(f, base)}" if out_base else _relative(f, base)
-        items.append(_Item(f, out))
-    return items, problems, in_fs, out_fs, out_root
+        why = select.why_not_path(rel) if select else None
+        if why:
+            records.append(skip_record(in_fs.unstrip_protocol(f), why))
+            continue
+        out = _relative(f, base)
+        if suffix:
+            out = posixpath.splitext(out)[0] + suffix
+        items.append(_Item(f, f"{out_base}/{out}" if out_base else out))
+    return items, records, in_fs, out_fs, out_root
 
 
 def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tuple[str, str]]]:
@@ -451,9 +482,9 @@ def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tup
     temporaries: list[tuple[str, str]] = []
     for p in found:
         folder, _, name = p.rpartition("/")
-        m = _TEMP_RE.match(name)
-        if m:
-            temporaries.append((p, f"{folder}/{m['target']}"))
+        target = temporary_target(name)
+        if target is not None:
+            temporaries.append((p, f"{folder}/{target}"))
         else:
             existing.add(p)
     return existing, temporaries
@@ -588,6 +619,9 @@ def scrub(
     dry_run: bool = False,
     progress: bool = False,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    format: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> DistributedReport:
     """Scrub files from any fsspec store into another on a Dask cluster.
 
@@ -641,6 +675,14 @@ def scrub(
         A progress bar (tqdm if installed) on stderr.
     on_record : callable, optional
         Called on the driver with each record as it arrives.
+    format : str, optional
+        Output format (``"JPEG"``, ``"PNG"``, ``"WEBP"``); outputs then get its
+        extension. Default: each input's own.
+    include, exclude : list of str
+        Glob patterns choosing files, as the command line's ``--include`` and
+        ``--exclude`` (:class:`minface.walk.Filter`). Files that are not images
+        (text, system files, videos) get ``skipped`` records, decided from their
+        content on the workers; they are never written to the output.
 
     Returns
     -------
@@ -677,7 +719,14 @@ def scrub(
     if not urls:
         raise ValueError("no inputs given")
 
-    items, problems, in_fs, out_fs, out_root = _plan(urls, os.fspath(output), in_options, out_options)
+    from .media import FORMAT_EXTENSIONS
+    from .pipeline import _out_format
+
+    out_format = _out_format(format)
+    suffix = FORMAT_EXTENSIONS[out_format][0] if out_format else None
+    items, planned, in_fs, out_fs, out_root = _plan(
+        urls, os.fspath(output), in_options, out_options, Filter(include, exclude), suffix
+    )
     if out_fs.isfile(out_root):
         raise ValueError(f"{out_fs.unstrip_protocol(out_root)} exists and is not a folder")
     options = ScrubJob(
@@ -691,10 +740,11 @@ def scrub(
         method=method,
         shape=shape,
         pad=pad,
-        color=tuple(color),  # type: ignore[arg-type]
+        color=parse_color(color),
         blocks=blocks,
         strength=strength,
         quality=quality,
+        format=out_format,
         overwrite=overwrite,
         max_pixels=max_pixels,
     )
@@ -706,26 +756,19 @@ def scrub(
 
     def emit(record: dict[str, Any]) -> None:
         status = record.get("status")
-        if status == "ok":
-            summary.ok += 1
-            summary.faces += len(record.get("faces") or [])
-        elif status == "skipped":
-            summary.skipped += 1
-        else:
-            summary.failed += 1
-            summary.errors.append((str(record.get("input")), str(record.get("error"))))
+        summary.count(record)
         if status != "skipped":
             summary.file_seconds += float(record.get("seconds") or 0.0)
         writer.write(record)
         if on_record is not None:
             on_record(record)
-        if bar is not None and status != "skipped":
+        if bar is not None:  # records before the bar (planned, outputs that exist) are not part of the work
             bar.update(str(status))
 
     own_client = own_cluster = None
     try:
-        for name, reason in problems:
-            emit({"input": name, "output": None, "status": "error", "error": reason, "seconds": 0.0})
+        for record in planned:
+            emit(record)
         existing, temporaries = _scan_outputs(out_fs, out_root)
         targets = {it.output for it in items}
         todo: list[_Item] = []
@@ -910,7 +953,7 @@ def scrub_from_cli(
     def show(record: dict[str, Any]) -> None:
         if record.get("status") == "error":
             print(f"error: {record.get('input')}: {record.get('error')}", file=sys.stderr)
-        elif dry_run:
+        elif dry_run and record.get("reason") == "dry run":
             print(f"{record.get('input')} -> {record.get('output')}")
 
     try:
@@ -920,7 +963,7 @@ def scrub_from_cli(
             client=client,
             report=report,
             overwrite=overwrite,
-            progress=not quiet and sys.stderr.isatty(),
+            progress=not quiet,
             on_record=show,
             **scrub_options,
         )

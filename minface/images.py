@@ -16,6 +16,7 @@ gets the same guarantees:
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import warnings
@@ -28,7 +29,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ._defaults import DEFAULT_MAX_PIXELS as _DEFAULT_MAX_PIXELS
+from ._temp import _TEMP_NAME_PART, TEMP_SUFFIX, temporary_name, temporary_target
 from .errors import CorruptImageError, DecompressionBombError, UnsupportedImageError
+from .media import FORMAT_EXTENSIONS
 
 __all__ = [
     "ImageSource",
@@ -144,7 +147,7 @@ def decode_image(
     if isinstance(src, Image.Image):
         return _decode_pil(src, _name(src), max_pixels, orient, alpha)
     name = _name(src)
-    with _open(src, name, max_pixels) as im:
+    with _open(src, name, max_pixels, complete=True) as im:
         return _decode_pil(im, name, max_pixels, orient, alpha)
 
 
@@ -158,63 +161,191 @@ def _name(src: object) -> str:
     return str(getattr(src, "name", "<file object>"))
 
 
-def _open(src: ImageSource, name: str, max_pixels: int | None) -> Image.Image:
-    """Open (headers only) with the format and size checks done."""
-    fp: str | IO[bytes]
-    if isinstance(src, (str, os.PathLike)):
-        path = Path(src)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise UnsupportedImageError(f"{name}: cannot read file ({exc.strerror or exc})") from exc
-        if path.is_dir():
-            raise UnsupportedImageError(f"{name}: is a directory, not an image file")
-        if size == 0:
-            raise UnsupportedImageError(f"{name}: empty file (0 bytes)")
-        fp = os.fspath(path)
-    elif isinstance(src, (bytes, bytearray, memoryview)):
-        if len(src) == 0:
-            raise UnsupportedImageError(f"{name}: empty input (0 bytes)")
-        fp = io.BytesIO(bytes(src))
-    elif hasattr(src, "read"):
-        fp = src  # type: ignore[assignment]
-    else:
+def identify(head: bytes, name: str) -> str:
+    """The image format of a file from its first bytes (:mod:`minface.media`); raise when minface cannot read it.
+
+    Also makes sure the format's decoder is there: HEIF needs the ``heif`` extra,
+    AVIF a Pillow built with it.
+
+    Raises
+    ------
+    UnsupportedImageError
+        Empty, not an image, a video, or an image format minface does not read.
+    MissingDependencyError
+        HEIF without pillow-heif, AVIF without a Pillow that reads it.
+
+    >>> identify(b"\\x89PNG\\r\\n\\x1a\\n....", "a.png")
+    'PNG'
+    >>> identify(b"%PDF-1.7", "scan.pdf")
+    Traceback (most recent call last):
+    ...
+    minface.errors.UnsupportedImageError: scan.pdf: not a recognised image format (PDF document)
+    """
+    from . import media
+
+    if not head:
+        raise UnsupportedImageError(f"{name}: empty {'input' if name.startswith('<') else 'file'} (0 bytes)")
+    kind = media.classify(name, head)
+    if kind.kind == "video":
+        raise UnsupportedImageError(f"{name}: a video ({kind.format}), not an image: videos are not supported yet")
+    if not kind.is_image:
+        if kind.format and kind.reason and kind.reason.endswith("not supported"):
+            raise UnsupportedImageError(f"{name}: {kind.reason}")
         raise UnsupportedImageError(
-            f"cannot load an image from {type(src).__name__}; "
-            "give a path, bytes, a binary file object, a PIL.Image or a numpy array"
+            f"{name}: not a recognised image format" + (f" ({kind.format})" if kind.format else "")
         )
+    fmt = kind.format or ""
+    if fmt == "HEIF":
+        require_heif()
+    elif fmt == "AVIF":
+        require_avif()
+    return fmt
+
+
+def open_file(path: str | os.PathLike, name: str) -> int:
+    """A descriptor for reading ``path``, a regular file (:func:`minface.media.open_regular`).
+
+    Raises
+    ------
+    UnsupportedImageError
+        A folder, a FIFO, a device or socket, or a file that cannot be opened.
+    """
+    from . import media
+
     try:
-        with warnings.catch_warnings():
-            # our own max_pixels check replaces Pillow's bomb warning; plugins also warn
-            # about damaged metadata, which never stops minface from reading pixels
-            warnings.simplefilter("ignore")
-            im = Image.open(fp)
-    except Image.DecompressionBombError as exc:
-        raise DecompressionBombError(f"{name}: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        head = _head(fp)
-        if head == b"":
-            raise UnsupportedImageError(f"{name}: empty input (0 bytes)") from exc
-        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {head!r})") from exc
-    except Exception as exc:  # a damaged header makes plugins raise anything (SyntaxError, struct.error, ...)
-        raise CorruptImageError(f"{name}: damaged image header ({type(exc).__name__}: {exc})") from exc
+        return media.open_regular(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EISDIR or os.path.isdir(path):
+            raise UnsupportedImageError(f"{name}: is a directory, not an image file") from exc
+        if reason.startswith("not a regular file"):
+            raise UnsupportedImageError(f"{name}: {reason}") from exc
+        raise UnsupportedImageError(f"{name}: cannot read file ({reason})") from exc
+
+
+class _Reader:
+    """A source opened for reading once: its first bytes, a file object for Pillow, all of its bytes on demand."""
+
+    def __init__(self, src: ImageSource, name: str) -> None:
+        from . import media
+
+        self.owned = False
+        if isinstance(src, (str, os.PathLike)):
+            fd = open_file(src, name)
+            self.fp: IO[bytes] = os.fdopen(fd, "rb")
+            self.owned = True
+            try:
+                self.size: int | None = os.fstat(fd).st_size
+                self.head = os.pread(fd, media.HEAD_BYTES, 0) if hasattr(os, "pread") else self._peek()
+            except BaseException:
+                self.fp.close()
+                raise
+            if self.size == 0:
+                self.fp.close()
+                raise UnsupportedImageError(f"{name}: empty file (0 bytes)")
+        elif isinstance(src, (bytes, bytearray, memoryview)):
+            data = bytes(src)
+            self.fp = io.BytesIO(data)
+            self.size = len(data)
+            self.head = data[: media.HEAD_BYTES]
+        elif hasattr(src, "read"):
+            self.fp = src  # type: ignore[assignment]
+            self.size = None
+            self.head = self._peek()
+        else:
+            raise UnsupportedImageError(
+                f"cannot load an image from {type(src).__name__}; "
+                "give a path, bytes, a binary file object, a PIL.Image or a numpy array"
+            )
+
+    def _peek(self, n: int = 0) -> bytes:
+        from . import media
+
+        pos = self.fp.tell()
+        try:
+            self.fp.seek(0)
+            return self.fp.read(n or media.HEAD_BYTES) or b""
+        finally:
+            self.fp.seek(pos)
+
+    def read_all(self) -> bytes:
+        if isinstance(self.fp, io.BytesIO):
+            return self.fp.getvalue()
+        pos = self.fp.tell()
+        try:
+            self.fp.seek(0)
+            return self.fp.read()
+        finally:
+            self.fp.seek(pos)
+
+    def close(self) -> None:
+        if self.owned:
+            self.fp.close()
+
+
+_OPEN_AS: dict[str, tuple[str, ...]] = {}  # Pillow names, when they differ from the sniffed format (JPEG opens MPO too)
+
+
+def _open(src: ImageSource, name: str, max_pixels: int | None, *, complete: bool = False) -> Image.Image:
+    """Open (headers only) with the format and size checks done.
+
+    Only regular files are read (a FIFO is refused, never waited on); the format
+    is told from the first bytes and only that Pillow plugin is tried. With
+    ``complete``, a JPEG is also checked for image data that ends early
+    (:func:`minface._damage.jpeg_cut_short`).
+    """
+    reader = _Reader(src, name)
     try:
-        _check(im, name, max_pixels)
-    except Exception:
-        im.close()
+        fmt = identify(reader.head, name)
+        try:
+            with warnings.catch_warnings():
+                # our own max_pixels check replaces Pillow's bomb warning; plugins also warn
+                # about damaged metadata, which never stops minface from reading pixels
+                warnings.simplefilter("ignore")
+                im = Image.open(reader.fp, formats=list(_OPEN_AS.get(fmt, (fmt,))))
+        except Image.DecompressionBombError as exc:
+            raise DecompressionBombError(f"{name}: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise CorruptImageError(f"{name}: {_header_damage(fmt, reader)}") from exc
+        except Exception as exc:  # a damaged header makes plugins raise anything (SyntaxError, struct.error, ...)
+            raise CorruptImageError(f"{name}: damaged {fmt} header ({type(exc).__name__}: {exc})") from exc
+        if reader.owned:
+            im._exclusive_fp = True  # type: ignore[attr-defined]  # Pillow closes the file with the image
+        try:
+            _check(im, name, max_pixels)
+            if complete and im.format in ("JPEG", "MPO"):
+                from ._damage import jpeg_cut_short
+
+                if jpeg_cut_short(reader.read_all()):
+                    raise CorruptImageError(
+                        f"{name}: truncated JPEG: its image data ends before the last row (premature end of data)"
+                    )
+        except Exception:
+            im.close()
+            raise
+        return im
+    except BaseException:
+        reader.close()
         raise
-    return im
 
 
-def _head(fp: str | IO[bytes]) -> bytes:
-    try:
-        if isinstance(fp, str):
-            with open(fp, "rb") as f:
-                return f.read(8)
-        fp.seek(0)
-        return fp.read(8)
-    except Exception:
-        return b"?"
+def _header_damage(fmt: str, reader: _Reader) -> str:
+    """What is wrong with a file whose first bytes say ``fmt`` but that Pillow cannot open."""
+    from ._damage import header_problem
+
+    head = reader.head if len(reader.head) >= 1 << 16 else reader._peek(1 << 20)
+    problem = header_problem(fmt, head)
+    if problem is not None:
+        return problem
+    factory = Image.OPEN.get(fmt, (None,))[0]
+    if factory is not None:  # the plugin's own complaint says what it found wrong
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                factory(io.BytesIO(head), "").close()
+        except Exception as exc:  # noqa: BLE001 - any complaint is the message
+            return f"damaged {fmt} header ({exc or type(exc).__name__})"
+    return f"damaged {fmt} file (its header cannot be read)"
 
 
 def _check(im: Image.Image, name: str, max_pixels: int | None) -> None:
@@ -271,15 +402,56 @@ def _decode_pil(
 def _pil_to_uint8(im: Image.Image, alpha: bool) -> np.ndarray:
     mode = im.mode
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info)
-    if mode in ("RGB", "RGBA", "L"):
-        arr = np.asarray(im)
-    elif mode.startswith("I;16") or mode == "I":
-        arr = _to_uint8(np.asarray(im), im.format == "PNG" or mode != "I")
+    want_alpha = alpha and has_alpha
+    if mode.startswith("I;16"):
+        arr = pil_array(im, sixteen_bit=True)
+    elif mode == "I":
+        arr = _to_uint8(np.asarray(im), im.format == "PNG")
     elif mode == "F":
         arr = _to_uint8(np.asarray(im), False)
-    else:  # P, PA, 1, LA, La, RGBa, CMYK, YCbCr, LAB, HSV, ...
-        arr = np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
-    return _array_to_uint8(arr, alpha=alpha and has_alpha)
+    else:  # RGB, RGBA, L, P, PA, 1, LA, La, RGBa, CMYK, YCbCr, LAB, HSV, ...
+        arr = pil_array(im, "RGBA" if want_alpha else "RGB")
+    return _array_to_uint8(arr, alpha=want_alpha)
+
+
+#: Bytes of Pillow pixels converted at a time by :func:`pil_array`.
+_BAND_BYTES = 1 << 22
+
+
+def pil_array(im: Image.Image, mode: str | None = None, *, sixteen_bit: bool = False) -> np.ndarray:
+    """A loaded image's pixels as a new, writable NumPy array, converted to ``mode`` band by band.
+
+    ``numpy.asarray(im)`` holds two more copies of the pixels while it works (a
+    list of chunks and their join) and ``im.convert()`` a whole new Pillow image;
+    here only a band of a few megabytes is ever copied at a time, so a large
+    image costs its array and nothing more. ``sixteen_bit``: 16-bit grey to
+    ``uint8`` (rounded, as :func:`load_image` documents).
+
+    >>> pil_array(Image.new("P", (3, 2)), "RGB").shape
+    (2, 3, 3)
+    """
+    w, h = im.size
+
+    def band(y0: int, y1: int) -> np.ndarray:
+        part = im if (y0, y1) == (0, h) else im.crop((0, y0, w, y1))
+        if mode is not None and part.mode != mode:
+            part = part.convert(mode)
+        a = np.asarray(part)
+        if sixteen_bit:
+            a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return a
+
+    if w * h * 4 <= 4 * _BAND_BYTES:  # a small image: at once (a few copies of a few megabytes)
+        a = band(0, h)
+        return a if a.flags.writeable and a.flags.c_contiguous else np.array(a)
+    rows = max(1, _BAND_BYTES // (w * 4))
+    first = band(0, min(h, rows))
+    out = np.empty((h,) + first.shape[1:], first.dtype)
+    out[: first.shape[0]] = first
+    del first
+    for y in range(rows, h, rows):
+        out[y : y + rows] = band(y, min(h, y + rows))
+    return out
 
 
 def _to_uint8(a: np.ndarray, sixteen_bit: bool) -> np.ndarray:
@@ -339,16 +511,7 @@ def _array_to_uint8(a: np.ndarray, *, alpha: bool = False) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 #: Output formats of :func:`save_image` (Pillow names) and the file extensions that select them.
-SAVE_FORMATS: dict[str, tuple[str, ...]] = {
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
-    "PNG": (".png",),
-    "WEBP": (".webp",),
-    "TIFF": (".tif", ".tiff"),
-    "BMP": (".bmp", ".dib"),
-    "GIF": (".gif",),
-    "AVIF": (".avif",),
-    "HEIF": (".heic", ".heif", ".hif"),
-}
+SAVE_FORMATS: dict[str, tuple[str, ...]] = FORMAT_EXTENSIONS
 _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "HIF": "HEIF", "DIB": "BMP"}
 _ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "TIFF", "AVIF"})
 _ICC_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "AVIF", "HEIF"})
@@ -391,6 +554,25 @@ def require_heif() -> None:
 
 
 _HEIF_READY = False
+
+
+def require_avif() -> None:
+    """Make sure Pillow reads and writes AVIF (Pillow 11.3 and newer wheels do).
+
+    Raises
+    ------
+    MissingDependencyError
+        This Pillow was built without AVIF.
+    """
+    from PIL import features
+
+    if not features.check("avif"):
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "AVIF images need a Pillow built with AVIF support (the wheels of Pillow 11.3 and newer): "
+            "pip install -U pillow"
+        )
 
 
 def save_image(
@@ -507,6 +689,14 @@ def _save_format(format: str | None, dst: str | os.PathLike | None) -> str:
     raise ImageWriteError(f"{dst}: cannot tell the format from the extension {suffix!r}; pass format=")
 
 
+class _HandedOver(list):
+    """Frames a caller hands over to :func:`encode_image`, which empties the list as it converts them.
+
+    A caller that keeps no other reference (the scrub pipeline) so never holds an
+    image's pixels twice over: each array is freed once it is a Pillow image.
+    """
+
+
 def encode_image(
     pixels: Pixels,
     format: str,
@@ -519,8 +709,12 @@ def encode_image(
     loop: int | None = 0,
     jpeg_qtables: list | None = None,
     jpeg_subsampling: int | None = None,
+    target_bytes: int | None = None,
 ) -> bytes:
     """Encode pixels to the bytes of an image file; see :func:`save_image`.
+
+    ``target_bytes`` (lossy HEIF, AVIF and WebP stills): choose the quality so
+    the file is about that large (:func:`_quality_for_size`), instead of ``quality``.
 
     >>> import numpy as np
     >>> encode_image(np.zeros((2, 2), np.uint8), "png")[:4]
@@ -529,25 +723,30 @@ def encode_image(
     from . import metadata
     from .errors import ImageWriteError
 
-    fmt = _save_format(format, None)
     if isinstance(pixels, Image.Image):
         raise ImageWriteError(
             "save_image takes pixel arrays, not PIL images (their .info carries metadata); "
             "pass numpy.asarray(image)"
         )
-    frames = list(pixels) if isinstance(pixels, (list, tuple)) else [pixels]
+    if isinstance(pixels, _HandedOver):
+        frames: list = pixels
+    else:
+        frames = list(pixels) if isinstance(pixels, (list, tuple)) else [pixels]
+    fmt = _save_format(format, None)
     if not frames:
         raise ImageWriteError("no frames to write")
-    if len(frames) > 1 and fmt not in _ANIMATED_FORMATS:
-        raise ImageWriteError(f"{fmt} cannot hold {len(frames)} frames (one image only)")
-    arrays = [_frame_array(f) for f in frames]
-    if len(arrays) > 1 and fmt != "TIFF" and len({a.shape[:2] for a in arrays}) > 1:
+    n = len(frames)
+    if n > 1 and fmt not in _ANIMATED_FORMATS:
+        raise ImageWriteError(f"{fmt} cannot hold {n} frames (one image only)")
+    for i, f in enumerate(frames):
+        frames[i] = _frame_array(f)
+    if n > 1 and fmt != "TIFF" and len({a.shape[:2] for a in frames}) > 1:
         raise ImageWriteError("all frames of an animation must have the same size")
     if not 1 <= int(quality) <= 100:
         raise ImageWriteError(f"quality must be 1-100, got {quality}")
     if lossless and fmt in ("JPEG", "AVIF", "HEIF"):
         raise ImageWriteError(f"{fmt} is written lossy here; use PNG, TIFF or lossless WebP")
-    if fmt == "JPEG" and any(a.ndim == 3 and a.shape[2] == 4 for a in arrays):
+    if fmt == "JPEG" and any(a.ndim == 3 and a.shape[2] == 4 for a in frames):
         raise ImageWriteError("JPEG has no alpha channel; drop it (pixels[..., :3]) or use PNG/WebP")
 
     kw: dict = {}
@@ -556,7 +755,7 @@ def encode_image(
         if fmt not in _ICC_FORMATS:
             raise ImageWriteError(f"{fmt} files cannot carry an ICC profile here")
         space = icc[16:20]
-        want = b"GRAY" if arrays[0].ndim == 2 else b"RGB "
+        want = b"GRAY" if frames[0].ndim == 2 else b"RGB "
         if space != want:
             raise ImageWriteError(
                 f"the ICC profile is for {space.decode('latin-1').strip()} data, the pixels are "
@@ -591,6 +790,7 @@ def encode_image(
     elif fmt == "TIFF":
         kw["compression"] = "tiff_adobe_deflate"
     elif fmt == "AVIF":
+        require_avif()
         kw.update(quality=int(quality), speed=8)  # speed 8: about half the time of the default, same quality
     elif fmt == "HEIF":
         require_heif()
@@ -598,15 +798,21 @@ def encode_image(
         # (larger files); exif/xmp None because pillow-heif copies them from the image unless told not to
         kw.update(quality=int(quality), exif=None, xmp=None, enc_params={"preset": "ultrafast"})
 
+    if target_bytes and n == 1 and fmt in ("HEIF", "AVIF", "WEBP") and not lossless:
+        kw["quality"] = _quality_for_size(frames[0], fmt, int(target_bytes), kw)
+
     has_alpha = False
-    if fmt == "GIF":  # fresh palette images whose .info holds only the transparency index
-        pairs = [_gif_image(a) for a in arrays]
-        ims = [im for im, _ in pairs]
-        has_alpha = any(alpha for _, alpha in pairs)
-    else:
-        ims = [Image.fromarray(a) for a in arrays]
-        for im in ims:
+    ims = []
+    while frames:  # convert and drop each array: never the pixels twice over
+        a = frames.pop(0)
+        if fmt == "GIF":  # fresh palette images whose .info holds only the transparency index
+            im, alpha = _gif_image(a)
+            has_alpha = has_alpha or alpha
+        else:
+            im = Image.fromarray(a)
             im.info.clear()  # nothing may ride along (Pillow reads .info when saving)
+        del a
+        ims.append(im)
     if len(ims) > 1:
         kw.update(save_all=True, append_images=ims[1:])
     if len(ims) > 1 or fmt == "GIF":
@@ -623,12 +829,54 @@ def encode_image(
         if fmt == "GIF":
             kw["optimize"] = False
             kw["disposal"] = 2 if has_alpha else 1
+    return _save(ims, fmt, kw)
+
+
+def _save(ims: list, fmt: str, kw: dict) -> bytes:
+    from .errors import ImageWriteError
+
     buf = io.BytesIO()
     try:
         ims[0].save(buf, format=fmt, **kw)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ImageWriteError(f"cannot encode {fmt}: {exc}") from exc
+    finally:
+        ims.clear()
     return buf.getvalue()
+
+
+def _quality_for_size(a: np.ndarray, fmt: str, target: int, kw: dict) -> int:
+    """The quality at which ``a`` encodes to about ``target`` bytes in ``fmt`` (10-95).
+
+    A re-encoded photo should cost about what the original did: at a fixed
+    quality setting a phone's HEIC grows three times (x265's scale is not the
+    phone encoder's). The quality is searched on a sample of the image (16 tiles
+    of 256 pixels spread over it; the whole image when it is small), whose bytes
+    per pixel predict the whole image's within about a third, by bisection.
+    """
+    sample = _size_sample(a)
+    scale = (a.shape[0] * a.shape[1]) / (sample.shape[0] * sample.shape[1])
+    base = {k: v for k, v in kw.items() if k != "quality"}
+    im = Image.fromarray(sample)
+    lo, hi, best = 10, 95, 10
+    while lo <= hi:
+        q = (lo + hi) // 2
+        if len(_save([im], fmt, {**base, "quality": q})) * scale <= target:
+            best, lo = q, q + 1
+        else:
+            hi = q - 1
+        im = Image.fromarray(sample)
+    return best
+
+
+def _size_sample(a: np.ndarray, tile: int = 256, k: int = 4) -> np.ndarray:
+    """A mosaic of ``k`` x ``k`` tiles spread over ``a`` (``a`` itself when it is not much larger)."""
+    h, w = a.shape[:2]
+    if h * w <= 2 * (tile * k) ** 2 or h < tile or w < tile:
+        return a
+    ys = np.linspace(0, h - tile, k).astype(int)
+    xs = np.linspace(0, w - tile, k).astype(int)
+    return np.ascontiguousarray(np.concatenate([np.concatenate([a[y : y + tile, x : x + tile] for x in xs], axis=1) for y in ys]))
 
 
 def _frame_array(a: object) -> np.ndarray:
@@ -651,59 +899,215 @@ def _frame_array(a: object) -> np.ndarray:
 
 
 def _gif_image(a: np.ndarray) -> tuple[Image.Image, bool]:
-    """A palette image for GIF (exact when the frame has at most 256 colours) and whether it has transparency."""
+    """A palette image for GIF (exact when the frame has at most 256 colours) and whether it has transparency.
+
+    Works in bands of rows through a 24-bit colour lookup table, so a large frame
+    costs its palette indices (one byte a pixel) and a band, not several copies.
+    """
     h, w = a.shape[:2]
-    rgb = np.repeat(a[:, :, None], 3, axis=2) if a.ndim == 2 else a[:, :, :3]
-    clear = (a[:, :, 3] < 128) if (a.ndim == 3 and a.shape[2] == 4) else None
-    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
-    flat = packed.reshape(-1)
-    opaque = flat if clear is None else flat[~clear.reshape(-1)]
-    colours = np.unique(opaque)
-    room = 255 if clear is not None and clear.any() else 256
-    if len(colours) <= room:
-        index = np.searchsorted(colours, flat).astype(np.uint8) if len(colours) else np.zeros(flat.shape, np.uint8)
+    rows = max(1, _BAND_BYTES // max(1, w * 4))
+
+    def packed(y: int) -> tuple[np.ndarray, np.ndarray | None]:
+        part = a[y : y + rows]
+        rgb = np.repeat(part[:, :, None], 3, axis=2) if part.ndim == 2 else part[:, :, :3]
+        p = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+        clear = (part[:, :, 3] < 128) if (part.ndim == 3 and part.shape[2] == 4) else None
+        return p, clear
+
+    colours = np.zeros(0, np.uint32)
+    any_clear = False
+    too_many = False
+    for y in range(0, h, rows):
+        p, clear = packed(y)
+        if clear is not None and clear.any():
+            any_clear = True
+            p = p[~clear]
+        colours = np.union1d(colours, np.unique(p))
+        if len(colours) > 256:
+            too_many = True
+            break
+    room = 255 if any_clear else 256
+    index = np.empty((h, w), np.uint8)
+    if not too_many and len(colours) <= room:
+        lut = np.zeros(1 << 24, np.uint8)
+        lut[colours] = np.arange(len(colours), dtype=np.uint8)
         palette = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1).astype(np.uint8)
-    else:  # more colours than a GIF frame can hold: quantize (lossy)
-        q = Image.fromarray(np.ascontiguousarray(rgb)).quantize(colors=room, dither=Image.Dither.NONE)
-        index = np.asarray(q).reshape(-1).astype(np.uint8)
-        palette = np.frombuffer(bytes(q.getpalette() or b"")[: room * 3], np.uint8).reshape(-1, 3)
-    im = Image.frombytes("P", (w, h), np.ascontiguousarray(index).tobytes())
+        for y in range(0, h, rows):
+            index[y : y + rows] = lut[packed(y)[0]]
+        del lut
+    else:  # more colours than a GIF frame can hold: one palette from a sample, every band mapped to it (lossy)
+        step = max(1, int(np.sqrt(h * w / 1_000_000)))
+        rgb_sample = a[::step, ::step] if a.ndim == 2 else a[::step, ::step, :3]
+        pal_im = Image.fromarray(np.ascontiguousarray(rgb_sample)).convert("RGB").quantize(colors=room, dither=Image.Dither.NONE)
+        palette = np.frombuffer(bytes(pal_im.getpalette() or b"")[: room * 3], np.uint8).reshape(-1, 3)
+        for y in range(0, h, rows):
+            part = a[y : y + rows]
+            band = Image.fromarray(np.ascontiguousarray(part if part.ndim == 2 else part[:, :, :3])).convert("RGB")
+            index[y : y + rows] = np.asarray(band.quantize(palette=pal_im, dither=Image.Dither.NONE))
     pal = np.zeros((256, 3), np.uint8)
     pal[: len(palette)] = palette
-    if clear is not None and clear.any():
+    if any_clear:
         t = len(palette)
-        idx = np.asarray(im).copy()
-        idx[clear] = t
-        im = Image.frombytes("P", (w, h), idx.tobytes())
-        im.putpalette(pal.tobytes())
-        im.info["transparency"] = t
-        return im, True
+        for y in range(0, h, rows):
+            clear = packed(y)[1]
+            if clear is not None:
+                index[y : y + rows][clear] = t
+    im = Image.frombuffer("P", (w, h), index, "raw", "P", 0, 1).copy()
+    del index
     im.putpalette(pal.tobytes())
-    return im, False
+    if any_clear:
+        im.info["transparency"] = len(palette)
+    return im, any_clear
 
 
-def atomic_write(dst: str | os.PathLike, data: bytes, *, mode: int | None = None) -> None:
+# folders can be walked without following links (POSIX; not Windows)
+_DIR_FD = {os.open, os.rename, os.mkdir, os.stat, os.unlink} <= os.supports_dir_fd
+
+
+def _link_error(path: str | os.PathLike, inside: bool) -> Exception:
+    from .errors import ImageWriteError
+
+    where = " inside the output folder" if inside else ""
+    return ImageWriteError(f"{path}: is a symbolic link{where}; minface never writes through or replaces links")
+
+
+def atomic_write(
+    dst: str | os.PathLike,
+    data: bytes | bytearray | memoryview,
+    *,
+    mode: int | None = None,
+    root: str | os.PathLike | None = None,
+) -> None:
     """Write ``data`` to ``dst`` so that ``dst`` is either the old file or the whole new one.
 
-    The bytes go to a temporary file in the same folder, are flushed and synced to
-    disk, and the temporary file is renamed over ``dst`` (``os.replace``). On any
-    failure the temporary file is removed and ``dst`` is untouched.
+    The bytes go to a temporary file in the same folder (``.<name>.<random>.minface-tmp``),
+    are flushed and synced to disk, and the temporary file is renamed over ``dst``.
+    On any failure the temporary file is removed and ``dst`` is untouched.
+
+    Nothing is ever written through a symbolic link: ``dst`` must not be one (it
+    would be replaced, or written through), and with ``root`` neither may any
+    folder between ``root`` and ``dst``, which are created when missing. The
+    folders are opened one by one without following links, so a link swapped
+    in while writing is refused too.
+
+    Parameters
+    ----------
+    dst : path
+        The file to write. Without ``root``, its folder must exist.
+    data : bytes
+    mode : int, optional
+        Permission bits of the new file (default: ``0o666`` less the umask).
+    root : path, optional
+        The output folder ``dst`` lies in (itself may be a link: the caller chose it).
+
+    Raises
+    ------
+    ImageWriteError
+        The file cannot be written, or a link is in the way.
 
     >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "x.bin")
-    >>> atomic_write(p, b"abc"); open(p, "rb").read()
-    b'abc'
+    >>> d = tempfile.mkdtemp()
+    >>> atomic_write(os.path.join(d, "sub", "x.bin"), b"abc", root=d)
+    >>> open(os.path.join(d, "sub", "x.bin"), "rb").read(), os.listdir(os.path.join(d, "sub"))
+    (b'abc', ['x.bin'])
     """
-    import tempfile
+    import secrets
+    import stat as stat_
 
     from .errors import ImageWriteError
 
     path = Path(os.fspath(dst))
-    folder = path.parent
+    if root is None:
+        base, parts = path.parent, ()
+    else:
+        rel = os.path.relpath(os.path.abspath(path.parent), os.path.abspath(root))
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+            raise ImageWriteError(f"{path}: lies outside the output folder {root}")
+        base, parts = Path(root), () if rel == os.curdir else Path(rel).parts
+    if not _DIR_FD:  # pragma: no cover - Windows
+        _atomic_write_by_path(path, data, mode, base, parts)
+        return
+    o_dir = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        dir_fd = os.open(base, o_dir)
     except OSError as exc:
-        raise ImageWriteError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from exc
+        raise ImageWriteError(f"{path}: cannot write in {base} ({exc.strerror or exc})") from exc
+    here = base
+    try:
+        for part in parts:
+            here = here / part
+            try:
+                os.mkdir(part, 0o777, dir_fd=dir_fd)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise ImageWriteError(f"{path}: cannot create the folder {here} ({exc.strerror or exc})") from exc
+            try:
+                nxt = os.open(part, o_dir | os.O_NOFOLLOW, dir_fd=dir_fd)
+            except OSError as exc:
+                if stat_.S_ISLNK(os.stat(part, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                    raise _link_error(here, True) from exc
+                raise ImageWriteError(f"{path}: cannot write in {here} ({exc.strerror or exc})") from exc
+            os.close(dir_fd)
+            dir_fd = nxt
+        try:
+            if stat_.S_ISLNK(os.stat(path.name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                raise _link_error(path, root is not None)
+        except FileNotFoundError:
+            pass
+        for _ in range(100):
+            tmp = temporary_name(path.name, secrets.token_hex(4))
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise ImageWriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from exc
+        else:  # pragma: no cover
+            raise ImageWriteError(f"{path}: cannot find a free temporary name in {path.parent}")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fchmod(f.fileno(), (0o666 & ~_UMASK) if mode is None else mode)
+                os.fsync(f.fileno())
+            os.rename(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # replaces dst, as os.replace
+        except BaseException as exc:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except OSError:
+                pass
+            if isinstance(exc, OSError) and not isinstance(exc, ImageWriteError):
+                raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+            raise
+        try:  # make the rename itself durable
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+    finally:
+        os.close(dir_fd)
+
+
+def _atomic_write_by_path(
+    path: Path, data: bytes | bytearray | memoryview, mode: int | None, base: Path, parts: tuple[str, ...]
+) -> None:  # pragma: no cover - systems without dir_fd support
+    import tempfile
+
+    from .errors import ImageWriteError
+
+    here = base
+    for part in parts:
+        here = here / part
+        if here.is_symlink():
+            raise _link_error(here, True)
+        here.mkdir(exist_ok=True)
+    if path.is_symlink():
+        raise _link_error(path, bool(parts))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:_TEMP_NAME_PART]}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from exc
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -719,16 +1123,6 @@ def atomic_write(dst: str | os.PathLike, data: bytes, *, mode: int | None = None
         if isinstance(exc, OSError) and not isinstance(exc, ImageWriteError):
             raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
         raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
-__all__ += ["save_image", "encode_image", "atomic_write", "SAVE_FORMATS", "require_heif"]
+__all__ += ["save_image", "encode_image", "atomic_write", "TEMP_SUFFIX", "temporary_target", "SAVE_FORMATS", "require_heif", "require_avif", "identify"]

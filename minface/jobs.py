@@ -38,6 +38,8 @@ class ScrubJob:
     blocks: int = 6
     strength: float = 0.25
     quality: int | None = None
+    #: output format ("JPEG", "PNG", ...); None: the input's
+    format: str | None = None
     overwrite: bool = False
     in_place: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -72,14 +74,19 @@ class ScrubJob:
                 blocks=self.blocks,
                 strength=self.strength,
                 quality=self.quality,
+                format=self.format,
                 overwrite=self.overwrite,
                 in_place=self.in_place,
                 max_pixels=self.max_pixels,
+                output_root=task.root,
             ).to_record()
 
         if self.batch > 0:
 
             def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
+                roots = {t.root for t in tasks}
+                if len(roots) > 1:  # one output folder per batch run; anything else goes file by file
+                    return [run(t) for t in tasks]
                 return scrub_many(
                     [(t.input, t.output) for t in tasks],
                     detector,
@@ -88,6 +95,8 @@ class ScrubJob:
                     overwrite=self.overwrite,
                     in_place=self.in_place,
                     max_pixels=self.max_pixels,
+                    output_root=next(iter(roots)),
+                    format=self.format,
                     method=self.method,
                     shape=self.shape,
                     pad=self.pad,
@@ -123,7 +132,7 @@ class StripJob:
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             start = time.perf_counter()
-            if os.path.exists(task.output) and not (self.overwrite or self.in_place):
+            if os.path.lexists(task.output) and not (self.overwrite or self.in_place):
                 raise OutputExistsError(f"{task.output}: exists; pass overwrite=True to replace it")
             rep = strip(
                 task.input,
@@ -133,6 +142,7 @@ class StripJob:
                 in_place=self.in_place,
                 verify=self.verify,
                 max_pixels=self.max_pixels,
+                output_root=task.root,
             )
             kinds: dict[str, int] = {}
             for item in rep.removed:

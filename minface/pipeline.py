@@ -14,7 +14,6 @@ import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,18 +22,21 @@ from PIL import Image
 from .batch import error_record
 from .detect import Detector, detect
 from .detect.runtimes import default_threads
-from .errors import MinfaceError, UnsupportedImageError
+from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
 from .images import (
     DEFAULT_MAX_PIXELS,
     ImageSource,
+    _HandedOver,
     _open,
     _pil_to_uint8,
     apply_orientation,
     atomic_write,
     encode_image,
+    pil_array,
     read_orientation,
 )
 from .jobs import ScrubJob, StripJob
+from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
 
 __all__ = ["scrub", "scrub_bytes", "scrub_many", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
@@ -94,13 +96,20 @@ class _Source:
     lossless: bool
     jpeg_qtables: list | None
     jpeg_subsampling: int | None
+    size: int | None = None  # bytes of the input file, when known
 
 
-def _read_source(src: ImageSource, name: str, max_pixels: int | None) -> _Source:
+def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format: str | None = None) -> _Source:
+    """Decode every frame upright, with what re-encoding needs; memory: the frames' pixels and a band.
+
+    ``max_pixels`` bounds the pixels of all frames together (an animation of many
+    small frames costs as much memory as one large image).
+    """
     if isinstance(src, (np.ndarray, Image.Image)):
         raise UnsupportedImageError("scrub reads files (path, bytes or file object); for arrays use redact()")
-    with _open(src, name, max_pixels) as im:
+    with _open(src, name, max_pixels, complete=True) as im:
         fmt = im.format or "PNG"
+        size = _source_size(src)
         n = int(getattr(im, "n_frames", 1) or 1)
         if n > 1 and fmt not in ("GIF", "WEBP", "PNG"):
             if fmt in ("MPO", "HEIF", "AVIF"):
@@ -108,11 +117,14 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None) -> _Source
             else:
                 raise UnsupportedImageError(f"{name}: {fmt} with {n} pages/frames is not supported")
         if max_pixels is not None and n * im.size[0] * im.size[1] > max_pixels:
-            raise UnsupportedImageError(
-                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} exceed max_pixels={max_pixels:,} in total"
+            raise DecompressionBombError(
+                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {n * im.size[0] * im.size[1]:,} pixels "
+                f"exceed max_pixels={max_pixels:,} in total"
             )
         grey = im.mode in ("L", "LA", "1", "I;16", "I", "F") and not im.info.get("transparency")
-        keep_alpha = OUTPUT_FORMAT.get(fmt) in _ALPHA_FORMATS
+        keep_alpha = (out_format or OUTPUT_FORMAT.get(fmt)) in _ALPHA_FORMATS and (
+            im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+        )
         frames, durations = [], []
         try:
             with warnings.catch_warnings():
@@ -121,13 +133,18 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None) -> _Source
                     if n > 1:
                         im.seek(i)
                     im.load()
-                    frame = _pil_to_uint8(im if n == 1 else im.convert("RGBA"), keep_alpha)
+                    if n == 1 and not (grey and im.mode == "L"):
+                        frame = _pil_to_uint8(im, keep_alpha)
+                    else:
+                        frame = pil_array(im, "L" if grey and n == 1 else ("RGBA" if keep_alpha else "RGB"))
                     if grey and frame.ndim == 3 and frame.shape[2] == 3:
                         frame = np.ascontiguousarray(frame[:, :, 0])
                     frames.append(frame)
                     durations.append(int(im.info.get("duration", 0) or 0))
         except MinfaceError:
             raise
+        except MemoryError as exc:
+            raise DecompressionBombError(f"{name}: not enough memory to decode {n} frame(s) of {im.size}") from exc
         except Exception as exc:
             from .errors import CorruptImageError
 
@@ -145,7 +162,8 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None) -> _Source
             subsampling = subsampling if subsampling in (0, 1, 2) else None
         loop = im.info.get("loop") if n > 1 else None
         lossless = fmt == "WEBP" and _webp_is_lossless(src)
-    frames = [apply_orientation(f, orientation) for f in frames]
+    if orientation != 1:
+        frames = [apply_orientation(f, orientation) for f in frames]
     return _Source(
         frames,
         fmt,
@@ -155,7 +173,19 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None) -> _Source
         lossless,
         [list(t) for t in qtables.values()] if qtables else None,
         subsampling,
+        size,
     )
+
+
+def _source_size(src: ImageSource) -> int | None:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return len(src)
+    if isinstance(src, (str, os.PathLike)):
+        try:
+            return os.stat(src).st_size
+        except OSError:
+            return None
+    return None
 
 
 def _webp_is_lossless(src: ImageSource) -> bool:
@@ -199,13 +229,15 @@ def scrub(
     method: Method = "fill",
     shape: Shape = "ellipse",
     pad: float = DEFAULT_PAD,
-    color: tuple[int, int, int] = (0, 0, 0),
+    color: Color = (0, 0, 0),
     blocks: int = 6,
     strength: float = 0.25,
     quality: int | None = None,
+    format: str | None = None,
     overwrite: bool = False,
     in_place: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    output_root: str | os.PathLike | None = None,
 ) -> ScrubResult:
     """Write a copy of ``src`` to ``dst`` with every face destroyed and no metadata.
 
@@ -217,14 +249,19 @@ def scrub(
         upright and needs no orientation tag.
     dst : path
         Output file, written in the input's format (a multi-picture JPEG becomes a
-        plain JPEG). Its folder must exist.
+        plain JPEG) unless ``format`` says otherwise. Its folder must exist (or
+        lie below ``output_root``). It is never written through a symbolic link.
     detector : Detector, optional
         A detector to reuse; default: a shared one for ``preset`` and ``min_face``.
     method, shape, pad, color, blocks, strength
         How faces are destroyed (:func:`minface.redact.redact`).
     quality : int, optional
         Quality of lossy outputs (JPEG, lossy WebP, AVIF, HEIF). Default: a JPEG is
-        re-encoded with its own quantization tables; others use 90.
+        re-encoded with its own quantization tables; a HEIF, AVIF or lossy WebP at
+        the quality that makes it about as large as the input; others use 90.
+    format : str, optional
+        Output format: ``"JPEG"``, ``"PNG"``, ``"WEBP"``, ``"HEIF"``, ... or
+        ``"same"`` (default: the input's).
     overwrite : bool
         Replace an existing ``dst`` (atomically). Default: refuse.
     in_place : bool
@@ -232,6 +269,9 @@ def scrub(
         is complete.
     max_pixels : int or None
         Decompression-bomb guard (all frames together).
+    output_root : path, optional
+        The output folder ``dst`` lies in: missing folders below it are created,
+        and none of them may be a symbolic link (see :func:`minface.images.atomic_write`).
 
     Returns
     -------
@@ -258,25 +298,29 @@ def scrub(
     """
     start = time.perf_counter()
     name = _name(src)
-    _check_destination(src, dst, overwrite, in_place)
-    data, result = _scrub_source(
-        src, name, detector, preset, min_face, method, shape, pad, color, blocks, strength, quality, max_pixels
-    )
-    atomic_write(dst, data)
+    mode = _check_destination(src, dst, overwrite, in_place)
+    style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
+    data, result = _scrub_source(src, name, detector, preset, min_face, max_pixels, style)
+    atomic_write(dst, data, mode=mode, root=output_root)
+    del data
     result.output = os.fspath(dst)
     result.seconds = round(time.perf_counter() - start, 4)
     return result
 
 
-def _check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool) -> None:
-    if isinstance(src, (str, os.PathLike)) and os.path.exists(dst):
-        same = os.path.samefile(src, dst)
+def _check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool) -> int | None:
+    """Refuse an existing ``dst`` unless asked; return the permission bits to keep when replacing ``src`` itself."""
+    if isinstance(src, (str, os.PathLike)) and os.path.lexists(dst):
+        same = os.path.exists(dst) and os.path.samefile(src, dst)
         if same and not in_place:
             raise OutputExistsError(f"{dst}: is the input itself; pass in_place=True to replace the original")
         if not same and not overwrite:
             raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
-    elif os.path.exists(dst) and not overwrite:
+        if same:
+            return os.stat(src).st_mode & 0o7777
+    elif os.path.lexists(dst) and not overwrite:
         raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
+    return None
 
 
 def scrub_bytes(
@@ -289,10 +333,11 @@ def scrub_bytes(
     method: Method = "fill",
     shape: Shape = "ellipse",
     pad: float = DEFAULT_PAD,
-    color: tuple[int, int, int] = (0, 0, 0),
+    color: Color = (0, 0, 0),
     blocks: int = 6,
     strength: float = 0.25,
     quality: int | None = None,
+    format: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> tuple[bytes, ScrubResult]:
     """:func:`scrub` from bytes to bytes, for storage that is not a local file system.
@@ -307,9 +352,8 @@ def scrub_bytes(
     (b'\\xff\\xd8', 'JPEG', True)
     """
     start = time.perf_counter()
-    out, result = _scrub_source(
-        data, name, detector, preset, min_face, method, shape, pad, color, blocks, strength, quality, max_pixels
-    )
+    style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
+    out, result = _scrub_source(data, name, detector, preset, min_face, max_pixels, style)
     result.seconds = round(time.perf_counter() - start, 4)
     return out, result
 
@@ -320,62 +364,79 @@ def _scrub_source(
     detector: Detector | None,
     preset: str,
     min_face: float | None,
-    method: Method,
-    shape: Shape,
-    pad: float,
-    color: tuple[int, int, int],
-    blocks: int,
-    strength: float,
-    quality: int | None,
     max_pixels: int | None,
+    style: dict[str, Any],
 ) -> tuple[bytes, ScrubResult]:
     """Decode, detect and redact every frame, encode; the shared core of scrub and scrub_bytes."""
-    source = _read_source(src, name, max_pixels)
-    frames = [f if f.ndim == 3 and f.shape[2] == 3 else _as_rgb(f) for f in source.frames]
-    faces = [detector(f) if detector is not None else detect(f, preset=preset, min_face=min_face) for f in frames]
-    return _render(source, faces, name, method, shape, pad, color, blocks, strength, quality)
+    source = _read_source(src, name, max_pixels, _out_format(style.get("format")))
+    faces = []
+    for f in source.frames:  # an RGB copy of one frame at a time, when the frames are grey or RGBA
+        rgb = f if f.ndim == 3 and f.shape[2] == 3 else _as_rgb(f)
+        faces.append(detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face))
+        del rgb
+    return _render(source, faces, name, **style)
+
+
+def _out_format(fmt: str | None) -> str | None:
+    """The output format asked for (``None`` or ``"same"``: the input's); raises on an unknown one."""
+    if fmt is None or str(fmt).lower() == "same":
+        return None
+    from .images import _save_format
+
+    return _save_format(fmt, None)
 
 
 def _render(
     source: _Source,
     faces_per_frame: list,
     name: str,
-    method: Method,
-    shape: Shape,
-    pad: float,
-    color: tuple[int, int, int],
-    blocks: int,
-    strength: float,
-    quality: int | None,
+    *,
+    method: Method = "fill",
+    shape: Shape = "ellipse",
+    pad: float = DEFAULT_PAD,
+    color: Any = (0, 0, 0),
+    blocks: int = 6,
+    strength: float = 0.25,
+    quality: int | None = None,
+    format: str | None = None,
 ) -> tuple[bytes, ScrubResult]:
-    """Redact the detected faces of every frame and encode the file; the record of what was painted."""
-    out_format = OUTPUT_FORMAT[source.format]
+    """Redact the detected faces of every frame and encode the file; the record of what was painted.
+
+    The frames are painted in place and handed over to the encoder, which frees
+    each once converted: ``source.frames`` is empty afterwards. Peak memory is
+    the frames plus one encoder copy, not three copies of the image.
+    """
+    out_format = _out_format(format) or OUTPUT_FORMAT[source.format]
     h, w = source.frames[0].shape[:2]
+    n = len(source.frames)
     faces_out: list[dict[str, Any]] = []
-    redacted = []
     detector_name = None
     for i, (frame, faces) in enumerate(zip(source.frames, faces_per_frame)):
-        redacted.append(
-            redact(frame, faces, method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
+        source.frames[i] = redact(
+            frame, faces, method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, copy=False
         )
+        del frame
         regs = regions(faces, pad=pad, shape=shape).to_list()
         for rec, reg in zip(faces.to_list(), regs):
             item = {"box": rec["box"], "score": rec["score"], "region": reg}
-            if len(source.frames) > 1:
+            if n > 1:
                 item["frame"] = i
             faces_out.append(item)
         detector_name = faces.detector
     jpeg = out_format == "JPEG"
+    same = out_format == OUTPUT_FORMAT[source.format]
+    frames, source.frames = _HandedOver(source.frames), []
     data = encode_image(
-        redacted if len(redacted) > 1 else redacted[0],
+        frames,
         out_format,
         quality=quality or 90,
-        lossless=source.lossless,
+        lossless=source.lossless and out_format == "WEBP",
         icc_profile=source.icc,
         duration=source.durations,
         loop=source.loop if source.loop is not None else 0,
-        jpeg_qtables=source.jpeg_qtables if jpeg and quality is None else None,
-        jpeg_subsampling=source.jpeg_subsampling if jpeg else None,
+        jpeg_qtables=source.jpeg_qtables if jpeg and same and quality is None else None,
+        jpeg_subsampling=source.jpeg_subsampling if jpeg and same else None,
+        target_bytes=source.size if same and quality is None and out_format in _MATCHED_FORMATS else None,
     )
     result = ScrubResult(
         input=name,
@@ -385,10 +446,14 @@ def _render(
         height=h,
         faces=faces_out,
         format=out_format,
-        frames=len(source.frames),
+        frames=n,
         detector=detector_name,
     )
     return data, result
+
+
+#: Lossy outputs re-encoded to about the input's size when no quality is given (JPEG reuses its tables instead).
+_MATCHED_FORMATS = frozenset({"HEIF", "AVIF", "WEBP"})
 
 
 def scrub_many(
@@ -400,6 +465,7 @@ def scrub_many(
     overwrite: bool = False,
     in_place: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    output_root: str | os.PathLike | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Scrub several ``(src, dst)`` files, detecting in batches across them (the GPU path).
@@ -408,7 +474,7 @@ def scrub_many(
     gets an error record (and no output) without affecting the others.
     ``io_threads`` decode and encode files in parallel with each other (the
     codecs release the GIL). ``options``: ``method``, ``shape``, ``pad``,
-    ``color``, ``blocks``, ``strength``, ``quality``.
+    ``color``, ``blocks``, ``strength``, ``quality``, ``format``.
 
     >>> import tempfile, numpy as np
     >>> from PIL import Image
@@ -429,11 +495,13 @@ def scrub_many(
     records: list[dict[str, Any] | None] = [None] * len(pairs)
     start = time.perf_counter()
 
+    modes: dict[int, int | None] = {}
+
     def read(i: int) -> _Source | None:
         src, dst = pairs[i]
         try:
-            _check_destination(src, dst, overwrite, in_place)
-            return _read_source(src, _name(src), max_pixels)
+            modes[i] = _check_destination(src, dst, overwrite, in_place)
+            return _read_source(src, _name(src), max_pixels, _out_format(style["format"]))
         except Exception as exc:  # one bad file must not stop the others
             records[i] = error_record(_name(src), exc, time.perf_counter() - start)
             return None
@@ -442,7 +510,7 @@ def scrub_many(
         src, dst = pairs[i]
         try:
             data, result = _render(source, faces, _name(src), **style)
-            atomic_write(dst, data)
+            atomic_write(dst, data, mode=modes.get(i), root=output_root)
             result.output = os.fspath(dst)
             result.seconds = round(time.perf_counter() - start, 4)
             records[i] = result.to_record()
@@ -481,6 +549,7 @@ _STYLE_DEFAULTS: dict[str, Any] = {
     "blocks": 6,
     "strength": 0.25,
     "quality": None,
+    "format": None,
 }
 
 
@@ -502,14 +571,19 @@ def scrub_batch(
     report: str | os.PathLike | None = None,
     progress: bool = False,
     dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
     **options: Any,
 ):
     """Scrub files and folders (recursively) into ``output_dir``, or in place.
 
     ``options`` are those of :class:`ScrubJob` (``preset``, ``min_face``,
-    ``method``, ...). See :func:`minface.batch.run_batch` for the guarantees
-    (atomic outputs, resume, one bad file never stops the batch). Returns a
-    :class:`minface.batch.BatchSummary`.
+    ``method``, ``format``, ...). Files that are not photos are skipped (a
+    record each, never copied); ``include``/``exclude`` are glob patterns
+    (:class:`minface.walk.Filter`). See :func:`minface.batch.run_batch` for the
+    guarantees (atomic outputs, resume, one bad file never stops the batch).
+    Returns a :class:`minface.batch.BatchSummary`. Safe to call from a script
+    without an ``if __name__ == "__main__":`` guard.
 
     Examples
     --------
@@ -537,7 +611,18 @@ def scrub_batch(
         progress=progress,
         dry_run=dry_run,
         desc="scrub",
+        include=include,
+        exclude=exclude,
+        suffix=_suffix(options.get("format")),
     )
+
+
+def _suffix(fmt: str | None) -> str | None:
+    """The extension outputs get in another format (None: each keeps its own name)."""
+    from .media import FORMAT_EXTENSIONS
+
+    out = _out_format(fmt)
+    return FORMAT_EXTENSIONS[out][0] if out else None
 
 
 def strip_batch(
@@ -550,6 +635,8 @@ def strip_batch(
     report: str | os.PathLike | None = None,
     progress: bool = False,
     dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
     **options: Any,
 ):
     """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
@@ -571,4 +658,6 @@ def strip_batch(
         progress=progress,
         dry_run=dry_run,
         desc="strip",
+        include=include,
+        exclude=exclude,
     )

@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from ._defaults import DEFAULT_PAD as _DEFAULT_PAD
+from .colors import Color, parse_color
 from .faces import Faces
 
 __all__ = ["redact", "regions", "region_mask", "region_window", "Regions", "METHODS", "SHAPES", "DEFAULT_PAD"]
@@ -133,11 +134,12 @@ def redact(
     method: Method = "fill",
     shape: Shape = "ellipse",
     pad: float | tuple[float, float] = DEFAULT_PAD,
-    color: tuple[int, int, int] = (0, 0, 0),
+    color: Color = (0, 0, 0),
     blocks: int = 6,
     strength: float = 0.25,
     noise: float = 12.0,
     seed: int | None = None,
+    copy: bool = True,
 ) -> ImageT:
     """Return a copy of ``image`` with every face in ``faces`` destroyed.
 
@@ -147,15 +149,16 @@ def redact(
         ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` ``uint8`` array, or a PIL image.
         The result has the same type and shape; alpha is left untouched. PIL
         images in modes other than L, LA, RGB and RGBA (palette, CMYK, ...) come
-        back as RGB or RGBA. The input is never modified.
+        back as RGB or RGBA. The input is never modified (unless ``copy=False``).
     faces : Faces or array of shape (n, 4)
         Boxes in pixels of ``image``.
     method : {"fill", "pixelate", "blur"}
     shape : {"ellipse", "rect"}
     pad : float or (float, float)
         Growth of each box on every side, as a fraction of its width (and height).
-    color : (r, g, b)
-        Colour for ``fill``.
+    color : (r, g, b) or str
+        Colour for ``fill``: ``(r, g, b)``, a name (``"white"``), ``"#RRGGBB"`` or
+        ``"R,G,B"`` (:func:`minface.colors.parse_color`).
     blocks : int
         ``pixelate``: number of blocks across the face's longer side.
     strength : float
@@ -164,6 +167,9 @@ def redact(
         ``pixelate``/``blur``: standard deviation of the Gaussian noise added, in grey levels.
     seed : int, optional
         Seed for the noise (default: unpredictable, as it should be in production).
+    copy : bool
+        False: paint into ``image`` itself (a writable ``uint8`` array) and return
+        it, for callers that own the pixels and cannot afford a second copy.
 
     Examples
     --------
@@ -176,12 +182,14 @@ def redact(
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if blocks < 2:
         raise ValueError(f"blocks must be at least 2, got {blocks}")
-    options = (method, shape, pad, color, blocks, strength, noise, seed)
+    options = (method, shape, pad, parse_color(color), blocks, strength, noise, seed)
     if isinstance(image, Image.Image):
         im = image
         if im.mode not in ("L", "LA", "RGB", "RGBA"):  # palette, CMYK, 16-bit...: paint real colours
             im = im.convert("RGBA" if "transparency" in im.info or im.mode.endswith("A") else "RGB")
         return Image.fromarray(_redact_array(np.array(im), faces, *options), im.mode)  # type: ignore[return-value]
+    if not copy and isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.flags.writeable:
+        return _redact_array(image, faces, *options)  # type: ignore[return-value]
     return _redact_array(np.array(image, copy=True), faces, *options)  # type: ignore[return-value]
 
 

@@ -29,7 +29,8 @@ from minface.errors import MissingDependencyError
 # the worker-side hook of the kill test is defined here: send it to the workers by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-BAD = {"corrupt.jpg": "cannot decode", "notes.txt": "not a recognised image format"}
+BAD = {"corrupt.jpg": "truncated JPEG"}
+SKIPPED = {"notes.txt": "not an image"}  # skipped from its content, on the workers as on one machine
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def archive(tmp_path_factory):
     (src / "notes.txt").write_text("meeting notes, not a photo")
     report = root / "reference.jsonl"
     summary = minface.scrub_batch([src], root / "reference", jobs=1, threads=1, preset="fast", report=report)
-    assert (summary.ok, summary.failed) == (6, 2)
+    assert (summary.ok, summary.failed, summary.skipped) == (6, 1, 1)
     records = {_rel(r["input"], src): r for r in map(json.loads, report.read_text().splitlines())}
     return src, truth, root / "reference", records
 
@@ -81,6 +82,9 @@ def _check_against_reference(records: list[dict], read_output, src_url: str, arc
         assert _comparable(by_rel[rel], src_url) == _comparable(ref, str(src)), rel
     for name, reason in BAD.items():
         assert by_rel[name]["status"] == "error" and reason in by_rel[name]["error"]
+    for name, reason in SKIPPED.items():
+        assert by_rel[name]["status"] == "skipped" and by_rel[name]["reason"] == reason
+        assert by_rel[name]["output"] is None
     for rel in truth:  # JPEG encoding is deterministic for the same pixels: compare what decodes
         mine = np.asarray(Image.open(read_output(rel)))
         theirs = np.asarray(Image.open(reference / rel))
@@ -99,9 +103,9 @@ def test_local_folder_same_as_single_machine(client, archive, tmp_path):
     src, truth, _, _ = archive
     out, report = tmp_path / "out", tmp_path / "scrub.jsonl"
     summary = md.scrub(src, out, client=client, preset="fast", partition_size=3, report=report)
-    assert (summary.ok, summary.failed, summary.skipped) == (6, 2, 0)
+    assert (summary.ok, summary.failed, summary.skipped) == (6, 1, 1)
     assert summary.faces == 12 and summary.bytes_in > 0 and summary.bytes_out > 0 and summary.partitions == 3
-    assert summary.exit_code == 1 and "6 ok, 2 failed" in summary.to_text()
+    assert summary.exit_code == 1 and "6 ok, 1 failed, 1 skipped" in summary.to_text()
     records = [json.loads(line) for line in report.read_text().splitlines()]
     assert all(r["input"].startswith("file://") for r in records)
     assert all(r["output"].startswith("file://") for r in records if r["status"] == "ok")
@@ -121,7 +125,7 @@ def test_memory_store_threads_and_resume(archive):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster:
         with Client(cluster) as c:  # the default client: used when none is passed
             summary = md.scrub(src_url, out_url, preset="fast", partition_size=2, report=report)
-            assert (summary.ok, summary.failed) == (6, 2)
+            assert (summary.ok, summary.failed, summary.skipped) == (6, 1, 1)
             records = [json.loads(line) for line in fs.cat_file(f"{bucket}/scrub.jsonl").decode().splitlines()]
             assert {r["input"].split("://")[0] for r in records} == {"memory"}
             _check_against_reference(
@@ -130,7 +134,7 @@ def test_memory_store_threads_and_resume(archive):
             assert sorted(_rel(k, f"{bucket}/clean") for k in fs.find(f"{bucket}/clean")) == sorted(truth)
 
             # resume: remove the bad inputs, leave a stale temporary as a killed worker would
-            for name in BAD:
+            for name in [*BAD, *SKIPPED]:
                 fs.rm_file(f"{bucket}/photos/{name}")
             stale = f"{bucket}/clean/day0/.img0.jpg.{uuid.uuid4().hex}{md.TEMP_SUFFIX}"
             fs.pipe_file(stale, b"half an image")
@@ -220,10 +224,11 @@ def test_cli_glue_glob_and_scheduler_address(client, archive, tmp_path, capsys):
     out, report = tmp_path / "out", tmp_path / "r.jsonl"
     common = {"scheduler": client.scheduler.address, "workers": None, "report": str(report), "overwrite": False, "quiet": True}
     assert md.scrub_from_cli([f"{src}/*"], str(out), dry_run=True, **common) == 0
+    # the driver lists names only (no reads from the store): what is not an image is told on the workers
     assert not out.exists() and capsys.readouterr().out.count(" -> ") == 8
     assert md.scrub_from_cli([f"{src}/*"], out.as_uri(), preset="fast", **common) == 1
     err = capsys.readouterr().err
-    assert "error: " in err and "cannot decode" in err and "6 ok, 2 failed" in err
+    assert "error: " in err and "truncated JPEG" in err and "6 ok, 1 failed, 1 skipped" in err
     assert _outputs(out) == sorted(truth)  # a glob mirrors the tree as the shell-expanded CLI would
     # no scheduler: a LocalCluster of `workers` processes, started and closed by the call
     one = min(truth)
@@ -251,3 +256,31 @@ def test_missing_dask_names_the_extra(monkeypatch):
 def test_import_minface_does_not_import_dask():
     code = "import sys, minface; assert 'dask' not in sys.modules and 'distributed' not in sys.modules; minface.distributed.scrub"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_heic_and_files_that_are_not_photos_on_the_cluster(client, tmp_path):
+    """The Dask path reads HEIC and skips what is not a photo, as one machine does (the same code decides)."""
+    pytest.importorskip("pillow_heif", reason="HEIC needs pip install 'minface[heif]'")
+    import hostile_samples as H
+
+    src = tmp_path / "phone"
+    src.mkdir()
+    (src / "IMG_0001.HEIC").write_bytes(H.heif(exif=H._exif()))
+    (src / ".DS_Store").write_bytes(b"\0\0\0\1Bud1" + bytes(40))
+    (src / "IMG_0002.MOV").write_bytes(H.mp4(b"qt  "))
+    (src / "notes.txt").write_text("Jane Doe, passport 123456789")
+    report = tmp_path / "r.jsonl"
+    summary = md.scrub(src, tmp_path / "out", client=client, preset="fast", report=report)
+    assert (summary.ok, summary.failed, summary.skipped) == (1, 0, 3) and summary.exit_code == 0
+    records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
+    assert records[".DS_Store"]["reason"] == "system file (macOS folder settings)"
+    assert records["IMG_0002.MOV"]["reason"] == "video (not supported yet)"
+    assert records["notes.txt"]["reason"] == "not an image" and records["notes.txt"]["output"] is None
+    assert _outputs(tmp_path / "out") == ["IMG_0001.HEIC"]
+    assert minface.inspect(tmp_path / "out" / "IMG_0001.HEIC").clean
+    # the command line's --include/--exclude and --format reach the cluster too
+    from minface.cli import main as cli_main
+
+    argv = ["scrub", "-q", "--preset", "fast", "--scheduler", client.scheduler.address, str(src), "-o", str(tmp_path / "png")]
+    assert cli_main([*argv, "--exclude", ".*", "--include", "*.heic", "--format", "png"]) == 0
+    assert _outputs(tmp_path / "png") == ["IMG_0001.png"]

@@ -213,16 +213,16 @@ def test_option_errors(tmp_path):
 def test_atomic_write(tmp_path, monkeypatch):
     dst = tmp_path / "a.png"
     dst.write_bytes(b"old")
-    real_replace = os.replace
+    real_rename = os.rename
 
     def fail(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", fail)
+    monkeypatch.setattr(os, "rename", fail)
     with pytest.raises(ImageWriteError, match="No space"):
         save_image(S.photo(), dst)
     assert dst.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["a.png"]
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.setattr(os, "rename", real_rename)
     save_image(S.photo(), dst)
     assert dst.read_bytes()[:4] == b"\x89PNG" and [p.name for p in tmp_path.iterdir()] == ["a.png"]
     with pytest.raises(ImageWriteError, match="cannot write"):

@@ -154,7 +154,7 @@ class TestOneFile:
     def test_failures_write_nothing(self, tmp_path):
         bad = tmp_path / "bad.jpg"
         bad.write_bytes(jpeg_bytes(scene(0).image)[:3000])
-        with pytest.raises(MinfaceError, match="cannot decode"):
+        with pytest.raises(MinfaceError, match="truncated JPEG|cannot decode"):
             scrub(bad, tmp_path / "out.jpg")
         assert list(tmp_path.iterdir()) == [bad]
         good = tmp_path / "good.jpg"
@@ -201,7 +201,7 @@ def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 
 def no_temporaries(root: Path) -> bool:
-    return not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+    return not [p for p in root.rglob("*") if p.name.endswith((".tmp", ".minface-tmp"))]
 
 
 class TestBatch:
@@ -219,12 +219,14 @@ class TestBatch:
         assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "2", str(src), "-o", str(out), "--report", str(report)]) == 1
         records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
         assert len(records) == 7
-        reasons = {name: records[name]["error"] for name in ("corrupt.jpg", "empty.png", "notes.txt", "bomb.png")}
+        reasons = {name: records[name]["error"] for name in ("corrupt.jpg", "bomb.png")}
         assert all(records[n]["status"] == "error" and records[n]["output"] is None for n in reasons)
-        assert "cannot decode" in reasons["corrupt.jpg"]
-        assert "empty file" in reasons["empty.png"]
-        assert "not a recognised image format" in reasons["notes.txt"]
+        assert "truncated JPEG" in reasons["corrupt.jpg"]
         assert "decompression bomb" in reasons["bomb.png"] or "max_pixels" in reasons["bomb.png"]
+        # what is not a photo is skipped, never an error, never copied
+        skips = {name: records[name] for name in ("empty.png", "notes.txt")}
+        assert all(r["status"] == "skipped" and r["output"] is None for r in skips.values())
+        assert skips["empty.png"]["reason"] == "empty file" and skips["notes.txt"]["reason"] == "not an image"
         made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
         assert made == sorted(truth)
         for rel, faces in truth.items():

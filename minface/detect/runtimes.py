@@ -189,6 +189,26 @@ def get_runtime(
     return rt
 
 
+def _no_telemetry(ort) -> None:  # noqa: ANN001 - the onnxruntime module
+    """Best effort where ONNX Runtime was loaded before minface could switch its telemetry off (see minface._privacy)."""
+    from .. import _privacy
+
+    try:
+        ort.disable_telemetry_events()
+    except AttributeError:
+        pass
+    if _privacy.ORT_LOADED_BEFORE and not getattr(ort, "_minface_warned", False):
+        import warnings
+
+        warnings.warn(
+            "onnxruntime was imported before minface, so its telemetry (network uploads) could not be switched "
+            "off; import minface first, or set ORT_DISABLE_TELEMETRY=1 in the environment",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        ort._minface_warned = True
+
+
 class _OrtRuntime:
     name = "onnxruntime"
     #: uint8 NHWC pixels in; the model transposes and casts them itself (on the GPU with CUDA:
@@ -221,6 +241,7 @@ class _OrtRuntime:
             raise MissingDependencyError(
                 f"backend 'onnxruntime' needs ONNX Runtime: pip install 'minface[{extra}]'"
             ) from exc
+        _no_telemetry(ort)
         self.device = device
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads

@@ -208,13 +208,13 @@ def _colour_name(c: tuple[int, int, int]) -> str:
 
 
 def _check_colour(value: Any, name: str) -> tuple[int, int, int]:
+    """``(r, g, b)`` from any colour minface takes (:func:`minface.colors.parse_color`: ``"white"``, ``"#eeeeee"``, ...)."""
+    from ..colors import parse_color
+
     try:
-        r, g, b = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an (r, g, b) colour, got {value!r}") from None
-    if not all(0 <= v <= 255 for v in (r, g, b)):
-        raise ValueError(f"{name} colour components must be 0-255, got {value!r}")
-    return r, g, b
+        return parse_color(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def crop_id(
     spec: str | Spec,
     *,
     face: FaceChoice = "largest",
-    background: tuple[int, int, int] | None = None,
+    background: tuple[int, int, int] | str | None = None,
     keep_background: bool = False,
     detector: Detector | None = None,
     faces: Faces | None = None,
@@ -326,8 +326,9 @@ def crop_id(
     face : "largest" or int
         Which face: the largest (refused when the second largest is at least
         :data:`~minface.idphoto.AMBIGUOUS_RATIO` of its size) or an index into the detections.
-    background : (r, g, b), optional
-        The background colour (default: the spec's, ``spec.background``).
+    background : (r, g, b) or str, optional
+        The background colour (default: the spec's, ``spec.background``): ``(r, g, b)``,
+        a name (``"white"``, ``"lightgrey"``), ``"#RRGGBB"`` or ``"R,G,B"``.
     keep_background : bool
         Keep the original background (then the crop must lie inside the image).
     detector : Detector, optional

@@ -15,13 +15,14 @@ from .. import images as _images
 from ..errors import CorruptImageError, ImageError, MetadataError, MissingDependencyError, UnsupportedImageError
 from ._binary import _Malformed, _u32le
 from ._gif import _gif_layout, _inspect_gif, _rewrite_gif
+from ._heif import NotLossless, rewrite_heif
 from ._icc import _icc_decision
 from ._jpeg import _inspect_jpeg, _jpeg_icc, _jpeg_layout, _rewrite_jpeg
 from ._other_formats import _inspect_isobmff_tail, _inspect_pillow_info, _inspect_tiff
 from ._png import _inflate, _inspect_png, _png_chunks, _rewrite_png, _zlib_extra
 from ._reencode import _reencode, _verify
 from ._reports import MetadataItem, MetadataReport, StripReport, _Collector
-from ._source import MetadataSource, _open_image, _read_source, sniff_format
+from ._source import MetadataSource, _open_image, _read_source, not_an_image, sniff_format
 from ._trailer import _trailer_item
 from ._webp import _inspect_webp, _rewrite_webp, _webp_layout
 
@@ -66,7 +67,7 @@ def inspect(src: MetadataSource) -> MetadataReport:
 def _inspect_bytes(d: bytes, name: str) -> MetadataReport:
     fmt = sniff_format(d)
     if fmt is None:
-        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {d[:8]!r})")
+        raise not_an_image(d, name)
     col = _Collector()
     im: Image.Image | None = None
     try:
@@ -95,7 +96,7 @@ def _inspect_bytes(d: bytes, name: str) -> MetadataReport:
     size, orientation = None, 1
     try:
         if im is None:
-            im = _open_image(d, fmt, name, None)
+            im = _open_image(d, fmt, name, None, complete=True)
         size = im.size
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -126,7 +127,7 @@ def strip_bytes(
     icc: IccPolicy = "clean",
     verify: bool = True,
     max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
-    quality: int = 90,
+    quality: int | None = None,
     name: str = "<bytes>",
 ) -> tuple[bytes, StripReport]:
     """Remove all metadata from the bytes of an image file.
@@ -169,7 +170,8 @@ def strip(
     in_place: bool = False,
     verify: bool = True,
     max_pixels: int | None = _images.DEFAULT_MAX_PIXELS,
-    quality: int = 90,
+    quality: int | None = None,
+    output_root: str | os.PathLike | None = None,
 ) -> StripReport:
     """Write a copy of ``src`` without metadata to ``dst``.
 
@@ -196,10 +198,15 @@ def strip(
         Lossless rewrites that do not decode identically are refused.
     max_pixels : int or None
         Decompression-bomb guard, as in :func:`minface.load_image`.
-    quality : int
-        Quality of lossy re-encodes (HEIF, AVIF, lossy WebP with the orientation
-        applied). A JPEG re-encoded to apply its orientation reuses its own
-        quantization tables and chroma subsampling instead.
+    quality : int, optional
+        Quality of lossy re-encodes (a HEIF or AVIF the lossless rewrite cannot
+        handle, lossy WebP with the orientation applied). Default: the quality
+        that keeps the file about as large as the original. A JPEG re-encoded to
+        apply its orientation reuses its own quantization tables and chroma
+        subsampling instead.
+    output_root : path, optional
+        The output folder ``dst`` lies in: missing folders below it are created,
+        none may be a symbolic link (see :func:`minface.images.atomic_write`).
 
     Returns
     -------
@@ -238,7 +245,7 @@ def strip(
     mode = None
     if same:
         mode = src_path.stat().st_mode & 0o7777
-    _images.atomic_write(dst_path, out, mode=mode)
+    _images.atomic_write(dst_path, out, mode=mode, root=output_root)
     return _replace_dst(report, os.fspath(dst_path))
 
 
@@ -248,7 +255,7 @@ def _replace_dst(report: StripReport, dst: str) -> StripReport:
     return replace(report, destination=dst)
 
 
-_LOSSLESS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+_LOSSLESS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF"})
 
 
 def _strip(
@@ -258,13 +265,13 @@ def _strip(
     icc_policy: str,
     verify: bool,
     max_pixels: int | None,
-    quality: int,
+    quality: int | None,
 ) -> tuple[bytes, StripReport]:
     fmt = sniff_format(d)
     if fmt is None:
-        raise UnsupportedImageError(f"{name}: not a recognised image format (starts with {d[:8]!r})")
+        raise not_an_image(d, name)
     before = _inspect_bytes(d, name)
-    im = _open_image(d, fmt, name, max_pixels)
+    im = _open_image(d, fmt, name, max_pixels, complete=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -278,7 +285,12 @@ def _strip(
 
     frames: list[np.ndarray] = []
     if lossless:
-        out, icc_state, more = _strip_lossless(d, fmt, name, tag, icc_policy)
+        try:
+            out, icc_state, more = _strip_lossless(d, fmt, name, tag, icc_policy)
+        except NotLossless as exc:  # a HEIF structure the rewrite does not handle: re-encode, and say so
+            lossless, tag = False, None
+            notes.append(f"re-encoded: {exc}")
+    if lossless:
         method = "lossless"
     else:
         out, icc_state, more, frames = _reencode(
@@ -322,6 +334,21 @@ def _strip(
 
 
 def _strip_lossless(d: bytes, fmt: str, name: str, tag: int | None, policy: str) -> tuple[bytes, str, list[str]]:
+    if fmt in ("HEIF", "AVIF"):
+        try:
+            out, state, notes = rewrite_heif(d, policy)
+        except _Malformed as exc:
+            raise CorruptImageError(f"{name}: damaged {fmt} file ({exc})") from exc
+        if (tag or 1) != 1:  # an orientation Pillow took from Exif or XMP (not irot/imir) goes with them
+            o = _open_image(out, fmt, name, None)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if _images.read_orientation(o) != tag:
+                        raise NotLossless("its orientation is only in its metadata; applied to the pixels")
+            finally:
+                o.close()
+        return out, state, notes
     if fmt == "JPEG":
         lay = _jpeg_layout(d)
         if lay.fatal:

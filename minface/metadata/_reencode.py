@@ -19,14 +19,16 @@ def _frame_pixels(im: Image.Image) -> np.ndarray:
     """One frame as uint8: 2-D for grayscale, RGB or RGBA otherwise."""
     mode = im.mode
     if mode in ("L", "RGB", "RGBA"):
-        return np.asarray(im)
+        return _images.pil_array(im)
     if mode == "1":
-        return np.asarray(im.convert("L"))
-    if mode.startswith("I;16") or mode in ("I", "F"):
+        return _images.pil_array(im, "L")
+    if mode.startswith("I;16"):
+        return _images.pil_array(im, sixteen_bit=True)
+    if mode in ("I", "F"):
         a = np.asarray(im)
-        return _images._to_uint8(a, mode != "I" and mode != "F") if a.dtype != np.uint8 else a
+        return _images._to_uint8(a, False) if a.dtype != np.uint8 else a
     has_alpha = mode in ("LA", "La", "PA", "RGBa") or (mode == "P" and "transparency" in im.info)
-    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    return _images.pil_array(im, "RGBA" if has_alpha else "RGB")
 
 
 def _decode_frames(d: bytes, fmt: str, name: str, max_pixels: int | None):
@@ -91,8 +93,9 @@ def _reencode(
     policy: str,
     pil_icc: bytes | None,
     max_pixels: int | None,
-    quality: int,
-) -> tuple[bytes, str, list[str], list[np.ndarray]]:
+    quality: int | None,
+) -> tuple[bytes, str, list[str], list[tuple]]:
+    """Re-encode from the decoded, upright pixels; returns the bytes, ICC state, notes and the frames' digests."""
     frames, durations, loop, notes, qtables, sampling = _decode_frames(d, fmt, name, max_pixels)
     if not frames:
         raise CorruptImageError(f"{name}: no image to keep")
@@ -103,7 +106,9 @@ def _reencode(
         if icc[16:20] != want or out_fmt in ("GIF", "BMP"):
             icc, state = None, "dropped-unsupported"
             notes.append("the colour profile does not fit the re-encoded pixels and was dropped")
-    kw: dict[str, Any] = {"icc_profile": icc, "quality": quality}
+    kw: dict[str, Any] = {"icc_profile": icc, "quality": quality or 90}
+    if quality is None and out_fmt in ("HEIF", "AVIF", "WEBP"):  # about the size of the original
+        kw["target_bytes"] = len(d)
     if fmt == "WEBP":
         kw["lossless"] = not _webp_is_lossy(d)
     if fmt == "JPEG":
@@ -111,11 +116,50 @@ def _reencode(
         frames = [f[..., :3] if f.ndim == 3 else f for f in frames]
     if len(frames) > 1 and fmt in ("GIF", "WEBP", "PNG", "AVIF"):
         kw.update(duration=durations, loop=loop)
+    digests = [_digest(f) for f in frames]
+    frames = _images._HandedOver(frames)  # the encoder frees each frame once converted
     try:
-        out = _images.encode_image(frames if len(frames) > 1 else frames[0], out_fmt, **kw)
+        out = _images.encode_image(frames, out_fmt, **kw)
     except ImageWriteError as exc:
         raise ImageWriteError(f"{name}: {exc}") from exc
-    return out, state, notes, frames
+    return out, state, notes, digests
+
+
+def _digest(a: np.ndarray) -> tuple:
+    """A frame's shape and a SHA-256 of its pixels, computed band by band (no copy of the frame)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    rows = max(1, (1 << 22) // max(1, a[0].nbytes))
+    for y in range(0, a.shape[0], rows):
+        h.update(np.ascontiguousarray(a[y : y + rows]).data)
+    return a.shape, h.hexdigest()
+
+
+def _pil_digests(d: bytes, fmt: str, name: str, max_pixels: int | None) -> list[tuple]:
+    """``(mode, size, duration, SHA-256)`` of each stored frame, decoded one at a time and hashed in bands."""
+    import hashlib
+
+    im = _open_image(d, fmt, name, max_pixels)
+    try:
+        n = int(getattr(im, "n_frames", 1) or 1) if fmt != "JPEG" else 1
+        out = []
+        for k in range(n):
+            if n > 1:
+                im.seek(k)
+            try:
+                im.load()
+            except Exception as exc:
+                raise CorruptImageError(f"{name}: cannot decode {fmt} data ({exc})") from exc
+            w, h = im.size
+            rows = max(1, (1 << 22) // max(1, w * 4))
+            digest = hashlib.sha256()
+            for y in range(0, h, rows):
+                digest.update(im.crop((0, y, w, min(h, y + rows))).tobytes())
+            out.append((im.mode, im.size, im.info.get("duration") if n > 1 else None, digest.hexdigest()))
+        return out
+    finally:
+        im.close()
 
 
 def _verify(
@@ -123,14 +167,16 @@ def _verify(
     out: bytes,
     fmt: str,
     name: str,
-    expected: list[np.ndarray] | None,
+    expected: list[tuple] | None,
     tag: int,
     max_pixels: int | None,
 ) -> bool:
     """Whether the output decodes to the source's pixels (raises when the output does not decode).
 
-    ``expected``: the upright frames that were re-encoded; None for a lossless
-    rewrite, whose stored pixels are compared with the source's frame by frame.
+    ``expected``: :func:`_digest` of the upright frames that were re-encoded;
+    None for a lossless rewrite, whose stored frames are compared with the
+    source's. Frames are decoded one at a time and compared by their SHA-256, so
+    a large image is never held twice.
     """
     try:
         o = _open_image(out, fmt, name + " (stripped)", max_pixels)
@@ -141,37 +187,18 @@ def _verify(
             warnings.simplefilter("ignore")
             if _images.read_orientation(o) != tag:
                 raise MetadataError(f"{name}: the stripped file has the wrong orientation; nothing written")
+    finally:
+        o.close()
+    try:
         if expected is None:
-            i = _open_image(d, fmt, name, max_pixels)
+            source = _pil_digests(d, fmt, name, max_pixels)
             try:
-                try:
-                    i.load()
-                except Exception as exc:
-                    raise CorruptImageError(f"{name}: cannot decode {fmt} data ({exc})") from exc
-                n_in = int(getattr(i, "n_frames", 1) or 1) if fmt != "JPEG" else 1
-                n_out = int(getattr(o, "n_frames", 1) or 1)
-                if n_in != n_out:
-                    return False
-                for k in range(n_in):
-                    if n_in > 1:
-                        i.seek(k)
-                        o.seek(k)
-                    i.load()
-                    o.load()
-                    if (i.mode, i.size) != (o.mode, o.size) or i.tobytes() != o.tobytes():
-                        return False
-                    if n_in > 1 and i.info.get("duration") != o.info.get("duration"):
-                        return False
-                return True
-            finally:
-                i.close()
+                return source == _pil_digests(out, fmt, name + " (stripped)", max_pixels)
+            except ImageError as exc:
+                raise MetadataError(f"{name}: the stripped file does not decode ({exc}); nothing written") from exc
         out_frames = _decode_frames(out, fmt, name, max_pixels)[0]
-        return len(expected) == len(out_frames) and all(
-            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(expected, out_frames)
-        )
+        return expected == [_digest(f) for f in out_frames]
     except ImageError:
         raise
     except Exception as exc:
         raise MetadataError(f"{name}: the stripped file does not decode ({exc}); nothing written") from exc
-    finally:
-        o.close()

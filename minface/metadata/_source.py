@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import IO, Union
 
 from PIL import Image
 
 from .. import images as _images
-from ..errors import CorruptImageError, ImageError, UnsupportedImageError
-from ._binary import _u32be
+from ..errors import ImageError, UnsupportedImageError
+from ..media import HEAD_BYTES, image_format
 
 #: What :func:`inspect` and :func:`strip` accept: a path, bytes or a binary file object.
 MetadataSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
@@ -25,18 +24,7 @@ def _read_source(src: MetadataSource) -> tuple[bytes, str]:
         data, name = bytes(src), "<bytes>"
     elif isinstance(src, (str, os.PathLike)):
         name = os.fspath(src)  # type: ignore[assignment]
-        path = Path(name)
-        if path.is_dir():
-            raise UnsupportedImageError(f"{name}: is a directory, not an image file")
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise UnsupportedImageError(f"{name}: {size:,} bytes is too large for an image file")
-            data = path.read_bytes()
-        except OSError as exc:
-            if isinstance(exc, ImageError):
-                raise
-            raise UnsupportedImageError(f"{name}: cannot read file ({exc.strerror or exc})") from exc
+        data = _read_path(name)
     elif hasattr(src, "read"):
         name = str(getattr(src, "name", "<file object>"))
         data = src.read(MAX_FILE_BYTES + 1)  # type: ignore[union-attr]
@@ -54,8 +42,28 @@ def _read_source(src: MetadataSource) -> tuple[bytes, str]:
     return data, name
 
 
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"mif2"}
-_AVIF_BRANDS = {b"avif", b"avis"}
+def _read_path(name: str) -> bytes:
+    """A regular file's bytes (a FIFO or device is refused, never waited on)."""
+    fd = _images.open_file(name, name)
+    with os.fdopen(fd, "rb") as f:
+        try:
+            size = os.fstat(fd).st_size
+            if size > MAX_FILE_BYTES:
+                raise UnsupportedImageError(f"{name}: {size:,} bytes is too large for an image file")
+            return f.read()
+        except ImageError:
+            raise
+        except OSError as exc:
+            raise UnsupportedImageError(f"{name}: cannot read file ({exc.strerror or exc})") from exc
+
+
+def not_an_image(d: bytes, name: str) -> UnsupportedImageError:
+    """The error for bytes :func:`sniff_format` does not recognise, saying what they are when known."""
+    try:
+        _images.identify(d[:HEAD_BYTES], name)
+    except UnsupportedImageError as exc:
+        return exc
+    return UnsupportedImageError(f"{name}: not a recognised image format")
 
 
 def sniff_format(d: bytes) -> str | None:
@@ -64,37 +72,11 @@ def sniff_format(d: bytes) -> str | None:
     >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff_format(b"hello")
     ('PNG', None)
     """
-    if d[:3] == b"\xff\xd8\xff":
-        return "JPEG"
-    if d[:8] == b"\x89PNG\r\n\x1a\n":
-        return "PNG"
-    if d[:4] == b"RIFF" and d[8:12] == b"WEBP":
-        return "WEBP"
-    if d[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if d[:4] in (b"II*\0", b"MM\0*"):
-        return "TIFF"
-    if d[:2] == b"BM" and len(d) >= 26:
-        return "BMP"
-    if d[4:8] == b"ftyp" and len(d) >= 16:
-        size = min(_u32be(d, 0), len(d), 4096)
-        brands = {d[8:12]} | {d[i : i + 4] for i in range(16, max(16, size) - 3, 4)}
-        if brands & _AVIF_BRANDS:
-            return "AVIF"
-        if brands & _HEIF_BRANDS:
-            return "HEIF"
-    return None
+    return image_format(d)
 
 
-def _open_image(d: bytes, fmt: str, name: str, max_pixels: int | None) -> Image.Image:
-    """Open headers with Pillow (format allowlist and decompression-bomb guard)."""
-    if fmt == "HEIF":
-        _images.require_heif()
-    try:
-        with warnings.catch_warnings():  # damaged metadata makes Pillow warn; it is reported by inspect
-            warnings.simplefilter("ignore")
-            return _images._open(d, name, max_pixels)
-    except UnsupportedImageError as exc:
-        if "not a recognised image format" not in str(exc):
-            raise
-        raise CorruptImageError(f"{name}: damaged {fmt} file (its header cannot be read)") from exc
+def _open_image(d: bytes, fmt: str, name: str, max_pixels: int | None, *, complete: bool = False) -> Image.Image:
+    """Open headers with Pillow (format allowlist and decompression-bomb guard; see ``images._open``)."""
+    with warnings.catch_warnings():  # damaged metadata makes Pillow warn; it is reported by inspect
+        warnings.simplefilter("ignore")
+        return _images._open(d, name, max_pixels, complete=complete)

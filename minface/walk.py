@@ -1,0 +1,349 @@
+"""From the files and folders a user names to the work to do: one task or one record per file.
+
+:func:`plan` walks folders (sorted, never through a link to a folder) and
+decides, for every entry it meets, either a :class:`Task` (an image to
+process, and where its output goes) or a report record:
+
+* ``skipped`` for what is not a photo (:func:`minface.media.classify`: text,
+  PDFs, ``.DS_Store``, ``Thumbs.db``, videos for now), for what is not a
+  regular file (FIFOs, sockets, devices: they are never opened for reading,
+  so they cannot block), for links to folders, broken links, links under
+  ``--in-place``, and for what ``--include``/``--exclude`` leave out;
+* ``error`` for what cannot be read: a folder that cannot be listed, a path
+  longer than the system allows, a file named like a photo whose content is
+  none, an image format minface does not read, two inputs whose outputs would
+  collide.
+
+So every input gets a record, and nothing but images ever reaches a worker.
+This module is light (no image libraries): the planning process uses it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import media
+from ._temp import temporary_target
+
+__all__ = ["Task", "Plan", "Filter", "plan", "JOURNAL_NAME", "skip_record", "error_entry"]
+
+#: The in-place journal's file name (in the inputs' common folder).
+JOURNAL_NAME = ".minface-journal.jsonl"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One input file and where its output goes.
+
+    ``root`` is the output folder the output lies in (None for read-only and
+    in-place tasks): no folder between it and ``output`` may be a link.
+    ``format`` is the image format the walk sniffed.
+    """
+
+    input: Path
+    output: Path
+    root: Path | None = None
+    format: str | None = None
+
+
+@dataclass
+class Plan:
+    """What :func:`plan` found, in walk order: a :class:`Task` per image, a record for everything else."""
+
+    items: list[Task | dict[str, Any]] = field(default_factory=list)
+    base: Path | None = None  # the inputs' common folder (as given, made absolute)
+
+    @property
+    def tasks(self) -> list[Task]:
+        return [i for i in self.items if isinstance(i, Task)]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if not isinstance(i, Task)]
+
+
+def skip_record(name: str | os.PathLike, reason: str, output: str | os.PathLike | None = None, **extra: Any) -> dict:
+    """A ``skipped`` report record."""
+    return {
+        "input": os.fspath(name),
+        "output": None if output is None else os.fspath(output),
+        "status": "skipped",
+        "error": None,
+        "reason": reason,
+        **extra,
+    }
+
+
+def error_entry(name: str | os.PathLike, reason: str) -> dict:
+    """An ``error`` report record for something the walk could not use."""
+    return {"input": os.fspath(name), "output": None, "status": "error", "error": reason, "seconds": 0.0}
+
+
+class Filter:
+    """``--include`` / ``--exclude`` glob patterns.
+
+    A pattern without ``/`` is matched against the file or folder *name*, one
+    with ``/`` against the path relative to the input folder it was found in
+    (``2024/*.jpg``); ``fnmatch`` rules (``*`` also matches ``/``), without
+    regard to case, since photo extensions come in both (``.JPG``, ``.jpg``).
+    A folder that matches an exclude pattern is not walked at all. A file is
+    processed when it matches no exclude pattern and, if include patterns are
+    given, at least one of them.
+
+    >>> f = Filter(include=["*.jpg"], exclude=["drafts", "*/private/*"])
+    >>> f.why_not("2024/a.JPG", False), f.why_not("a.png", False), f.why_not("drafts", True)
+    (None, 'not matched by --include', 'excluded by --exclude drafts')
+    """
+
+    def __init__(self, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> None:
+        self.include = [p for p in include if p]
+        self.exclude = [p for p in exclude if p]
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    @staticmethod
+    def _match(pattern: str, rel: str) -> bool:
+        target = rel if "/" in pattern.strip("/") else rel.rsplit("/", 1)[-1]
+        return fnmatch.fnmatch(target.lower(), pattern.strip("/").lower())
+
+    def why_not_path(self, rel: str) -> str | None:
+        """:meth:`why_not` for a file at ``rel``, checking its folders too (for walks that list files only).
+
+        >>> Filter(exclude=["drafts"]).why_not_path("2024/drafts/a.jpg")
+        'excluded by --exclude drafts'
+        """
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            why = self.why_not("/".join(parts[:i]), True)
+            if why:
+                return why
+        return self.why_not(rel, False)
+
+    def why_not(self, rel: str, is_dir: bool) -> str | None:
+        """Why the entry at ``rel`` (relative, ``/``-separated) is left out; None when it is kept."""
+        for p in self.exclude:
+            if self._match(p, rel):
+                return f"excluded by --exclude {p}"
+        if self.include and not is_dir and not any(self._match(p, rel) for p in self.include):
+            return "not matched by --include"
+        return None
+
+
+def _ours(name: str) -> bool:
+    """minface's own files in a tree: the in-place journal and temporary files (never inputs)."""
+    return name == JOURNAL_NAME or temporary_target(name) is not None
+
+
+def _walk_error(path: str, exc: OSError) -> dict:
+    import errno
+
+    if exc.errno == errno.ENAMETOOLONG:
+        return error_entry(path, f"path too long for this system ({len(os.fsencode(path))} bytes): not read")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return error_entry(path, f"cannot read this folder: permission denied ({exc.strerror})")
+    return error_entry(path, f"cannot read this folder ({exc.strerror or exc})")
+
+
+@dataclass
+class _Entry:
+    path: str
+    rel: str  # relative to the input it was found in, "/"-separated
+    explicit: bool  # named by the user (not found by walking)
+
+
+def _walk(top: str, exclude: str | None, select: Filter, out: list) -> None:
+    """Depth-first, sorted walk of ``top``: an :class:`_Entry` per file, a record for everything else."""
+    stack = [(top, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            out.append(_walk_error(folder, exc))
+            continue
+        subfolders = []
+        for e in entries:
+            path = os.path.join(folder, e.name)
+            erel = f"{rel}/{e.name}" if rel else e.name
+            try:
+                is_link = e.is_symlink()
+                is_dir = e.is_dir(follow_symlinks=False)
+            except OSError as exc:
+                out.append(_walk_error(path, exc))
+                continue
+            if is_dir:
+                if exclude is not None and os.path.abspath(path) == exclude:
+                    continue  # the output folder inside the input
+                why = select.why_not(erel, True)
+                if why:
+                    out.append(skip_record(path, why))
+                else:
+                    subfolders.append((path, erel))
+                continue
+            if _ours(e.name):
+                continue
+            if is_link and os.path.isdir(path):
+                out.append(skip_record(path, "symbolic link to a folder (not followed)"))
+                continue
+            why = select.why_not(erel, False)
+            if why:
+                out.append(skip_record(path, why))
+                continue
+            out.append(_Entry(path, erel, False))
+        stack.extend(reversed(subfolders))
+
+
+def plan(
+    inputs: Sequence[str | os.PathLike],
+    output: str | os.PathLike | None,
+    *,
+    in_place: bool = False,
+    read_only: bool = False,
+    output_is_file: bool = False,
+    suffix: str | None = None,
+    select: Filter | None = None,
+) -> Plan:
+    """Expand files and folders into tasks and records (see the module documentation).
+
+    Outputs mirror the inputs' layout below their common folder: ``photos``
+    with ``-o out`` writes ``photos/a/b.jpg`` to ``out/a/b.jpg``, and the files
+    ``x/a.jpg x/y/b.jpg`` go to ``out/a.jpg`` and ``out/y/b.jpg``.
+
+    Parameters
+    ----------
+    inputs : paths
+        Files and folders.
+    output : path or None
+        The output folder (or, with ``output_is_file``, the output file of the
+        one input file); None for in-place and read-only work.
+    in_place, read_only : bool
+        Tasks replace their input (links are then skipped), or write nothing.
+    suffix : str, optional
+        Replace each output's extension (``".jpg"`` for ``--format jpeg``).
+    select : Filter, optional
+        ``--include`` / ``--exclude`` patterns.
+
+    Raises
+    ------
+    ValueError
+        Both or neither of an output and ``in_place``, or an output folder that
+        is an input folder (its files would be replaced).
+
+    >>> p = plan(["no/such/file.jpg"], "out")
+    >>> p.tasks, [(r["status"], r["error"]) for r in p.records]
+    ([], [('error', 'no such file or directory')])
+    """
+    if not read_only and (output is None) != in_place:
+        raise ValueError("give an output folder, or in_place=True (not both)")
+    select = select or Filter()
+    out_root = None if output is None else Path(os.path.abspath(output))
+    exclude = None if out_root is None or output_is_file else os.path.realpath(out_root)
+    result = Plan()
+    found: list[_Entry | dict] = []
+    roots: list[str] = []
+    for raw in inputs:
+        p = os.path.abspath(raw)
+        try:
+            st = os.lstat(p)
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                found.append(error_entry(os.fspath(raw), "no such file or directory"))
+            else:
+                found.append(error_entry(os.fspath(raw), _walk_error(p, exc)["error"]))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            roots.append(p)
+            _walk(p, exclude, select, found)
+        else:
+            roots.append(os.path.dirname(p))
+            name = os.path.basename(p)
+            why = select.why_not(name, False)
+            found.append(skip_record(p, why) if why else _Entry(p, name, True))
+    base = os.path.commonpath(roots) if roots else os.getcwd()
+    result.base = Path(base)
+    if out_root is not None and not output_is_file and os.path.realpath(out_root) == os.path.realpath(base):
+        raise ValueError(
+            f"the output folder {output} is the input folder: its files would be replaced; "
+            "give another folder, or --in-place to replace the originals"
+        )
+    seen: dict[str, str] = {}
+    for entry in found:
+        if isinstance(entry, dict):
+            result.items.append(entry)
+            continue
+        task, record = _decide(entry, base, out_root, in_place, read_only, output_is_file, suffix)
+        if task is not None and not read_only:
+            key = os.path.normcase(os.fspath(task.output))
+            if key in seen:
+                task, record = None, error_entry(
+                    entry.path, f"its output {task.output} would replace that of {seen[key]}; rename one of them"
+                )
+            else:
+                seen[key] = entry.path
+        result.items.append(task if task is not None else record)  # type: ignore[arg-type]
+    return result
+
+
+def _decide(
+    entry: _Entry,
+    base: str,
+    out_root: Path | None,
+    in_place: bool,
+    read_only: bool,
+    output_is_file: bool,
+    suffix: str | None,
+) -> tuple[Task | None, dict | None]:
+    """The task for one file, or the record that says why there is none."""
+    path = entry.path
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return None, _walk_error(path, exc) if not isinstance(exc, FileNotFoundError) else error_entry(
+            path, "no such file or directory (removed while walking)"
+        )
+    if stat.S_ISLNK(st.st_mode):
+        if in_place:
+            return None, skip_record(path, "symbolic link: --in-place never replaces links (give its target instead)")
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None, skip_record(path, "broken symbolic link")
+    what = media.entry_type(st.st_mode)
+    if what is not None:
+        return None, skip_record(path, f"not a regular file ({what})")
+    try:
+        head = media.read_head(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if reason.startswith("not a regular file"):
+            return None, skip_record(path, reason)
+        return None, error_entry(path, f"cannot read file ({reason})")
+    kind = media.classify(path, head)
+    if not kind.is_image:
+        return None, route_other(path, kind)
+    if read_only or in_place:
+        return Task(Path(path), Path(path), None, kind.format), None
+    assert out_root is not None
+    if output_is_file:
+        return Task(Path(path), out_root, out_root.parent, kind.format), None
+    rel = os.path.relpath(path, base)
+    if suffix:
+        rel = os.path.splitext(rel)[0] + suffix
+    return Task(Path(path), out_root / rel, out_root, kind.format), None
+
+
+def route_other(name: str | os.PathLike, kind: media.MediaKind) -> dict:
+    """The record of a file that is not an image: the one place where videos will be routed to their scrubber."""
+    if kind.kind == "video":
+        return skip_record(name, kind.reason or media.VIDEO_REASON, format=kind.format)
+    if kind.error:
+        return error_entry(name, kind.reason or "not an image")
+    return skip_record(name, kind.reason or "not an image")

@@ -1,0 +1,269 @@
+"""A hostile archive, made by the tests: damaged, disguised, huge and not-a-photo files.
+
+:func:`build` writes one file (or FIFO, or link) per kind into a folder and
+returns what ``minface scrub`` must make of each: ``ok``, ``error`` or
+``skipped``. Every file is generated here; nothing comes from outside.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from conftest import background, paste_faces
+from PIL import Image
+
+#: A face on a background: what the valid samples show.
+FACE = paste_faces(background("coffee", 320, 240), [(120, 60, 90)]).image
+
+
+def _save(pixels, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _exif(orientation: int | None = None) -> bytes:
+    exif = Image.Exif()
+    exif[0x013B] = "Jane Doe"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
+    if orientation:
+        exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def chunk(kind: bytes, body: bytes, crc: int | None = None) -> bytes:
+    """A PNG chunk (with its right CRC unless one is given)."""
+    c = zlib.crc32(kind + body) if crc is None else crc
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", c & 0xFFFFFFFF)
+
+
+def png_header(width: int, height: int, *, crc: int | None = None) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr, crc)
+
+
+def png_bad_crc() -> bytes:
+    good = _save(FACE, "PNG")
+    return good[:29] + bytes([good[29] ^ 0xFF]) + good[30:]
+
+
+def png_width_zero() -> bytes:
+    return png_header(0, 100) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+
+
+def jpeg_sof_zero() -> bytes:
+    """A JPEG whose frame header (SOF0) declares 0x0 pixels."""
+    d = bytearray(_save(FACE, "JPEG"))
+    sof = d.index(b"\xff\xc0")
+    d[sof + 5 : sof + 9] = b"\0\0\0\0"
+    return bytes(d)
+
+
+def jpeg_cut_then_eoi(pixels=FACE, keep: float = 0.5) -> bytes:
+    d = _save(pixels, "JPEG", quality=92)
+    return d[: int(len(d) * keep)] + b"\xff\xd9"
+
+
+def jpeg_huge_header() -> bytes:
+    """A 70 kB-ish JPEG whose header says 12000x12000 (the image data stops long before)."""
+    d = bytearray(_save(np.full((64, 64, 3), 90, np.uint8), "JPEG"))
+    sof = d.index(b"\xff\xc0")
+    d[sof + 5 : sof + 9] = struct.pack(">HH", 12000, 12000)
+    return bytes(d[:-2]) + bytes(70_000) + b"\xff\xd9"
+
+
+def gif_huge_screen() -> bytes:
+    """35 bytes: a 12000x12000 logical screen holding one 1x1 image."""
+    head = b"GIF89a" + struct.pack("<HH", 12000, 12000) + b"\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff"
+    return head + b"\x2c" + struct.pack("<HHHH", 0, 0, 1, 1) + b"\x00" + b"\x02\x02\x44\x01\x00" + b"\x3b"
+
+
+def gif_many_frames(n: int = 1500, size: int = 320) -> bytes:
+    """About 50 kB: ``n`` frames of ``size`` x ``size`` (a lot of pixels once decoded)."""
+    frames = [Image.fromarray(np.full((size, size), i % 256, np.uint8), "L") for i in range(n)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=20)
+    return buf.getvalue()
+
+
+def gif_zero_screen() -> bytes:
+    d = bytearray(_save(np.zeros((8, 8), np.uint8), "GIF"))
+    d[6:10] = b"\0\0\0\0"
+    return bytes(d)
+
+
+def webp_zero_size() -> bytes:
+    d = bytearray(_save(FACE, "WEBP", quality=80))
+    if d[12:16] == b"VP8 ":
+        d[26:30] = b"\0\0\0\0"
+    return bytes(d)
+
+
+def heif(pixels=FACE, **kw) -> bytes | None:
+    try:
+        import pillow_heif
+    except ImportError:
+        return None
+    pillow_heif.register_heif_opener()
+    return _save(pixels, "HEIF", quality=80, **kw)
+
+
+def apng() -> bytes:
+    frames = [Image.fromarray(np.roll(FACE, 10 * i, axis=1)) for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "PNG", save_all=True, append_images=frames[1:], duration=100)
+    return buf.getvalue()
+
+
+def tiff_pages() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(FACE).save(buf, "TIFF", save_all=True, append_images=[Image.fromarray(FACE[::2, ::2])])
+    return buf.getvalue()
+
+
+def ole() -> bytes:
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"thumbnail of a face, as Thumbs.db keeps it"
+
+
+def mp4(brand: bytes = b"isom") -> bytes:
+    return struct.pack(">I", 24) + b"ftyp" + brand + b"\0\0\2\0" + brand + b"mp41" + struct.pack(">I", 8) + b"mdat"
+
+
+def webm() -> bytes:
+    return bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d42878102428581021853806701")
+
+
+def avi() -> bytes:
+    return b"RIFF" + struct.pack("<I", 100) + b"AVI LIST" + bytes(88)
+
+
+def build(folder: Path) -> dict[str, str]:
+    """Write the hostile archive into ``folder``; return ``{relative name: expected scrub status}``.
+
+    Kinds the platform cannot make (a FIFO on Windows, HEIC without
+    pillow-heif) are left out.
+    """
+    face_jpeg = _save(FACE, "JPEG", quality=92)
+    samples: dict[str, tuple[bytes, str]] = {
+        # photos that must come out scrubbed
+        "ok/plain.jpg": (face_jpeg, "ok"),
+        "ok/rotated-6.jpg": (_save(np.rot90(FACE, 1).copy(), "JPEG", exif=_exif(6)), "ok"),
+        "ok/progressive.jpg": (_save(FACE, "JPEG", progressive=True), "ok"),
+        "ok/grey.jpg": (_save(FACE[..., 0].copy(), "JPEG"), "ok"),
+        "ok/cmyk.jpg": (_save_mode(FACE, "CMYK", "JPEG"), "ok"),
+        "ok/corrupt-exif.jpg": (_with_app1(face_jpeg, b"Exif\0\0MM\0\x2a\x7f\xff\xff\xf0" + bytes(20)), "ok"),
+        "ok/named-png-is-jpeg.png": (face_jpeg, "ok"),
+        "ok/trailer-after-eoi.jpg": (face_jpeg + b"a secret after the end", "ok"),
+        "ok/palette.png": (_save_mode(FACE, "P", "PNG", transparency=0), "ok"),
+        "ok/sixteen-bit.png": (_save_i16(), "ok"),
+        "ok/trailer-after-iend.png": (_save(FACE, "PNG") + b"a secret after IEND", "ok"),
+        "ok/animated.png": (apng(), "ok"),
+        "ok/animated.gif": (_save_gif_anim(), "ok"),
+        "ok/lossy.webp": (_save(FACE, "WEBP", quality=80, exif=_exif()), "ok"),
+        "bad/pages.tif": (tiff_pages(), "error"),  # several pages: refused with a reason
+        "ok/with-trailer.bmp": (_save(FACE, "BMP") + b"trailing secret", "ok"),
+        "ok/huge-screen.gif": (gif_huge_screen(), "ok"),
+        "ok/many-frames.gif": (gif_many_frames(), "ok"),
+        # damaged photos: an error with a reason, no output
+        "bad/empty-named.jpg": (b"", "skipped"),
+        "bad/text-named.jpg": (b"Alice Smith, passport 123456789\n" * 4, "error"),
+        "bad/cut.jpg": (face_jpeg[: len(face_jpeg) // 2], "error"),
+        "bad/cut-then-eoi.jpg": (jpeg_cut_then_eoi(), "error"),
+        "bad/sof-0x0.jpg": (jpeg_sof_zero(), "error"),
+        "bad/header-only.jpg": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", "error"),
+        "bad/huge-header.jpg": (jpeg_huge_header(), "error"),
+        "bad/ihdr-crc.png": (png_bad_crc(), "error"),
+        "bad/width-0.png": (png_width_zero(), "error"),
+        "bad/cut.png": (_save(FACE, "PNG")[:-200], "error"),
+        "bad/bomb.png": (png_header(60_000, 60_000) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""), "error"),
+        "bad/cut.gif": (_save_gif_anim()[:300], "error"),
+        "ok/zero-screen.gif": (gif_zero_screen(), "ok"),  # Pillow sizes it by its image: a correct result
+        "bad/cut.webp": (_save(FACE, "WEBP")[:200], "error"),
+        "bad/vp8-0x0.webp": (webp_zero_size(), "error"),
+        "bad/bad-ifd.tif": (b"II*\0" + struct.pack("<I", 0xFFFFFF00) + bytes(32), "error"),
+        "bad/bad-header.bmp": (b"BM" + bytes(12) + struct.pack("<I", 40) + struct.pack("<ii", 0, 0) + bytes(40), "error"),
+        "bad/psd.psd": (b"8BPS\0\1" + bytes(40), "error"),
+        "bad/jpeg2000.jp2": (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(40), "error"),
+        # not photos: skipped, never copied
+        "other/notes.txt": (b"Alice Smith, ID 123456789, account 12345678\n", "skipped"),
+        "other/.DS_Store": (b"\x00\x00\x00\x01Bud1" + bytes(100), "skipped"),
+        "other/Thumbs.db": (ole(), "skipped"),
+        "other/._IMG_0001.JPG": (b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" + bytes(60), "skipped"),
+        "other/desktop.ini": (b"[.ShellClassInfo]\r\nIconResource=x\r\n", "skipped"),
+        "other/scan.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "skipped"),
+        "other/archive.zip": (b"PK\x03\x04" + bytes(40), "skipped"),
+        "other/empty": (b"", "skipped"),
+        "video/clip.mp4": (mp4(), "skipped"),
+        "video/live.mov": (mp4(b"qt  "), "skipped"),
+        "video/clip.webm": (webm(), "skipped"),
+        "video/clip.avi": (avi(), "skipped"),
+    }
+    heic = heif(exif=_exif())
+    if heic is not None:
+        samples["ok/photo.heic"] = (heic, "ok")
+        samples["bad/cut.heic"] = (heic[: len(heic) // 3], "error")
+    samples["ok/photo.avif"] = (_save(FACE, "AVIF", quality=70, exif=_exif()), "ok")
+    expected = {}
+    for name, (data, status) in samples.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        expected[name] = status
+    long_name = "x" * 200 + ".jpg"
+    (folder / "ok" / long_name).write_bytes(face_jpeg)
+    expected[f"ok/{long_name}"] = "ok"
+    (folder / "links").mkdir()
+    os.symlink("../other", folder / "links" / "to-folder")
+    expected["links/to-folder"] = "skipped"
+    os.symlink("nowhere.jpg", folder / "links" / "broken.jpg")
+    expected["links/broken.jpg"] = "skipped"
+    os.symlink("../ok/plain.jpg", folder / "links" / "to-photo.jpg")
+    expected["links/to-photo.jpg"] = "ok"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "other" / "pipe.jpg")
+        expected["other/pipe.jpg"] = "skipped"
+    return expected
+
+
+def _with_app1(jpeg: bytes, body: bytes) -> bytes:
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
+
+
+def _save_mode(pixels, mode: str, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).convert(mode).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _save_i16() -> bytes:
+    grey = (FACE[..., 1].astype(np.uint16) * 257).astype(np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _save_gif_anim() -> bytes:
+    frames = [Image.fromarray(np.roll(FACE, 20 * i, axis=1)).convert("P") for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
+    return buf.getvalue()
+
+
+def regular_files(folder: Path) -> dict[str, bytes]:
+    """The bytes of every regular file under ``folder`` (never opening a FIFO, never following a link)."""
+    out = {}
+    for dirpath, _, names in os.walk(folder):
+        for n in names:
+            p = Path(dirpath) / n
+            st = os.lstat(p)
+            if not os.path.islink(p) and (st.st_mode & 0o170000) == 0o100000:
+                out[p.relative_to(folder).as_posix()] = p.read_bytes()
+    return out
+
+
+__all__ = ["FACE", "build", "regular_files"]
