@@ -199,6 +199,8 @@ class Detector:
                 need = np.full(len(scores), self.threshold)
             else:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
+            if look.k != 0:  # a turned face: never a faint one (turned clutter is commoner than turned faces)
+                need = np.maximum(need, p.turn_min_score)
             if look.rank < 2:  # an orientation the vote did not favour: only clear faces
                 need = need * p.turn_threshold_scale
             if look.rank == 0:  # only the vote pass looked in this orientation: a clear face or nothing

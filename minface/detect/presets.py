@@ -52,6 +52,8 @@ class Preset:
     turn_threshold_scale : float
         The size thresholds are this many times higher in orientations other than the
         stored one and the one the vote favours.
+    turn_min_score : float
+        Smallest score of a face found only in the image turned.
     """
 
     name: str
@@ -68,6 +70,7 @@ class Preset:
     turn_prior: float = 1.5
     turn_vote_threshold: float = 0.5
     turn_threshold_scale: float = 1.5
+    turn_min_score: float = 0.2
     summary: str = field(default="", compare=False)
 
 
