@@ -6,6 +6,7 @@
     python benchmarks/accuracy.py --presets balanced --sweep   # recall vs false regions
     python benchmarks/accuracy.py --presets balanced --device cuda --limit 100
     python benchmarks/accuracy.py --presets fast,balanced --turns 0,90,180,270   # photos that lost their tag
+    python benchmarks/accuracy.py --presets balanced --yunet 1,2   # with the second detector at 1x and 2x
 
 The data folder holds ``annotations.json`` and the images it names (see the
 evaluation data's README). The metric asks what a privacy tool must deliver,
@@ -217,6 +218,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--model", choices=["fp32", "int8"], help="weights to run (default: the preset's)")
     parser.add_argument(
+        "--yunet",
+        metavar="SCALES",
+        help="run each preset with the second detector, YuNet, at these scales (e.g. 1,2; 'none' without it)",
+    )
+    parser.add_argument(
         "--turns", default="0", help="comma-separated turns in degrees (0,90,180,270): copies turned with no tag (default 0)"
     )
     parser.add_argument("--pad", type=float, default=0.3, help="region growth per side, fraction of the box (default 0.3)")
@@ -234,6 +240,14 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 2
     items = load_items(args.data, args.limit)
     rows: dict[str, dict[str, float]] = {}
+    if args.yunet:  # the presets with (or without) the second detector, for with/without tables
+        import dataclasses
+
+        from minface.detect import PRESETS
+
+        scales = () if args.yunet == "none" else tuple(float(v) for v in args.yunet.split(","))
+        for name in filter(None, args.presets.split(",")):
+            PRESETS[name] = dataclasses.replace(PRESETS[name], yunet=scales)
     if "balanced-v0" in args.presets.split(","):  # the first balanced preset, for before/after tables
         sys.path.insert(0, str(Path(__file__).parent))
         from profile_scrub import register_v0

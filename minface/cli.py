@@ -111,6 +111,20 @@ def _select_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _detector(args: argparse.Namespace):  # noqa: ANN202 - a minface.Detector
+    """The detector the options of :func:`_detector_options` ask for."""
+    from .detect import Detector
+
+    return Detector(
+        args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
+    )
+
+
 def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument(
         "inputs", nargs="+", metavar="INPUT",
@@ -636,18 +650,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from .detect import Detector
     from .errors import MinfaceError
     from .images import load_image
 
-    detector = Detector(
-        args.preset,
-        min_face=args.min_face,
-        threshold=args.threshold,
-        backend=args.backend,
-        device=args.device,
-        turned=not args.upright_only,
-    )
+    detector = _detector(args)
     status = EXIT_OK
     for name, rec in _walked(args, args.images):
         if rec is not None:
@@ -700,7 +706,6 @@ def _wrap(text: str) -> str:
 
 
 def _cmd_crop_id(args: argparse.Namespace) -> int:
-    from .detect import Detector
     from .errors import IdPhotoError, ImageError
     from .idphoto import crop_id, paper_size
     from .images import _save_format, load_image
@@ -732,14 +737,7 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return EXIT_FAILED
-    detector = Detector(
-        args.preset,
-        min_face=args.min_face,
-        threshold=args.threshold,
-        backend=args.backend,
-        device=args.device,
-        turned=not args.upright_only,
-    )
+    detector = _detector(args)
     name = args.input
     try:
         pixels = load_image(Path(name))

@@ -16,7 +16,7 @@ from ..faces import Faces
 from ..images import ImageSource, load_image
 from .fuse import fuse, merge, size_threshold
 from .multiscale import RELIABLE_MIN, Pass, PassResult, plan_passes, search_many
-from .orientation import VOTE_SIDE, choose, consistent
+from .orientation import choose, consistent
 from .presets import PRESETS, check_options
 from .runtimes import MODELS, get_runtime
 
@@ -90,9 +90,14 @@ class Detector:
         self.tile_size = int(tile_size)
         self.turned = bool(turned)
         self._runtime = get_runtime(resolved, device=device, threads=threads, model=self.model)
+        self._runtimes = {"centerface": self._runtime}
+        names = MODELS[self.model].name
+        if self.preset.yunet:  # the second detector, where the preset uses it
+            self._runtimes["yunet"] = get_runtime(resolved, device=device, threads=threads, model="yunet")
+            names += "+" + MODELS["yunet"].name
         self.backend = self._runtime.name
         self.device = self._runtime.device
-        self.description = f"{MODELS[self.model].name}/{self._runtime.description}/{preset}"
+        self.description = f"{names}/{self._runtime.description}/{preset}"
         self.last_timings = {}
 
     #: Seconds spent in each stage of the last call (``resize``, ``inference``,
@@ -140,7 +145,7 @@ class Detector:
     def _plan(self, pixels: np.ndarray) -> list[Pass]:
         h, w = pixels.shape[:2]
         p = self.preset
-        return plan_passes(
+        plan = plan_passes(
             w,
             h,
             min_face=self.min_face,
@@ -150,17 +155,20 @@ class Detector:
             largest=p.largest,
             cascade=p.cascade,
         )
+        # YuNet reads whole scales too; it finds faces of about 10 px and more in its input
+        return plan + [Pass(scale, False, 10.0, math.inf, model="yunet") for scale in p.yunet]
 
     def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool) -> list[list[Look]]:
         """Each image's search: one :class:`Look` per orientation looked at (see :mod:`.orientation`)."""
         plans = [self._plan(px) for px in images]
         run = lambda plans, done=None: search_many(  # noqa: E731
-            images, plans, self._runtime, self.tile_size, timings=timings, batch=batch, done=done
+            images, plans, self._runtimes, self.tile_size, timings=timings, batch=batch, done=done
         )
         if not turned:
             return [[Look(0, plan, res, 2, res[plan.index(_lowest(plan))])] for plan, res in zip(plans, run(plans))]
         # 1. the vote: a small scale, unmirrored, in all four orientations
-        voters = [[dataclasses.replace(_voter(plan, px), rot=k) for k in range(4)] for plan, px in zip(plans, images)]
+        side = self.preset.vote_side
+        voters = [[dataclasses.replace(_voter(plan, px, side), rot=k) for k in range(4)] for plan, px in zip(plans, images)]
         first = run(voters)
         # 2. the rest of the search in the orientations the vote chose
         p = self.preset
@@ -190,13 +198,19 @@ class Detector:
         t0 = time.perf_counter()
         parts, weights = [], []
         seen = {look.k: (look.vote.boxes, look.vote.scores) for look in looks}  # what the vote pass saw
-        voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip)
+        voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip and q.model == "centerface")
         clear = 2 * RELIABLE_MIN / voter_scale  # faces the vote pass sees clearly (input pixels -> image pixels)
-        for look in looks:
-            boxes, scores, points = fuse(look.results, look.passes, p.rule)
+        for look, model in ((look, model) for look in looks for model in self._runtimes):
+            mine = [(q, r) for q, r in zip(look.passes, look.results) if q.model == model]
+            if not mine:
+                continue
+            passes, results = [q for q, _ in mine], [r for _, r in mine]
+            boxes, scores, points = fuse(results, passes, p.rule if model == "centerface" else "max")
             sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
             if self.threshold is not None:
                 need = np.full(len(scores), self.threshold)
+            elif model == "yunet":
+                need = np.full(len(scores), p.yunet_threshold)
             else:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
             if look.k != 0:  # a turned face: never a faint one (turned clutter is commoner than turned faces)
@@ -209,7 +223,8 @@ class Detector:
             if len(looks) > 1:
                 keep[keep] &= consistent(boxes[keep], look.k, seen, prior=p.turn_prior, smallest=clear)
             parts.append((boxes[keep], scores[keep], points[keep]))
-            weights.append(p.turn_prior if look.k == 0 else 1.0)
+            # the stored orientation is trusted first; a face both detectors found keeps CenterFace's box
+            weights.append((p.turn_prior if look.k == 0 else 1.0) * (1.0 if model == "centerface" else 0.5))
         boxes, scores, points = merge(parts, weights)
         faces = Faces(
             boxes,
@@ -243,14 +258,15 @@ class Look:
 
 
 def _lowest(plan: Sequence[Pass]) -> Pass:
-    """The plan's cheapest pass: its lowest scale, unmirrored."""
-    return min((q for q in plan if not q.flip), key=lambda q: q.scale)
+    """The plan's cheapest CenterFace pass: its lowest scale, unmirrored."""
+    return min((q for q in plan if not q.flip and q.model == "centerface"), key=lambda q: q.scale)
 
 
-def _voter(plan: Sequence[Pass], pixels: np.ndarray) -> Pass:
-    """The pass that votes on the orientation: the plan's lowest if it is small enough, else a smaller one."""
+def _voter(plan: Sequence[Pass], pixels: np.ndarray, side: float) -> Pass:
+    """The pass that votes on the orientation: the plan's lowest if its shorter side is at most
+    ``side`` pixels, else one of its own at that size."""
     low = _lowest(plan)
-    scale = VOTE_SIDE / min(pixels.shape[:2])
+    scale = side / min(pixels.shape[:2])
     if low.scale <= scale * 1.01:
         return low
     return Pass(scale, False, RELIABLE_MIN * 0.75, math.inf)

@@ -8,8 +8,8 @@ searches the photo as stored *and* turned a quarter, a half and three quarters:
 
 1. *Vote.* The cheapest pass of the search (the lowest scale, where the whole
    photo fits the model once, or a pass of its own with the image's shorter side
-   at :data:`VOTE_SIDE` pixels when that scale is larger) runs in all four
-   orientations. Each orientation
+   at the preset's ``vote_side`` pixels when that scale is larger) runs in all
+   four orientations. Each orientation
    gets a vote: the sum of the squared scores of every candidate that pass saw,
    however weak. Upright faces light the heatmap up far more than turned ones,
    and squaring lets a few clear faces outweigh many faint, face-like textures,
@@ -34,10 +34,6 @@ stored, whichever orientation found them. Orientation ``k`` is the image turned
 from __future__ import annotations
 
 import numpy as np
-
-#: The vote reads the image at most this many pixels on its shorter side (the plan's lowest
-#: pass when that is small enough, else a pass of its own).
-VOTE_SIDE = 448
 
 __all__ = ["turned_size", "to_turned", "to_stored", "boxes_to_stored", "choose", "consistent"]
 

@@ -54,6 +54,14 @@ class Preset:
         stored one and the one the vote favours.
     turn_min_score : float
         Smallest score of a face found only in the image turned.
+    vote_side : float
+        The orientation vote reads the image at most this many pixels on its shorter
+        side (the plan's lowest pass when that is small enough, else a pass of its own).
+    yunet : tuple of float
+        Scales at which the second bundled detector, YuNet, also reads the image (in
+        each orientation searched in full); none by default.
+    yunet_threshold : float
+        Smallest YuNet score kept (its faces then merge with CenterFace's).
     """
 
     name: str
@@ -71,6 +79,9 @@ class Preset:
     turn_vote_threshold: float = 0.5
     turn_threshold_scale: float = 1.5
     turn_min_score: float = 0.2
+    vote_side: float = 448.0
+    yunet: tuple[float, ...] = ()
+    yunet_threshold: float = 0.6
     summary: str = field(default="", compare=False)
 
 
@@ -87,6 +98,7 @@ PRESETS: dict[str, Preset] = {
             rule="max",
             thresholds=((0.5, 0.3), (0.8, 0.15), (1.6, 0.12), (3.2, 0.08)),
             largest=1024.0,
+            vote_side=256.0,
             summary="one pass at 0.8x (8-bit model); faces from about 20 px",
         ),
         Preset(
