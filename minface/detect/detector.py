@@ -180,11 +180,9 @@ class Detector:
         for ks, plan_i, res, vs, votes in zip(chosen, full, second, voters, first):
             looks = []
             for k in range(4):
-                if k in ks:  # the chosen orientations are fused from their own passes and the vote pass
+                if k in ks:  # the chosen orientations are fused from their own passes
                     qs = [q for q in plan_i if q.rot == k]
                     rs = [r for q, r in zip(plan_i, res) if q.rot == k]
-                    if vs[k] not in qs:
-                        qs, rs = qs + [vs[k]], rs + [votes[k]]
                     rank = 2 if k in (0, ks[0]) else 1
                 else:  # the others from the vote pass alone
                     qs, rs, rank = [vs[k]], [votes[k]], 0
