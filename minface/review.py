@@ -84,7 +84,7 @@ def _card(rec: dict[str, Any]) -> str:
         )
     if alarms:
         items = "".join(
-            f"<li>{i}: confidence {float(a.get('confidence', a.get('score', 0.0))):.2f}, box "
+            f"<li>confidence {float(a.get('confidence', a.get('score', 0.0))):.2f}, box "
             + ", ".join(f"{float(v):.0f}" for v in a["box"])
             + "</li>"
             for i, a in enumerate(alarms, 1)
