@@ -8,7 +8,10 @@ alarms), and every file is inspected for metadata. A detected face counts as
 
 * it lies inside a region that the scrub report (``--report``) says was painted
   (at least half of its box), or
-* its centre lies in such a region, or
+* its centre lies in such a region, or such a region covers a sixth of its box
+  (a painted head's neck, hair line or shoulder, which the paint's dark oval
+  makes look like a face; a face left intact beside a painted one is not
+  excused), or
 * the centre of its box (where eyes, nose and mouth would be) holds no
   face-scale detail: a solid fill has none, and a blur sized to the face leaves
   only the added noise, which a median filter removes; or a quarter of that
@@ -134,6 +137,11 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
     return {k: Regions(np.asarray(v, np.float64).reshape(-1, 4), shapes[k]) for k, v in out.items()}
 
 
+#: With the scrub report: a detection whose box (grown by EDGE_MARGIN of its size per side)
+#: is painted for at least EDGE_SHARE is the edge of a redaction (a painted head's neck,
+#: shoulder or hair line), not an intact face.
+EDGE_MARGIN = 0.0  # the box itself: a neighbour left intact beside a painted face is still an alarm
+EDGE_SHARE = 0.15
 #: Alarms are raised for faces of at least this many pixels (longer side of the box).
 MIN_ALARM_SIZE = 20.0
 
@@ -160,14 +168,22 @@ def verify_file(
     intact, redacted = [], 0
     h, w = image.shape[:2]
     for rec, box in zip(faces.to_list(), faces.xyxy):
-        inside = 0.0
+        inside = edge = 0.0
         if painted is not None:
             x1, y1, x2, y2 = (int(round(float(v))) for v in box)
             window = painted[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)]
             cx, cy = min(w - 1, max(0, int((x1 + x2) / 2))), min(h - 1, max(0, int((y1 + y2) / 2)))
             inside = 1.0 if painted[cy, cx] else (float(window.mean()) if window.size else 0.0)
+            gx, gy = EDGE_MARGIN * (x2 - x1), EDGE_MARGIN * (y2 - y1)
+            around = painted[max(0, int(y1 - gy)) : max(0, int(y2 + gy)), max(0, int(x1 - gx)) : max(0, int(x2 + gx))]
+            edge = float(around.mean()) if around.size else 0.0
         detail = face_detail(image, box)
-        if inside >= 0.5 or detail < DETAIL_THRESHOLD or painted_share(image, box) >= PAINTED_SHARE:
+        if (
+            inside >= 0.5
+            or edge >= EDGE_SHARE
+            or detail < DETAIL_THRESHOLD
+            or painted_share(image, box) >= PAINTED_SHARE
+        ):
             redacted += 1
         elif max(float(box[2] - box[0]), float(box[3] - box[1])) >= min_size:
             score = round(float(rec["score"]), 4)

@@ -142,3 +142,26 @@ def test_review_page_renders_in_headless_chromium(tmp_path):
     assert abs(w / h - (box[2] - box[0]) / (box[3] - box[1])) < 0.25
     picture = px[ys.min() : ys.max(), xs.min() : xs.max()]
     assert picture.std() > 20  # the photo itself is drawn inside, not a blank page
+
+
+def test_paint_excuses_its_edges_but_not_an_intact_neighbour(tmp_path):
+    """With the scrub report: detections on the rim of a painted face are no alarm; the face beside it is."""
+    from minface.redact import regions
+    from minface.verify import verify_file
+
+    from conftest import background, paste_faces
+
+    s = paste_faces(background("coffee", 640, 480), [(200, 150, 80), (275, 160, 80), (420, 300, 60)])  # two side by side
+    faces = np.asarray(s.faces)
+    painted_one, other = faces[0], faces[1:]
+    out = redact(s.image, painted_one[None], method="fill")
+    Image.fromarray(out).save(tmp_path / "half.png")
+    regs = regions(painted_one[None].astype(np.float32), pad=0.3)
+    res = verify_file(tmp_path / "half.png", regions=regs, check_metadata=False)
+    boxes = np.array([a["box"] for a in res.intact_faces], np.float32).reshape(-1, 4)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    for f in other:  # every face left intact is flagged
+        assert ((centres >= f[:2]) & (centres <= f[2:])).all(axis=1).any(), (f.tolist(), boxes.tolist())
+    # and nothing is flagged on the painted face or its rim
+    x1, y1, x2, y2 = regs.boxes[0]
+    assert not ((centres[:, 0] > x1) & (centres[:, 0] < x2) & (centres[:, 1] > y1) & (centres[:, 1] < y2)).any()

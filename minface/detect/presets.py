@@ -119,7 +119,7 @@ PRESETS: dict[str, Preset] = {
             flips="none",
             model="int8",
             rule="mean",
-            thresholds=((1, 0.4), (1.5, 0.3), (3, 0.2), (6, 0.15)),
+            thresholds=((1, 0.45), (1.5, 0.35), (3, 0.3)),
             summary="what `minface verify` runs: 1x and 0.5x (8-bit model), thresholds for few false alarms; faces from about 20 px",
         ),
         Preset(
