@@ -278,7 +278,7 @@ def test_gpu_style_inputs_find_the_same_faces(crowd_scene):
         return runtime(blob)
 
     infer.layout, infer.shape_step, infer.fixed_batch = runtime.layout, runtime.shape_step, runtime.fixed_batch
-    bucketed._runtime = infer
+    bucketed._runtimes = {"centerface": infer}
     other = paste_faces(background("rocket", 900, 700), [(100, 100, 60), (500, 300, 120)]).image
     images = [crowd_scene.image, other, crowd_scene.image[:-40, :-70].copy()]
     got = bucketed.detect_batch(images, batch=3)

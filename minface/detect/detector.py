@@ -172,21 +172,26 @@ class Detector:
         first = run(voters)
         # 2. the rest of the search in the orientations the vote chose
         p = self.preset
-        chosen = [choose(np.array([r.vote for r in res]), alpha=p.turn_alpha, prior=p.turn_prior) for res in first]
+        voted = [choose(np.array([r.vote for r in res]), alpha=p.turn_alpha, prior=p.turn_prior) for res in first]
+        # the orientation as stored is always searched in full (most photos are stored upright, and a
+        # vote misled by clutter must not cost an upright photo its faces), with the stricter
+        # thresholds of an orientation the vote did not favour when the vote left it out
+        chosen = [ks if 0 in ks else ks + [0] for ks in voted]
         full = [[dataclasses.replace(q, rot=k) for k in ks for q in plan] for plan, ks in zip(plans, chosen)]
         done = [dict(zip(vs, res)) for vs, res in zip(voters, first)]
         second = run(full, done)
         out = []
-        for ks, plan_i, res, vs, votes in zip(chosen, full, second, voters, first):
+        for ks, favoured, plan_i, res, vs, votes in zip(chosen, voted, full, second, voters, first):
             looks = []
             for k in range(4):
                 if k in ks:  # the chosen orientations are fused from their own passes
                     qs = [q for q in plan_i if q.rot == k]
                     rs = [r for q, r in zip(plan_i, res) if q.rot == k]
-                    rank = 2 if k in (0, ks[0]) else 1
+                    rank = 2 if k == favoured[0] or (k == 0 and 0 in favoured) else 1
+                    forced = k not in favoured
                 else:  # the others from the vote pass alone
-                    qs, rs, rank = [vs[k]], [votes[k]], 0
-                looks.append(Look(k, qs, rs, rank, votes[k]))
+                    qs, rs, rank, forced = [vs[k]], [votes[k]], 0, False
+                looks.append(Look(k, qs, rs, rank, votes[k], forced))
             out.append(looks)
         return out
 
@@ -213,7 +218,9 @@ class Detector:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
             if look.k != 0:  # a turned face: never a faint one (turned clutter is commoner than turned faces)
                 need = np.maximum(need, p.turn_min_score)
-            if look.rank < 2:  # an orientation the vote did not favour: only clear faces
+            if look.forced:  # the stored orientation, searched although the vote left it out
+                need = need * p.turn_stored_scale
+            elif look.rank < 2:  # an orientation the vote did not favour: only clear faces
                 need = need * p.turn_threshold_scale
             if look.rank == 0:  # only the vote pass looked in this orientation: a clear face or nothing
                 need = np.maximum(need, p.turn_vote_threshold)
@@ -245,7 +252,8 @@ class Look:
 
     ``rank`` is 2 for the stored orientation and the one the vote put first, 1 for
     other orientations searched in full, 0 for those only the vote pass read;
-    ``vote`` is what the vote pass saw in this orientation.
+    ``vote`` is what the vote pass saw in this orientation; ``forced`` marks the
+    stored orientation searched in full although the vote left it out.
     """
 
     k: int
@@ -253,6 +261,7 @@ class Look:
     results: list[PassResult]
     rank: int
     vote: PassResult
+    forced: bool = False
 
 
 def _lowest(plan: Sequence[Pass]) -> Pass:

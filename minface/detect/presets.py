@@ -54,6 +54,9 @@ class Preset:
         stored one and the one the vote favours.
     turn_min_score : float
         Smallest score of a face found only in the image turned.
+    turn_stored_scale : float
+        The size thresholds are this many times higher in the stored orientation when
+        the vote left it out (it is searched in full all the same).
     vote_side : float
         The orientation vote reads the image at most this many pixels on its shorter
         side (the plan's lowest pass when that is small enough, else a pass of its own).
@@ -78,7 +81,8 @@ class Preset:
     turn_prior: float = 1.5
     turn_vote_threshold: float = 0.5
     turn_threshold_scale: float = 1.5
-    turn_min_score: float = 0.2
+    turn_min_score: float = 0.12
+    turn_stored_scale: float = 3.0
     vote_side: float = 448.0
     yunet: tuple[float, ...] = ()
     yunet_threshold: float = 0.6
