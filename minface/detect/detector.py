@@ -182,16 +182,20 @@ class Detector:
         second = run(full, done)
         out = []
         for ks, favoured, plan_i, res, vs, votes in zip(chosen, voted, full, second, voters, first):
+            weighted = np.array([r.vote for r in votes]) * np.array([p.turn_prior, 1.0, 1.0, 1.0])
+            # the stored orientation, when the vote left it out: a photo tilted between two
+            # orientations still gives it a fair share of the vote, a photo stored turned hardly any
+            stored_scale = p.turn_threshold_scale if weighted[0] >= p.turn_alpha / 2 * weighted.max() else p.turn_stored_scale
             looks = []
             for k in range(4):
                 if k in ks:  # the chosen orientations are fused from their own passes
                     qs = [q for q in plan_i if q.rot == k]
                     rs = [r for q, r in zip(plan_i, res) if q.rot == k]
                     rank = 2 if k == favoured[0] or (k == 0 and 0 in favoured) else 1
-                    forced = k not in favoured
+                    scale = stored_scale if k not in favoured else (1.0 if rank == 2 else p.turn_threshold_scale)
                 else:  # the others from the vote pass alone
-                    qs, rs, rank, forced = [vs[k]], [votes[k]], 0, False
-                looks.append(Look(k, qs, rs, rank, votes[k], forced))
+                    qs, rs, rank, scale = [vs[k]], [votes[k]], 0, p.turn_threshold_scale
+                looks.append(Look(k, qs, rs, rank, votes[k], scale))
             out.append(looks)
         return out
 
@@ -199,7 +203,7 @@ class Detector:
         h, w = pixels.shape[:2]
         p = self.preset
         t0 = time.perf_counter()
-        parts, weights = [], []
+        parts, weights, owners = [], [], []
         seen = {look.k: (look.vote.boxes, look.vote.scores) for look in looks}  # what the vote pass saw
         voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip and q.model == "centerface")
         clear = 2 * RELIABLE_MIN / voter_scale  # faces the vote pass sees clearly (input pixels -> image pixels)
@@ -218,18 +222,18 @@ class Detector:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
             if look.k != 0:  # a turned face: never a faint one (turned clutter is commoner than turned faces)
                 need = np.maximum(need, p.turn_min_score)
-            if look.forced:  # the stored orientation, searched although the vote left it out
-                need = need * p.turn_stored_scale
-            elif look.rank < 2:  # an orientation the vote did not favour: only clear faces
-                need = need * p.turn_threshold_scale
+            need = need * look.scale  # an orientation the vote did not favour: only clearer faces
             if look.rank == 0:  # only the vote pass looked in this orientation: a clear face or nothing
                 need = np.maximum(need, p.turn_vote_threshold)
             keep = scores >= need
-            if len(looks) > 1:
-                keep[keep] &= consistent(boxes[keep], look.k, seen, prior=p.turn_prior, smallest=clear)
             parts.append((boxes[keep], scores[keep], points[keep]))
+            owners.append(look.k)
             # the stored orientation is trusted first; a face both detectors found keeps CenterFace's box
             weights.append((p.turn_prior if look.k == 0 else 1.0) * (1.0 if model == "centerface" else 0.5))
+        if len(looks) > 1:  # a face is kept from the orientation that explains it best, where that one kept it
+            parts = [
+                _explained(part, k, parts, owners, seen, prior=p.turn_prior, smallest=clear) for part, k in zip(parts, owners)
+            ]
         boxes, scores, points = merge(parts, weights)
         faces = Faces(
             boxes,
@@ -252,8 +256,8 @@ class Look:
 
     ``rank`` is 2 for the stored orientation and the one the vote put first, 1 for
     other orientations searched in full, 0 for those only the vote pass read;
-    ``vote`` is what the vote pass saw in this orientation; ``forced`` marks the
-    stored orientation searched in full although the vote left it out.
+    ``vote`` is what the vote pass saw in this orientation; ``scale`` multiplies the
+    preset's size thresholds there (1 where the vote pointed).
     """
 
     k: int
@@ -261,7 +265,31 @@ class Look:
     results: list[PassResult]
     rank: int
     vote: PassResult
-    forced: bool = False
+    scale: float = 1.0
+
+
+def _explained(
+    part: tuple[np.ndarray, np.ndarray, np.ndarray],
+    k: int,
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    owners: list[int],
+    seen: dict[int, tuple[np.ndarray, np.ndarray]],
+    **options: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``part`` (faces kept in orientation ``k``) without those another orientation explains better
+    *and* kept itself: a face is never dropped in favour of an orientation that did not keep it."""
+    boxes, scores, points = part
+    ok, best = consistent(boxes, k, seen, **options)
+    drop = np.zeros(len(boxes), bool)
+    for i in np.flatnonzero(~ok):
+        cx, cy = (boxes[i, 0] + boxes[i, 2]) / 2, (boxes[i, 1] + boxes[i, 3]) / 2
+        for other, j in zip(parts, owners):
+            if j != best[i] or not len(other[0]):
+                continue
+            b = other[0]
+            if ((b[:, 0] <= cx) & (cx <= b[:, 2]) & (b[:, 1] <= cy) & (cy <= b[:, 3])).any():
+                drop[i] = True
+    return boxes[~drop], scores[~drop], points[~drop]
 
 
 def _lowest(plan: Sequence[Pass]) -> Pass:

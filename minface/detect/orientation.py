@@ -23,8 +23,9 @@ searches the photo as stored *and* turned a quarter, a half and three quarters:
    stricter threshold. A large upright face also lights up, less and with a
    shifted box, in the image turned a quarter, so a face is kept from an
    orientation only when that orientation explains its place about as well as
-   any other (:func:`consistent`, from the four vote passes). The faces of all
-   orientations then merge by overlap (:func:`minface.detect.fuse.merge`).
+   any other (:func:`consistent`, from the four vote passes) when that one kept
+   it too. The faces of all orientations then merge by overlap
+   (:func:`minface.detect.fuse.merge`).
 
 Boxes and landmarks always come back in the coordinates of the image as
 stored, whichever orientation found them. Orientation ``k`` is the image turned
@@ -118,22 +119,24 @@ def consistent(
     prior: float,
     smallest: float = 0.0,
     ratio: float = 0.8,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Which faces ``boxes`` (stored coordinates), found in orientation ``k``, that orientation explains.
 
     ``seen[j]`` holds the boxes and scores the vote pass saw in orientation ``j``.
     A face's evidence in ``j`` is the best score seen there with its centre inside
     the face's box; the stored orientation's counts ``prior`` times. The face is
-    kept when its evidence in ``k`` reaches ``ratio`` times the best, when no
-    orientation saw it at all, or when it is smaller than ``smallest`` pixels (too
-    small for the vote pass to tell).
+    consistent with ``k`` when its evidence there reaches ``ratio`` times the best,
+    when no orientation saw it at all, or when it is smaller than ``smallest`` pixels
+    (too small for the vote pass to tell). Returns that, and the orientation with
+    the best evidence for each face.
 
     >>> seen = {0: (np.array([[0, 0, 10, 10.0]]), np.array([0.9])), 1: (np.array([[1, 1, 9, 9.0]]), np.array([0.8]))}
-    >>> consistent(np.array([[0, 0, 10, 10.0]]), 1, seen, prior=1.5).tolist()
-    [False]
+    >>> ok, best = consistent(np.array([[0, 0, 10, 10.0]]), 1, seen, prior=1.5)
+    >>> ok.tolist(), best.tolist()
+    ([False], [0])
     """
     if len(boxes) == 0:
-        return np.zeros(0, bool)
+        return np.zeros(0, bool), np.zeros(0, int)
     evidence = np.zeros((len(boxes), 4))
     for j, (b, s) in seen.items():
         if len(b) == 0:
@@ -143,4 +146,5 @@ def consistent(
         evidence[:, j] = np.where(inside, s[None, :], 0.0).max(axis=1) * (prior if j == 0 else 1.0)
     best = evidence.max(axis=1)
     size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    return (best <= 0) | (size < smallest) | (evidence[:, k % 4] >= ratio * best)
+    ok = (best <= 0) | (size < smallest) | (evidence[:, k % 4] >= ratio * best)
+    return ok, evidence.argmax(axis=1)
