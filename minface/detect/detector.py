@@ -185,7 +185,7 @@ class Detector:
             weighted = np.array([r.vote for r in votes]) * np.array([p.turn_prior, 1.0, 1.0, 1.0])
             # the stored orientation, when the vote left it out: a photo tilted between two
             # orientations still gives it a fair share of the vote, a photo stored turned hardly any
-            stored_scale = p.turn_threshold_scale if weighted[0] >= p.turn_alpha / 2 * weighted.max() else p.turn_stored_scale
+            stored_scale = p.turn_threshold_scale if weighted[0] >= p.turn_fair_share * weighted.max() else p.turn_stored_scale
             looks = []
             for k in range(4):
                 if k in ks:  # the chosen orientations are fused from their own passes

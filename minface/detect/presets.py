@@ -56,7 +56,9 @@ class Preset:
         Smallest score of a face found only in the image turned.
     turn_stored_scale : float
         The size thresholds are this many times higher in the stored orientation when
-        the vote left it out (it is searched in full all the same).
+        the vote left it out (it is searched in full all the same) and gave it less than
+        ``turn_fair_share`` of the best orientation's vote (a photo stored turned);
+        ``turn_threshold_scale`` applies when it got more (a photo tilted between two).
     vote_side : float
         The orientation vote reads the image at most this many pixels on its shorter
         side (the plan's lowest pass when that is small enough, else a pass of its own).
@@ -83,6 +85,7 @@ class Preset:
     turn_threshold_scale: float = 1.5
     turn_min_score: float = 0.12
     turn_stored_scale: float = 3.0
+    turn_fair_share: float = 0.35
     vote_side: float = 448.0
     yunet: tuple[float, ...] = ()
     yunet_threshold: float = 0.6
