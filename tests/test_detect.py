@@ -354,3 +354,54 @@ def test_both_detectors_find_every_easy_pasted_face(crowd_scene, big_face_scene,
         strong = found.boxes[found.scores >= 0.6]
         assert matched(easy, strong, min_iou=0.4).all(), (easy.tolist(), strong.tolist())
         assert matched(easy, centerface(scene.image).xyxy).all()
+
+
+def test_fuse_floor_changes_nothing_above_it():
+    """Clusters left out for lack of a strong member never had a consensus at or above the floor."""
+    from minface.detect.fuse import fuse
+    from minface.detect.multiscale import Pass, PassResult
+
+    rng = np.random.default_rng(3)
+    passes = [Pass(0.5, False, 0, 1e9), Pass(1.0, False, 0, 1e9)]
+    results = []
+    for _ in passes:
+        xy = rng.uniform(0, 900, (300, 2)).astype(np.float32)
+        wh = rng.uniform(8, 80, (300, 1)).astype(np.float32)
+        boxes = np.concatenate([xy, xy + wh], axis=1)
+        scores = rng.beta(0.5, 4, 300).astype(np.float32)  # mostly faint, a few strong
+        results.append(PassResult(boxes, scores, np.zeros((300, 5, 2), np.float32), np.zeros((0, 2), np.float32), 0, 0.0))
+    for floor in (0.1, 0.3, 0.6):
+        b0, s0, _ = fuse(results, passes, "mean")
+        b1, s1, _ = fuse(results, passes, "mean", floor)
+        assert len(b1) < len(b0)
+        np.testing.assert_array_equal(b0[s0 >= floor], b1[s1 >= floor])
+        np.testing.assert_array_equal(s0[s0 >= floor], s1[s1 >= floor])
+
+
+def test_turned_passes_share_resized_crops_with_identical_results(monkeypatch):
+    """The vote's four orientations resize the photo once; what the search finds does not change."""
+    from minface.detect.multiscale import Pass, search
+
+    image = np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8)
+    image[100:160, 150:200] = 255  # a bright patch the fake model scores as a face
+    passes = [Pass(0.5, False, 0, 1e9, rot=r) for r in range(4)]
+
+    def infer(blob):  # a heatmap peaking where the tile is brightest, so results depend on the pixels
+        n, h, w = blob.shape[0], blob.shape[-2] // 4, blob.shape[-1] // 4
+        small = blob.reshape(n, 3, h, 4, w, 4).mean(axis=(1, 3, 5)) / 255.0
+        hm = (small ** 4)[:, None].astype(np.float32)
+        scale = np.full((n, 2, h, w), 2.0, np.float32)
+        return hm, scale, np.zeros((n, 2, h, w), np.float32), np.zeros((n, 10, h, w), np.float32)
+
+    calls = []
+    real = multiscale.cv2.resize
+    monkeypatch.setattr(multiscale.cv2, "resize", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    shared = search(image, passes, infer, tile_size=1024)
+    assert len(calls) == 1
+    monkeypatch.setattr(multiscale._ResizeMemo, "get", lambda self, key: None)
+    alone = search(image, passes, infer, tile_size=1024)
+    assert len(calls) == 5
+    assert sum(len(r.scores) for r in shared) > 0
+    for a, b in zip(shared, alone):
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+        np.testing.assert_array_equal(a.scores, b.scores)

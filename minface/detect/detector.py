@@ -212,7 +212,14 @@ class Detector:
             if not mine:
                 continue
             passes, results = [q for q, _ in mine], [r for _, r in mine]
-            boxes, scores, points = fuse(results, passes, p.rule if model == "centerface" else "max")
+            if self.threshold is not None:
+                floor = self.threshold
+            elif model == "yunet":
+                floor = p.yunet_threshold
+            else:
+                floor = min(t for _, t in p.thresholds)  # size_threshold never goes below the curve's lowest
+            floor *= min(1.0, look.scale)
+            boxes, scores, points = fuse(results, passes, p.rule if model == "centerface" else "max", floor)
             sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
             if self.threshold is not None:
                 need = np.full(len(scores), self.threshold)

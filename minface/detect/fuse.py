@@ -34,8 +34,15 @@ def fuse(
     results: Sequence[PassResult],
     passes: Sequence[Pass],
     rule: str,
+    floor: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cluster candidates of all passes; return boxes, consensus scores and landmarks, best first."""
+    """Cluster candidates of all passes; return boxes, consensus scores and landmarks, best first.
+
+    A cluster's consensus is the mean of its members' best score per pass, so it
+    never exceeds its best member's score: clusters with no member scoring at
+    least ``floor`` (the lowest threshold the caller applies) are left out
+    before their consensus is computed, which changes nothing above ``floor``.
+    """
     boxes = np.concatenate([r.boxes for r in results])
     scores = np.concatenate([r.scores for r in results])
     points = np.concatenate([r.points for r in results])
@@ -43,6 +50,10 @@ def fuse(
     if len(boxes) == 0:
         return boxes.reshape(0, 4), scores, points.reshape(0, 5, 2)
     keep = nms(boxes, scores, CLUSTER_IOU)
+    if floor > 0 and len(keep):
+        strong = scores >= floor  # few: most candidates are faint clutter
+        reach = (iou_matrix(boxes[keep], boxes[strong]) >= CLUSTER_IOU).any(axis=1) if strong.any() else np.zeros(len(keep), bool)
+        keep = keep[reach]
     kb = boxes[keep]
     if rule == "max" or len(passes) == 1:
         return kb, scores[keep], points[keep]

@@ -239,15 +239,22 @@ class _Tile:
     shape: tuple[int, int]  # (height, width) of the model input: resized, then turned and mirrored
     factors: tuple[float, float]  # source pixels per input pixel (x, y)
     crop: np.ndarray  # the window's part of the stored image: a view, not a copy
+    bounds: tuple[int, int, int, int] = (0, 0, 0, 0)  # the crop's box in the stored image
+    memo: _ResizeMemo | None = None  # resized crops shared by the turned and mirrored passes of a search
 
     @property
     def tile(self) -> np.ndarray:
         """RGB uint8: the crop resized by the pass's scale, then turned and mirrored (made anew at each access)."""
-        crop = np.ascontiguousarray(self.crop)
-        ch, cw = crop.shape[:2]
         nh, nw = self.shape if self.p.rot % 2 == 0 else self.shape[::-1]
-        interp = cv2.INTER_AREA if self.p.scale < 1 else cv2.INTER_LINEAR
-        tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
+        key = (self.image, *self.bounds, nw, nh)
+        tile = self.memo.get(key) if self.memo is not None else None
+        if tile is None:
+            crop = np.ascontiguousarray(self.crop)
+            ch, cw = crop.shape[:2]
+            interp = cv2.INTER_AREA if self.p.scale < 1 else cv2.INTER_LINEAR
+            tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
+            if self.memo is not None and tile is not crop:
+                self.memo.put(key, tile)
         if self.p.rot % 4:
             tile = np.rot90(tile, self.p.rot)
         if self.p.flip:
@@ -255,7 +262,31 @@ class _Tile:
         return np.ascontiguousarray(tile) if self.p.rot % 4 or self.p.flip else tile
 
 
-def _prepare(index: int, image: np.ndarray, p: Pass, windows: Sequence[Window]) -> list[_Tile]:
+class _ResizeMemo:
+    """Resized crops kept for the other orientations and the mirror of the same scale, up to a byte budget.
+
+    The four orientations of the vote (and a pass and its mirror) read the same
+    crop at the same scale: it is resized once. Only small tiles are worth
+    keeping and the budget bounds the memory, so a large photo's high passes are
+    still made tile by tile.
+    """
+
+    def __init__(self, budget: int = 32 << 20) -> None:
+        self.budget = budget
+        self.items: dict[tuple[int, ...], np.ndarray] = {}
+
+    def get(self, key: tuple[int, ...]) -> np.ndarray | None:
+        return self.items.get(key)
+
+    def put(self, key: tuple[int, ...], tile: np.ndarray) -> None:
+        if tile.nbytes <= self.budget:
+            self.items[key] = tile
+            self.budget -= tile.nbytes
+
+
+def _prepare(
+    index: int, image: np.ndarray, p: Pass, windows: Sequence[Window], memo: _ResizeMemo | None = None
+) -> list[_Tile]:
     """Model inputs of ``windows`` (coordinates of the image turned and mirrored as ``p`` says).
 
     Each window is cut from the stored image and resized there, and only the small
@@ -277,7 +308,7 @@ def _prepare(index: int, image: np.ndarray, p: Pass, windows: Sequence[Window]) 
         nw, nh = max(1, round(cw * p.scale)), max(1, round(ch * p.scale))
         shape = (nh, nw) if p.rot % 2 == 0 else (nw, nh)
         factors = ((win[2] - win[0]) / shape[1], (win[3] - win[1]) / shape[0])
-        tiles.append(_Tile(index, p, win, shape, factors, crop))
+        tiles.append(_Tile(index, p, win, shape, factors, crop, (int(sx0), int(sy0), int(sx1), int(sy1)), memo))
     return tiles
 
 
@@ -401,6 +432,7 @@ def search_many(
     steps = sorted({(q.scale, q.rot, q.flip) for i, passes in enumerate(plans) for q in passes if q not in results[i]})
     # (all models of a step go together: tiles of different models never share an inference)
     clock = time.perf_counter
+    memo = _ResizeMemo()
     for scale, rot, flip in steps:
         tiles: list[_Tile] = []
         owners: list[tuple[int, Pass, int, int]] = []  # image, pass, first tile, tile count
@@ -420,7 +452,7 @@ def search_many(
                     windows = focus_windows(tw, th, p, marks, FOCUS_RADIUS / (p.scale / 2), tile_size)
                 else:
                     windows = full_windows(tw, th, p, tile_size)
-                prepared = _prepare(i, image, p, windows)
+                prepared = _prepare(i, image, p, windows, memo)
                 owners.append((i, p, len(tiles), len(prepared)))
                 tiles.extend(prepared)
         if timings is not None:
