@@ -41,10 +41,7 @@ __all__ = [
     "CorruptVideoError",
 ]
 
-#: Largest frame (pixels, after rotation) scrubbed unless raised: 8K UHD (7680x4320) fits, 16K does not.
-DEFAULT_MAX_VIDEO_PIXELS = 8192 * 4352
-#: Longest video (seconds) scrubbed unless raised: four hours.
-DEFAULT_MAX_VIDEO_SECONDS = 4 * 3600.0
+from .._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 
 #: The FFmpeg demuxer for each video format :func:`minface.media.sniff` names.
 DEMUXERS = {
