@@ -122,9 +122,9 @@ def open_input(path: str | os.PathLike, fmt: str | None) -> tuple[Any, Any, Vide
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise CorruptVideoError(f"{name}: cannot open as {fmt or 'video'} ({_ffmpeg_reason(exc)})") from exc
     try:
-        if not container.streams.video:
+        stream = _main_video(container)
+        if stream is None:
             raise CorruptVideoError(f"{name}: no video stream")
-        stream = container.streams.video[0]
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             raise CorruptVideoError(f"{name}: the video stream has no frame size")
@@ -151,6 +151,20 @@ def open_input(path: str | os.PathLike, fmt: str | None) -> tuple[Any, Any, Vide
         container.close()
         raise
     return container, stream, info
+
+
+def _main_video(container: Any) -> Any:
+    """The video stream to scrub: the first that is not a cover picture (an attachment shown as a stream)."""
+    videos = list(container.streams.video)
+    for s in videos:
+        picture = False
+        try:
+            picture = bool(int(s.disposition) & 0x400)  # AV_DISPOSITION_ATTACHED_PIC
+        except (AttributeError, TypeError, ValueError):
+            pass
+        if not picture and s.codec_context.name not in ("mjpeg", "png", "bmp", "gif", "webp"):
+            return s
+    return videos[0] if videos else None
 
 
 def _ffmpeg_reason(exc: BaseException) -> str:

@@ -478,7 +478,7 @@ def _run(
         t_read.join(timeout=5)
         t_write.join(timeout=5)
         if isinstance(exc, (av.FFmpegError,)):
-            raise CorruptVideoError(f"{name}: cannot decode ({exc})") from exc
+            raise CorruptVideoError(f"{name}: truncated or damaged, cannot decode ({exc})") from exc
         raise
     n = state["frames"]
     if info.frames and n < info.frames:
