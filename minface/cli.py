@@ -482,6 +482,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             format=None if args.format == "same" else args.format.upper(),
             include=args.include,
             exclude=args.exclude,
+            **video,
         )
     from .media import FORMAT_EXTENSIONS
 
