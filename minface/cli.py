@@ -82,7 +82,10 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
         default=default_preset,
         help=f"speed/recall trade-off (default: {default_preset}; see `minface presets`)",
     )
-    g.add_argument("--min-face", type=float, metavar="PX", help="smallest face to search for, in pixels")
+    g.add_argument(
+        "--min-face", type=float, metavar="PX",
+        help="smallest face to search for, in pixels (default: the preset's; videos: 12)",
+    )
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
         "--backend",
@@ -502,6 +505,8 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     cuda = args.device == "cuda"
     if cuda and args.jobs is None:
         args.jobs = cuda_jobs()
+    if args.jobs is None and len(args.inputs) == 1 and os.path.isfile(args.inputs[0]):
+        args.jobs = 1  # one file (a video, say): one worker process with every thread
     jobs = args.jobs or default_threads()
     job = ScrubJob(
         preset=args.preset,

@@ -311,7 +311,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
                         records.append({**routed, "seconds": round(seconds, 4)})
                         sizes.append((0, 0))
                         continue
-                    record = _scrub_video_item(job, item, data, detector, kind.format)
+                    record = _scrub_video_item(job, item, data, _cached_detector(_video_options(opts)), kind.format)
                     record["seconds"] = round(float(record.get("seconds") or 0.0) + seconds, 4)
                     records.append(record)
                     sizes.append((len(data), int(record.pop("_bytes_out", 0))) if record["status"] == "ok" else (0, 0))
@@ -356,6 +356,17 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
         "bytes_in": sum(s[0] for s in ok),
         "bytes_out": sum(s[1] for s in ok),
     }
+
+
+def _video_options(opts: ScrubJob) -> ScrubJob:
+    """The detector options for videos: upright frames, the video default ``min_face``."""
+    import dataclasses
+
+    from .video.scrub import DEFAULT_VIDEO_MIN_FACE
+
+    return dataclasses.replace(
+        opts, turned=False, min_face=DEFAULT_VIDEO_MIN_FACE if opts.min_face is None else opts.min_face
+    )
 
 
 def video_output(path: str) -> str:

@@ -72,13 +72,26 @@ class ScrubJob:
             turned=self.turned,
         )
 
-        def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
-            from .video.scrub import scrub_video
+        videos: list = []
 
+        def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
+            from .video.scrub import scrub_video, video_detector
+
+            if not videos:  # loaded on the first video: upright frames, the video default min_face
+                videos.append(
+                    video_detector(
+                        self.preset,
+                        self.min_face,
+                        threshold=self.threshold,
+                        backend=self.backend,
+                        device=self.device,
+                        threads=self.threads,
+                    )
+                )
             return scrub_video(
                 task.input,
                 task.output,
-                detector=detector,
+                detector=videos[0],
                 method=self.method,
                 shape=self.shape,
                 pad=self.pad,

@@ -53,15 +53,17 @@ def face_mask(shape: tuple[int, int], box: tuple[int, int, int, int], centre: fl
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    """A portrait phone video: landscape frames, a -90 degree display matrix, audio, the face moving."""
+    """A portrait phone video: the sensor's landscape frames (the face lying on its side), a display matrix
+    that turns them 90 degrees clockwise, audio; returns the path and the upright frames and face boxes."""
     d = tmp_path_factory.mktemp("clip")
-    frames, boxes = V.moving_face_frames(N, 256, 192, size=64, step=5)
-    for f in frames:
-        f[:12, :12] = (255, 0, 0)  # a red marker at the stored frame's top-left corner
+    upright, boxes = V.moving_face_frames(N, 192, 256, size=64, step=5)
+    for f in upright:
+        f[:12, :12] = (255, 0, 0)  # a red marker at the top-left corner of the picture as shown
+    stored = [np.ascontiguousarray(np.rot90(f, 1)) for f in upright]  # 256x192, turned counter-clockwise
     path = d / "IMG_0001.MOV"
-    V.write_video(path, frames, audio=True, container="mov")
+    V.write_video(path, stored, audio=True, container="mov")
     V.set_rotation(path, (0, 1, -1, 0))
-    return path, frames, boxes
+    return path, upright, boxes
 
 
 @pytest.fixture(scope="module")
@@ -72,27 +74,25 @@ def scrubbed(clip, tmp_path_factory):
     return out, result
 
 
-def _upright(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.rot90(a, -1))  # what players show for the (0, 1, -1, 0) matrix: 90 degrees clockwise
-
-
 def test_face_covered_in_every_frame_and_output_upright(clip, scrubbed):
-    _, frames, boxes = clip
+    _, upright, boxes = clip
     out, result = scrubbed
     assert result.status == "ok" and result.kind == "video" and result.frames == N
     assert result.rotation == 270 and (result.width, result.height) == (192, 256)
+    with av.open(str(clip[0])) as c:  # stored sideways, as a phone stores a portrait video
+        first = next(c.decode(video=0))
+        assert (first.width, first.height, first.rotation) == (256, 192, -90)
     got, _, rots = decode(out)
     assert len(got) == N and set(rots) == {0}  # no rotation left in the output
-    for i, (orig, new, box) in enumerate(zip(frames, got, boxes)):
+    for i, (orig, new, box) in enumerate(zip(upright, got, boxes)):
         assert new.shape == (256, 192, 3)
-        up = _upright(orig)
-        mask = _upright(face_mask(orig.shape[:2], box))
-        diff = np.abs(new.astype(int) - up.astype(int)).mean(axis=2)
+        mask = face_mask(orig.shape[:2], box)
+        diff = np.abs(new.astype(int) - orig.astype(int)).mean(axis=2)
         assert diff[mask].mean() > 40, f"frame {i}: the face is not destroyed"
         assert new[mask].mean() < 30, f"frame {i}: the face region is not filled"
-        # the picture is upright: away from the face, it matches the original turned clockwise
+        # the picture is upright: away from the face, it matches the picture as players show it
         assert np.median(diff[~mask]) < 8
-        assert new[:12, -12:, 0].mean() > 180 and new[:12, -12:, 1].mean() < 80  # the red marker went top-right
+        assert new[:12, :12, 0].mean() > 180 and new[:12, :12, 1].mean() < 80  # the red marker is top-left
     assert result.tracks >= 1 and result.faces_per_frame["frames_with_faces"] == N
 
 
@@ -410,6 +410,17 @@ def test_tracker_keeps_two_faces_apart_and_a_cut_resets():
     assert _covers(t.boxes(5)[0], b[0])  # b missed in frame 5: bridged
     assert len(t.boxes(10)[0]) == 0 and len(t.boxes(11)[0]) == 0  # nothing crosses the cut
     assert t.cuts == [10]
+
+
+def test_tracker_boxes_never_turn_inside_out():
+    """A shrinking face, extrapolated far beyond its last detection, still gives valid boxes (a Faces needs them)."""
+    seq = [[[100 + 6 * f, 100 + 6 * f, 200 - 6 * f, 200 - 6 * f]] for f in range(6)] + [[]] * 12
+    t = Tracker(max_gap=12, lookback=8)
+    _feed(t, seq)
+    for f in range(len(seq)):
+        boxes, _ = t.boxes(f)
+        assert len(boxes) == 1 and (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+        minface.Faces(boxes, np.ones(len(boxes)))
 
 
 def test_tracker_memory_is_released():

@@ -64,6 +64,27 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def _moved(box: np.ndarray, velocity: np.ndarray, steps: float) -> np.ndarray:
+    """``box`` moved ``steps`` frames along ``velocity`` (per-frame change of x1, y1, x2, y2).
+
+    The centre follows the motion; the size follows it too but stays within half
+    and twice the size it had, so a box never turns inside out.
+
+    >>> _moved(np.array([0.0, 0, 10, 10]), np.array([2.0, 0, 2, 0]), 10).tolist()
+    [20.0, 0.0, 30.0, 10.0]
+    >>> _moved(np.array([0.0, 0, 10, 10]), np.array([2.0, 0, 0, 0]), 10).tolist()  # shrinking: at most by half
+    [12.5, 0.0, 17.5, 10.0]
+    """
+    x1, y1, x2, y2 = box
+    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1
+    dx, dy = (velocity[0] + velocity[2]) / 2, (velocity[1] + velocity[3]) / 2
+    dw, dh = velocity[2] - velocity[0], velocity[3] - velocity[1]
+    cx, cy = cx + dx * steps, cy + dy * steps
+    nw = float(np.clip(w + dw * steps, 0.5 * w, 2.0 * w))
+    nh = float(np.clip(h + dh * steps, 0.5 * h, 2.0 * h))
+    return np.array([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], np.float64)
+
+
 def _grow(box: np.ndarray, ratio: float) -> np.ndarray:
     """``box`` grown by ``ratio`` of its width and height in total (half on each side)."""
     x1, y1, x2, y2 = box
@@ -104,14 +125,14 @@ class Track:
         span = self.frames[i] - self.frames[j]
         v = (self.boxes[i] - self.boxes[j]) / span
         size = max(self.boxes[i][2] - self.boxes[i][0], self.boxes[i][3] - self.boxes[i][1], 1.0)
-        limit = 0.3 * size  # a box jumping further than that per frame is a mismatch, not motion
+        limit = 1.0 * size  # a box jumping further than its size per frame is a mismatch, not motion
         return np.clip(v, -limit, limit)
 
     def predict(self, frame: int, grow: float, max_grow: float) -> np.ndarray:
         """The box extrapolated from the last detection to ``frame`` (later than it)."""
         i = len(self.frames) - 1
         steps = frame - self.frames[i]
-        box = self.boxes[i] + self.velocity(i, -1) * steps
+        box = _moved(self.boxes[i], self.velocity(i, -1), steps)
         return _grow(box, min(max_grow, grow * steps))
 
 
@@ -129,8 +150,11 @@ class Tracker:
     max_grow : float
         Largest growth of a bridged box.
     min_iou : float
-        Overlap of a detection with a track's predicted box that links them; a
-        detection whose centre lies within half a box of the prediction is linked too.
+        Overlap of a detection with a track's predicted box that links them.
+    max_jump : float
+        A detection whose centre lies within this many box sizes of a track's
+        predicted box is linked to it too (fast motion, small faces), if its size
+        is within half and twice the track's.
     """
 
     def __init__(
@@ -139,8 +163,9 @@ class Tracker:
         lookback: int = 8,
         *,
         grow: float = 0.05,
-        max_grow: float = 0.6,
+        max_grow: float = 0.4,
         min_iou: float = 0.2,
+        max_jump: float = 1.0,
     ) -> None:
         if max_gap < 0 or lookback < 0:
             raise ValueError("max_gap and lookback must be at least 0")
@@ -149,6 +174,7 @@ class Tracker:
         self.grow = float(grow)
         self.max_grow = float(max_grow)
         self.min_iou = float(min_iou)
+        self.max_jump = float(max_jump)
         self.tracks: list[Track] = []
         self._done: list[dict] = []
         self._next_id = 0
@@ -178,8 +204,11 @@ class Tracker:
             centres_d = (boxes[:, :2] + boxes[:, 2:]) / 2
             sizes = np.maximum(pred[:, 2] - pred[:, 0], pred[:, 3] - pred[:, 1])
             dist = np.linalg.norm(centres_p[:, None, :] - centres_d[None, :, :], axis=2) / np.maximum(sizes[:, None], 1.0)
-            close = (overlap >= self.min_iou) | (dist <= 0.5)
-            score = np.where(close, overlap + (1.0 - np.minimum(dist, 1.0)), -1.0)
+            dsizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+            ratio = dsizes[None, :] / np.maximum(sizes[:, None], 1.0)
+            similar = (ratio > 0.5) & (ratio < 2.0)  # a face does not double or halve in size from one frame to the next
+            close = ((overlap >= self.min_iou) | (dist <= self.max_jump)) & similar
+            score = np.where(close, overlap + 1.0 / (1.0 + dist), -1.0)
             used_t: set[int] = set()
             for flat in np.argsort(-score, axis=None):
                 ti, di = divmod(int(flat), len(boxes))
@@ -224,18 +253,28 @@ class Tracker:
                 out.append(_grow(box, min(self.max_grow, self.grow * (away + 1))))
                 kinds.append("interpolated")
                 continue
-            if prev is not None and frame - t.frames[prev] <= self.max_gap:
+            reach = self._reach(t)
+            if prev is not None and frame - t.frames[prev] <= min(self.max_gap, reach):
                 steps = frame - t.frames[prev]
-                box = t.boxes[prev] + t.velocity(prev, -1) * steps
+                box = _moved(t.boxes[prev], t.velocity(prev, -1), steps)
                 out.append(_grow(box, min(self.max_grow, self.grow * (steps + 1))))
                 kinds.append("forward")
-            if nxt is not None and t.frames[nxt] - frame <= self.lookback:
+            if nxt is not None and t.frames[nxt] - frame <= min(self.lookback, reach):
                 steps = t.frames[nxt] - frame
-                box = t.boxes[nxt] - t.velocity(nxt, +1) * steps
+                box = _moved(t.boxes[nxt], t.velocity(nxt, +1), -steps)
                 out.append(_grow(box, min(self.max_grow, self.grow * (steps + 1))))
                 kinds.append("backward")
         arr = np.array(out, np.float64).reshape(-1, 4)
         return arr, kinds
+
+    @staticmethod
+    def _reach(t: Track) -> int:
+        """Frames a track covers beyond its detections: 3 for a face seen once, 3 more per detection.
+
+        A single detection may be a false alarm; a face seen in many frames is
+        followed for the whole ``max_gap`` and ``lookback``.
+        """
+        return 3 * t.detections
 
     def release(self, before: int) -> None:
         """Frames before ``before`` will not be asked for again: drop what only they needed."""
@@ -268,10 +307,12 @@ class Tracker:
 class SceneCuts:
     """Tell a cut between successive frames from a small grey thumbnail of each.
 
-    A cut is reported when the thumbnails' grey-level histograms differ by at
-    least ``hist`` (half the L1 distance of the normalised histograms, 0-1)
-    *and* their pixels by at least ``diff`` grey levels on average: a pan or a
-    flash changes one of the two, a new shot both.
+    A cut is reported when the thumbnails no longer look alike: their normalised
+    correlation falls below ``corr`` while their pixels differ by at least
+    ``diff`` grey levels on average, or their grey-level histograms differ by at
+    least ``hist`` (half the L1 distance of the normalised histograms, 0-1) as
+    well. A pan moves a thumbnail by a pixel or two and keeps it correlated; a
+    flash changes its levels but not its structure; a new shot changes both.
 
     >>> cuts = SceneCuts()
     >>> a = np.zeros((90, 160, 3), np.uint8); b = np.full((90, 160, 3), 220, np.uint8)
@@ -279,22 +320,26 @@ class SceneCuts:
     (False, False, True)
     """
 
-    def __init__(self, hist: float = 0.45, diff: float = 30.0, size: tuple[int, int] = (64, 36)) -> None:
-        self.hist = float(hist)
+    def __init__(self, corr: float = 0.05, diff: float = 35.0, hist: float = 0.5, size: tuple[int, int] = (64, 36)) -> None:
+        self.corr = float(corr)
         self.diff = float(diff)
+        self.hist = float(hist)
         self.size = size
         self._prev: np.ndarray | None = None
         self._prev_hist: np.ndarray | None = None
 
     def __call__(self, rgb: np.ndarray) -> bool:
         small = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
-        hist = np.bincount((grey >> 3).ravel(), minlength=32).astype(np.float64)
+        grey = (cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small).astype(np.float64)
+        hist = np.bincount((grey.astype(np.uint8) >> 3).ravel(), minlength=32).astype(np.float64)
         hist /= max(hist.sum(), 1.0)
         cut = False
         if self._prev is not None and self._prev_hist is not None:
+            d = float(np.abs(grey - self._prev).mean())
             h = 0.5 * float(np.abs(hist - self._prev_hist).sum())
-            d = float(np.abs(grey.astype(np.int16) - self._prev.astype(np.int16)).mean())
-            cut = h >= self.hist and d >= self.diff
+            a, b = grey - grey.mean(), self._prev - self._prev.mean()
+            denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
+            corr = float((a * b).sum() / denom) if denom > 1e-6 else (1.0 if h < self.hist else 0.0)
+            cut = d >= self.diff and (corr < self.corr or h >= self.hist)
         self._prev, self._prev_hist = grey, hist
         return cut
