@@ -84,7 +84,7 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     )
     g.add_argument(
         "--min-face", type=float, metavar="PX",
-        help="smallest face to search for, in pixels (default: the preset's; videos: 12)",
+        help="smallest face to search for, in pixels (default: the preset's; videos: 14)",
     )
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
