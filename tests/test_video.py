@@ -437,3 +437,51 @@ def test_scene_cuts_ignore_motion_and_find_new_shots():
     frames, _ = V.moving_face_frames(10, 160, 120, size=40, step=6)
     assert not any(cuts(f) for f in frames)
     assert cuts(np.full((120, 160, 3), 240, np.uint8))
+
+
+@pytest.mark.parametrize(
+    "name, container, codec",
+    [("clip.mkv", "matroska", "libx264"), ("clip.webm", "webm", "libvpx-vp9"), ("clip.avi", "avi", "mpeg4")],
+)
+def test_other_containers_are_read(tmp_path, name, container, codec):
+    if codec not in av.codecs_available:
+        pytest.skip(f"this PyAV build has no {codec} encoder to make the sample")
+    frames, boxes = V.moving_face_frames(8, 160, 120, size=48)
+    src = tmp_path / name
+    V.write_video(src, frames, container=container, codec=codec)
+    out = tmp_path / "out.mp4"
+    r = minface.scrub(src, out)
+    assert r.status == "ok" and r.frames == 8
+    got, _, _ = decode(out)
+    assert len(got) == 8 and all(g[face_mask(g.shape[:2], b)].mean() < 40 for g, b in zip(got, boxes))
+
+
+def test_audio_mp4_cannot_hold_is_reencoded(tmp_path):
+    """PCM sound (common in MOV and AVI) is re-encoded to AAC when kept; MP4 players expect it."""
+    frames, _ = V.moving_face_frames(8, 160, 120, size=40)
+    src = tmp_path / "pcm.mov"
+    with av.open(str(src), "w", format="mov") as o:
+        vs = o.add_stream("libx264", rate=15)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        a = o.add_stream("pcm_s16le", rate=16000)
+        a.layout = "mono"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in vs.encode(vf):
+                o.mux(p)
+        for p in vs.encode():
+            o.mux(p)
+        for s in range(0, 8000, 1000):
+            af = av.AudioFrame.from_ndarray(np.full((1, 1000), 300, np.int16), format="s16", layout="mono")
+            af.sample_rate, af.pts = 16000, s
+            for p in a.encode(af):
+                o.mux(p)
+        for p in a.encode():
+            o.mux(p)
+    out = tmp_path / "out.mp4"
+    r = minface.scrub(src, out, keep_audio=True, preset="fast")
+    assert r.audio == "kept"
+    with av.open(str(out)) as c:
+        assert [(s.type, s.codec_context.name) for s in c.streams] == [("video", "h264"), ("audio", "aac")]
+        assert sum(f.samples for f in c.decode(audio=0)) >= 7000
