@@ -103,13 +103,14 @@ __all__ = [
     "IdPhotoError",
     "distributed",
     "media",
+    "video",
 ]
 
 
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in ("distributed", "media"):  # submodules, imported on first use (distributed needs Dask)
+    if name in ("distributed", "media", "video"):  # submodules, imported on first use (distributed needs Dask)
         return importlib.import_module(f"{__name__}.{name}")
     module = _LAZY.get(name)
     if module is None:

@@ -6,3 +6,9 @@ DEFAULT_MAX_PIXELS = 2 * 89_478_485
 
 #: Growth of a face box on each side, as a fraction of its width and height, before painting.
 DEFAULT_PAD = 0.3
+
+#: Largest video frame (pixels, after rotation) scrubbed unless raised: 8K UHD (7680x4320) fits, 16K does not.
+DEFAULT_MAX_VIDEO_PIXELS = 8192 * 4352
+
+#: Longest video (seconds) scrubbed unless raised: four hours.
+DEFAULT_MAX_VIDEO_SECONDS = 4 * 3600.0

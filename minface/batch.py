@@ -3,8 +3,9 @@
 :func:`run_batch` applies a per-file job (:func:`minface.scrub`, :func:`minface.strip`)
 to files and folders and never loses or half-writes a file:
 
-* folders are walked by :mod:`minface.walk`: only images reach the job; every
-  other entry (text, ``.DS_Store``, videos, FIFOs, links to folders, what
+* folders are walked by :mod:`minface.walk`: only images (and videos, for a job
+  whose ``videos`` attribute is true) reach the job; every
+  other entry (text, ``.DS_Store``, FIFOs, links to folders, what
   ``--include``/``--exclude`` leave out) gets a ``skipped`` record, and what
   cannot be read (a folder without permission, a path too long) an ``error``;
 * outputs mirror the input tree under ``output_dir``; each is written to a
@@ -378,7 +379,9 @@ def run_batch(
     existing output. Any status other than ``ok`` and ``skipped`` counts as
     failed. ``include``/``exclude``: glob patterns (:class:`~minface.walk.Filter`);
     ``output_is_file``: ``output_dir`` is the output file of the one input file;
-    ``suffix``: outputs get this extension (another output format). ``on_message``
+    ``suffix``: image outputs get this extension (another output format). A job
+    whose ``videos`` attribute is true receives video tasks too (``Task.kind``).
+    ``on_message``
     receives a function that prints a line on stderr without breaking the
     progress bar (for ``on_record`` to use).
 
@@ -397,6 +400,7 @@ def run_batch(
         output_is_file=output_is_file,
         suffix=suffix,
         select=Filter(include, exclude),
+        videos=bool(getattr(job_factory, "videos", False)),
     )
     tasks = work.tasks
     out_fh: IO[str] | None

@@ -82,7 +82,10 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
         default=default_preset,
         help=f"speed/recall trade-off (default: {default_preset}; see `minface presets`)",
     )
-    g.add_argument("--min-face", type=float, metavar="PX", help="smallest face to search for, in pixels")
+    g.add_argument(
+        "--min-face", type=float, metavar="PX",
+        help="smallest face to search for, in pixels (default: the preset's; videos: 14)",
+    )
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
         "--backend",
@@ -204,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         metavar="N",
         help="--device cuda: images per model call; each worker process decodes, prepares and encodes its own files (default 8)",
+    )
+    vg = s.add_argument_group(
+        "videos (pip install 'minface[video]'; written as H.264 MP4 files, clip.mov -> clip.mp4, without metadata)"
+    )
+    vg.add_argument(
+        "--video-quality", type=int, metavar="CRF",
+        help="H.264 constant rate factor, 0 (lossless) to 51 (worst); 18-23 look like the input (default 20)",
+    )
+    vg.add_argument("--keep-audio", action="store_true", help="keep the sound (default: dropped, since voices identify people)")
+    vg.add_argument(
+        "--max-video-seconds", type=float, metavar="S",
+        help="longest video scrubbed (default 14400, four hours; 0: no limit)",
+    )
+    vg.add_argument(
+        "--max-video-pixels", type=int, metavar="PX",
+        help="largest frame scrubbed, in pixels (default 35651584, 8K; 0: no limit)",
     )
     s.set_defaults(func=_cmd_scrub)
 
@@ -346,13 +365,20 @@ def _output_is_file(args: argparse.Namespace) -> bool:
     from .media import format_of_extension
 
     out = args.output
-    return bool(
-        out
-        and len(args.inputs) == 1
-        and os.path.isfile(args.inputs[0])
-        and format_of_extension(out) is not None
-        and not os.path.isdir(out)
-    )
+    if not (out and len(args.inputs) == 1 and os.path.isfile(args.inputs[0]) and not os.path.isdir(out)):
+        return False
+    if format_of_extension(out) is not None:
+        return True
+    return os.path.splitext(out)[1].lower() in (".mp4", ".m4v") and _is_video(args.inputs[0])
+
+
+def _is_video(path: str) -> bool:
+    from .media import classify, read_head
+
+    try:
+        return classify(path, read_head(path)).kind == "video"
+    except OSError:
+        return False
 
 
 def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None) -> int:  # noqa: ANN001
@@ -414,6 +440,17 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     if args.blocks < 2 or args.strength <= 0:
         print("minface scrub: error: --blocks must be at least 2 and --strength positive", file=sys.stderr)
         return EXIT_USAGE
+    if args.video_quality is not None and not 0 <= args.video_quality <= 51:
+        print("minface scrub: error: --video-quality must be 0-51 (an H.264 CRF)", file=sys.stderr)
+        return EXIT_USAGE
+    from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
+
+    video = dict(
+        video_quality=args.video_quality,
+        keep_audio=args.keep_audio,
+        max_video_seconds=DEFAULT_MAX_VIDEO_SECONDS if args.max_video_seconds is None else (args.max_video_seconds or None),
+        max_video_pixels=DEFAULT_MAX_VIDEO_PIXELS if args.max_video_pixels is None else (args.max_video_pixels or None),
+    )
     # check the detector options here, once, so a typo is a usage error and not N failed files
     # (without loading the model: only the workers need it)
     check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
@@ -448,6 +485,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             format=None if args.format == "same" else args.format.upper(),
             include=args.include,
             exclude=args.exclude,
+            **video,
         )
     from .media import FORMAT_EXTENSIONS
 
@@ -467,6 +505,8 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     cuda = args.device == "cuda"
     if cuda and args.jobs is None:
         args.jobs = cuda_jobs()
+    if args.jobs is None and len(args.inputs) == 1 and os.path.isfile(args.inputs[0]):
+        args.jobs = 1  # one file (a video, say): one worker process with every thread
     jobs = args.jobs or default_threads()
     job = ScrubJob(
         preset=args.preset,
@@ -487,6 +527,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         format=fmt,
         overwrite=args.overwrite,
         in_place=args.in_place,
+        **video,
     )
     return _run(args, job, "scrub", suffix=suffix)
 
@@ -559,7 +600,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             counts["metadata"] += bool(meta)
             for f in faces:
                 x1, y1, x2, y2 = f["box"]
-                print(f"{name}: intact face at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
+                where = f" in frame {f['frame']}" if "frame" in f else ""
+                print(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
                 print(f"{name}: metadata left: {', '.join(meta)}")
         else:

@@ -58,6 +58,7 @@ from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .errors import ImageWriteError, MinfaceError, MissingDependencyError
+from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS, atomic_write
 from .media import HEAD_BYTES, classify
 from .pipeline import ScrubJob, scrub_bytes
@@ -304,9 +305,16 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
                         continue
                     raise
                 kind = classify(item.input, data[:HEAD_BYTES])
-                if not kind.is_image:  # text, system files, videos: a record, never an output
-                    records.append({**route_other(job.input_url(item), kind), "seconds": round(seconds, 4)})
-                    sizes.append((0, 0))
+                if not kind.is_image:  # text, system files: a record, never an output; videos: their scrubber
+                    routed = route_other(job.input_url(item), kind, videos=True)
+                    if isinstance(routed, dict):
+                        records.append({**routed, "seconds": round(seconds, 4)})
+                        sizes.append((0, 0))
+                        continue
+                    record = _scrub_video_item(job, item, data, _cached_detector(_video_options(opts)), kind.format)
+                    record["seconds"] = round(float(record.get("seconds") or 0.0) + seconds, 4)
+                    records.append(record)
+                    sizes.append((len(data), int(record.pop("_bytes_out", 0))) if record["status"] == "ok" else (0, 0))
                     continue
                 start = time.perf_counter()
                 try:
@@ -350,7 +358,100 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
     }
 
 
+def _video_options(opts: ScrubJob) -> ScrubJob:
+    """The detector options for videos: upright frames, the video default ``min_face``."""
+    import dataclasses
+
+    from .video.scrub import DEFAULT_VIDEO_MIN_FACE
+
+    return dataclasses.replace(
+        opts, turned=False, min_face=DEFAULT_VIDEO_MIN_FACE if opts.min_face is None else opts.min_face
+    )
+
+
+def video_output(path: str) -> str:
+    """The output path of a video: its name with the ``.mp4`` extension (videos are written as MP4).
+
+    >>> video_output("out/2024/IMG_0001.MOV")
+    'out/2024/IMG_0001.mp4'
+    """
+    return posixpath.splitext(path)[0] + ".mp4"
+
+
+def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: Detector, fmt: str | None) -> dict[str, Any]:
+    """Scrub one video on a worker: through local temporary files when a store is not a local disk."""
+    import tempfile
+
+    from .video.scrub import scrub_video
+
+    opts = job.options
+    out_path = video_output(item.output)
+    out_url = job.out_fs.unstrip_protocol(out_path)
+    start = time.perf_counter()
+    try:
+        if not opts.overwrite and job.out_fs.exists(out_path):
+            return skip_record(job.input_url(item), "output exists", out_url)
+        with tempfile.TemporaryDirectory(prefix="minface-video-") as work:
+            src = item.input
+            if not _is_local(job.in_fs):
+                src = os.path.join(work, "input")
+                with open(src, "wb") as f:
+                    f.write(data)
+            local_out = _is_local(job.out_fs)
+            dst = out_path if local_out else os.path.join(work, "output.mp4")
+            if local_out:
+                try:
+                    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+                except OSError as exc:
+                    raise ImageWriteError(f"{out_url}: cannot create its folder ({exc.strerror or exc})") from exc
+            result = scrub_video(
+                src,
+                dst,
+                detector=detector,
+                method=opts.method,
+                shape=opts.shape,
+                pad=opts.pad,
+                color=opts.color,
+                blocks=opts.blocks,
+                strength=opts.strength,
+                video_quality=opts.video_quality,
+                keep_audio=opts.keep_audio,
+                max_pixels=opts.max_video_pixels,
+                max_seconds=opts.max_video_seconds,
+                overwrite=opts.overwrite,
+                format=fmt,
+            )
+            size = os.path.getsize(dst)
+            if not local_out:
+                tmp = _temporary_key(out_path)
+                try:
+                    job.out_fs.put_file(dst, tmp)
+                    job.out_fs.mv(tmp, out_path)
+                except BaseException as exc:
+                    try:
+                        job.out_fs.rm_file(tmp)
+                    except Exception:  # best effort: the driver removes stale temporaries too
+                        pass
+                    if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
+                        raise ImageWriteError(f"{out_url}: cannot write ({exc or type(exc).__name__})") from exc
+                    raise
+    except Exception as exc:  # one bad video must never stop the partition
+        return error_record(job.input_url(item), exc, time.perf_counter() - start)
+    record = result.to_record()
+    record["input"] = job.input_url(item)
+    record["output"] = out_url
+    record["seconds"] = round(time.perf_counter() - start, 4)
+    record["_bytes_out"] = size
+    return record
+
+
 # -- driver side: planning --------------------------------------------------------
+
+
+def _named_like_video(path: str) -> bool:
+    from .media import VIDEO_EXTENSIONS
+
+    return posixpath.splitext(path)[1].lower() in VIDEO_EXTENSIONS
 
 
 def _require() -> None:
@@ -622,6 +723,10 @@ def scrub(
     format: str | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    video_quality: int | None = None,
+    keep_audio: bool = False,
+    max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
+    max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
 ) -> DistributedReport:
     """Scrub files from any fsspec store into another on a Dask cluster.
 
@@ -678,6 +783,11 @@ def scrub(
     format : str, optional
         Output format (``"JPEG"``, ``"PNG"``, ``"WEBP"``); outputs then get its
         extension. Default: each input's own.
+    video_quality, keep_audio, max_video_pixels, max_video_seconds
+        Videos (``minface[video]`` on the workers): scrubbed into MP4 files
+        (``clip.mov`` -> ``clip.mp4``), see :func:`minface.video.scrub_video`.
+        A worker copies a video from a store that is not a local disk to a
+        local temporary file first.
     include, exclude : list of str
         Glob patterns choosing files, as the command line's ``--include`` and
         ``--exclude`` (:class:`minface.walk.Filter`). Files that are not images
@@ -747,6 +857,10 @@ def scrub(
         format=out_format,
         overwrite=overwrite,
         max_pixels=max_pixels,
+        video_quality=video_quality,
+        keep_audio=keep_audio,
+        max_video_pixels=max_video_pixels,
+        max_video_seconds=max_video_seconds,
     )
     job = _PartitionJob(options, in_fs, out_fs)
     summary = DistributedReport()
@@ -771,9 +885,11 @@ def scrub(
             emit(record)
         existing, temporaries = _scan_outputs(out_fs, out_root)
         targets = {it.output for it in items}
+        targets |= {video_output(it.output) for it in items if _named_like_video(it.input)}
         todo: list[_Item] = []
         for it in items:
-            if it.output in existing and not overwrite:
+            done = it.output in existing or (_named_like_video(it.input) and video_output(it.output) in existing)
+            if done and not overwrite:
                 emit(_skip(job, it, "output exists"))
             else:
                 todo.append(it)

@@ -187,7 +187,7 @@ def identify(head: bytes, name: str) -> str:
         raise UnsupportedImageError(f"{name}: empty {'input' if name.startswith('<') else 'file'} (0 bytes)")
     kind = media.classify(name, head)
     if kind.kind == "video":
-        raise UnsupportedImageError(f"{name}: a video ({kind.format}), not an image: videos are not supported yet")
+        raise UnsupportedImageError(f"{name}: a video ({kind.format}), not an image (minface.scrub reads videos)")
     if not kind.is_image:
         if kind.format and kind.reason and kind.reason.endswith("not supported"):
             raise UnsupportedImageError(f"{name}: {kind.reason}")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._defaults import DEFAULT_MAX_PIXELS, DEFAULT_PAD
+from ._defaults import DEFAULT_MAX_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS, DEFAULT_PAD
 
 __all__ = ["ScrubJob", "StripJob", "VerifyJob"]
 
@@ -47,6 +47,16 @@ class ScrubJob:
     batch: int = 0
     #: also search images turned by 90, 180 and 270 degrees (see :class:`minface.Detector`)
     turned: bool = True
+    #: videos: H.264 constant rate factor (None: :data:`minface.video.scrub.DEFAULT_VIDEO_QUALITY`)
+    video_quality: int | None = None
+    #: videos: keep the audio (default: dropped)
+    keep_audio: bool = False
+    #: videos: largest frame (pixels) and longest duration (seconds); None: no limit
+    max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS
+    max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS
+
+    #: the batch engine sends video tasks to this job too
+    videos = True
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .detect import Detector
@@ -62,7 +72,45 @@ class ScrubJob:
             turned=self.turned,
         )
 
+        videos: list = []
+
+        def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
+            from .video.scrub import scrub_video, video_detector
+
+            if not videos:  # loaded on the first video: upright frames, the video default min_face
+                videos.append(
+                    video_detector(
+                        self.preset,
+                        self.min_face,
+                        threshold=self.threshold,
+                        backend=self.backend,
+                        device=self.device,
+                        threads=self.threads,
+                    )
+                )
+            return scrub_video(
+                task.input,
+                task.output,
+                detector=videos[0],
+                method=self.method,
+                shape=self.shape,
+                pad=self.pad,
+                color=self.color,
+                blocks=self.blocks,
+                strength=self.strength,
+                video_quality=self.video_quality,
+                keep_audio=self.keep_audio,
+                max_pixels=self.max_video_pixels,
+                max_seconds=self.max_video_seconds,
+                batch=self.batch or 4,
+                overwrite=self.overwrite,
+                output_root=task.root,
+                format=task.format,
+            ).to_record()
+
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            if getattr(task, "kind", "image") == "video":
+                return run_video(task)
             return scrub(
                 task.input,
                 task.output,
@@ -84,6 +132,10 @@ class ScrubJob:
         if self.batch > 0:
 
             def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
+                if any(getattr(t, "kind", "image") == "video" for t in tasks):  # videos batch their own frames
+                    images = [t for t in tasks if t.kind != "video"]
+                    done = iter(many(images) if images else [])
+                    return [run(t) if t.kind == "video" else next(done) for t in tasks]
                 roots = {t.root for t in tasks}
                 if len(roots) > 1:  # one output folder per batch run; anything else goes file by file
                     return [run(t) for t in tasks]
@@ -178,6 +230,11 @@ class VerifyJob:
     report: str | None = None
     check_metadata: bool = True
     min_size: float = 20.0
+    #: frames of each video searched
+    video_samples: int = 16
+
+    #: the batch engine sends video tasks to this job too
+    videos = True
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .detect import Detector
@@ -195,6 +252,20 @@ class VerifyJob:
         regions = load_regions(self.report) if self.report else {}
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
+            if getattr(task, "kind", "image") == "video":
+                from .video.audit import verify_video
+
+                res = verify_video(
+                    task.input,
+                    detector=detector,
+                    samples=self.video_samples,
+                    check_metadata=self.check_metadata,
+                    min_size=self.min_size,
+                    format=task.format,
+                )
+                rec = res.to_record()
+                rec["status"] = "ok" if res.status == "clean" else "leak"
+                return rec
             key = os.path.abspath(task.input)
             res = verify_file(
                 task.input,

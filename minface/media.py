@@ -6,7 +6,9 @@ folders asks :func:`classify` what each file is, from its first bytes (the
 extension is never trusted), and the batch engine routes it:
 
 * ``image``: to the per-file job (scrub, strip, inspect, verify, ...);
-* ``video``: a ``skipped`` record for now (:data:`VIDEO_REASON`);
+* ``video``: to the video scrubber for ``scrub`` and ``verify``
+  (:func:`minface.walk.route_other`); a ``skipped`` record (:data:`VIDEO_REASON`)
+  for the verbs that read photos only;
 * ``other``: a ``skipped`` record saying why ("not an image", "system file
   (...)"); it is never an error and never copied to an output, since a stray
   text file can hold a name and an ID number;
@@ -20,7 +22,7 @@ uses it for every file it walks.
 >>> classify("IMG_0001.JPG", b"\\xff\\xd8\\xff\\xe1....").kind
 'image'
 >>> classify("clip.mov", b"\\x00\\x00\\x00\\x14ftypqt  \\x00\\x00\\x00\\x00qt  ").reason
-'video (not supported yet)'
+'video (only scrub and verify read videos)'
 >>> classify(".DS_Store", b"\\x00\\x00\\x00\\x01Bud1").reason
 'system file (macOS folder settings)'
 """
@@ -54,8 +56,8 @@ HEAD_BYTES = 4096
 #: Image formats minface reads, by the names :func:`image_format` returns (Pillow's names).
 IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"})
 
-#: The reason of a video's ``skipped`` record, until videos are scrubbed.
-VIDEO_REASON = "video (not supported yet)"
+#: The reason of a video's ``skipped`` record from the verbs that read photos only (strip, inspect, detect).
+VIDEO_REASON = "video (only scrub and verify read videos)"
 
 #: The file name extensions of each image format minface writes (Pillow names; the first is the usual one).
 FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -71,6 +73,10 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
 
 #: File name extensions of the photos minface reads (lower case): such a file that is no image is an error.
 IMAGE_EXTENSIONS = frozenset({ext for exts in FORMAT_EXTENSIONS.values() for ext in exts} | {".apng"})
+
+
+#: File name extensions of videos (lower case): such a file whose content is no video is an error.
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".3gp", ".mts", ".m2ts", ".wmv", ".flv"})
 
 
 def format_of_extension(name: str | os.PathLike) -> str | None:
@@ -335,6 +341,12 @@ def classify(name: str | os.PathLike, head: bytes) -> MediaKind:
         what = f" ({fmt})" if fmt else ""
         return MediaKind(
             "other", fmt, f"not a recognised image format{what}, although named like one ({ext}): damaged or renamed",
+            error=True,
+        )
+    if ext in VIDEO_EXTENSIONS:
+        what = f" ({fmt})" if fmt else ""
+        return MediaKind(
+            "other", fmt, f"not a recognised video format{what}, although named like one ({ext}): damaged or renamed",
             error=True,
         )
     return MediaKind("other", fmt, f"not an image ({fmt})" if fmt else "not an image")

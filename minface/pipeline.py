@@ -238,8 +238,15 @@ def scrub(
     in_place: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     output_root: str | os.PathLike | None = None,
+    video_quality: int | None = None,
+    keep_audio: bool = False,
 ) -> ScrubResult:
     """Write a copy of ``src`` to ``dst`` with every face destroyed and no metadata.
+
+    A video file (told by its content: MP4, MOV, M4V, MKV, WebM, AVI) is
+    scrubbed frame by frame into an MP4 by :func:`minface.video.scrub_video`
+    (``pip install 'minface[video]'``), and the result is a
+    :class:`~minface.video.scrub.VideoScrubResult`.
 
     Parameters
     ----------
@@ -272,6 +279,9 @@ def scrub(
     output_root : path, optional
         The output folder ``dst`` lies in: missing folders below it are created,
         and none of them may be a symbolic link (see :func:`minface.images.atomic_write`).
+    video_quality, keep_audio
+        Videos only: the H.264 constant rate factor (0-51, default 20) and
+        whether the audio is kept (default: dropped).
 
     Returns
     -------
@@ -298,6 +308,28 @@ def scrub(
     """
     start = time.perf_counter()
     name = _name(src)
+    video = _video_format(src)
+    if video is not None:
+        from .video.scrub import scrub_video
+
+        return scrub_video(
+            src,  # type: ignore[arg-type]
+            dst,
+            detector=detector,
+            preset=preset,
+            min_face=min_face,
+            method=method,
+            shape=shape,
+            pad=pad,
+            color=color,
+            blocks=blocks,
+            strength=strength,
+            video_quality=video_quality,
+            keep_audio=keep_audio,
+            overwrite=overwrite,
+            output_root=output_root,
+            format=video,
+        )
     mode = _check_destination(src, dst, overwrite, in_place)
     style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
     data, result = _scrub_source(src, name, detector, preset, min_face, max_pixels, style)
@@ -306,6 +338,19 @@ def scrub(
     result.output = os.fspath(dst)
     result.seconds = round(time.perf_counter() - start, 4)
     return result
+
+
+def _video_format(src: Any) -> str | None:
+    """The video format of a file path (sniffed from its content), or None for anything else."""
+    if not isinstance(src, (str, os.PathLike)):
+        return None
+    from .media import classify, read_head
+
+    try:
+        kind = classify(src, read_head(src))
+    except OSError:
+        return None
+    return kind.format if kind.kind == "video" else None
 
 
 def _check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool) -> int | None:

@@ -39,7 +39,7 @@ from .images import load_image
 from .metadata import inspect
 from .redact import Regions, region_mask
 
-__all__ = ["verify_file", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD", "MIN_ALARM_SIZE"]
+__all__ = ["verify_file", "audit_faces", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD", "MIN_ALARM_SIZE"]
 
 #: Below this :func:`face_detail` a detection is taken for a painted-over region.
 DETAIL_THRESHOLD = 5.0
@@ -165,6 +165,28 @@ def verify_file(
     image = load_image(path)
     faces = det(image)
     painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
+    intact, redacted = audit_faces(image, faces, painted, min_size=min_size)
+    leftovers: list[str] = []
+    if check_metadata:
+        report = inspect(path)
+        leftovers = sorted({item.kind for item in report.sensitive})
+    status = "leak" if intact or leftovers else "clean"
+    return VerifyResult(name, status, None, intact, redacted, leftovers)
+
+
+def audit_faces(
+    image: np.ndarray, faces: Any, painted: np.ndarray | None = None, *, min_size: float = MIN_ALARM_SIZE
+) -> tuple[list[dict[str, Any]], int]:
+    """Sort the detections ``faces`` of ``image`` into alarms (intact faces, most confident first) and redacted ones.
+
+    ``painted``: a mask of what the scrub report says was painted (optional).
+    Returns the alarms (``{"box", "score", "confidence", "detail"}``) and the
+    number of redacted detections.
+
+    >>> from minface import Faces
+    >>> audit_faces(np.zeros((40, 40, 3), np.uint8), Faces([[5, 5, 35, 35]], [0.9]))
+    ([], 1)
+    """
     intact, redacted = [], 0
     h, w = image.shape[:2]
     for rec, box in zip(faces.to_list(), faces.xyxy):
@@ -189,12 +211,7 @@ def verify_file(
             score = round(float(rec["score"]), 4)
             intact.append({"box": rec["box"], "score": score, "confidence": score, "detail": round(detail, 1)})
     intact.sort(key=lambda a: -a["confidence"])
-    leftovers: list[str] = []
-    if check_metadata:
-        report = inspect(path)
-        leftovers = sorted({item.kind for item in report.sensitive})
-    status = "leak" if intact or leftovers else "clean"
-    return VerifyResult(name, status, None, intact, redacted, leftovers)
+    return intact, redacted
 
 
 _audit: Detector | None = None

@@ -4,8 +4,12 @@
 decides, for every entry it meets, either a :class:`Task` (an image to
 process, and where its output goes) or a report record:
 
+* a video :class:`Task` (``kind="video"``) for each video when the verb reads
+  videos (``videos=True``: scrub, verify); scrub outputs of videos are MP4 files
+  (``clip.mov`` -> ``clip.mp4``), see :func:`route_other`;
 * ``skipped`` for what is not a photo (:func:`minface.media.classify`: text,
-  PDFs, ``.DS_Store``, ``Thumbs.db``, videos for now), for what is not a
+  PDFs, ``.DS_Store``, ``Thumbs.db``; videos for the verbs that read photos
+  only, or when PyAV is missing), for what is not a
   regular file (FIFOs, sockets, devices: they are never opened for reading,
   so they cannot block), for links to folders, broken links, links under
   ``--in-place``, and for what ``--include``/``--exclude`` leave out;
@@ -14,7 +18,7 @@ process, and where its output goes) or a report record:
   none, an image format minface does not read, two inputs whose outputs would
   collide.
 
-So every input gets a record, and nothing but images ever reaches a worker.
+So every input gets a record, and nothing but images and videos ever reaches a worker.
 This module is light (no image libraries): the planning process uses it.
 """
 
@@ -31,7 +35,7 @@ from typing import Any
 from . import media
 from ._temp import temporary_target
 
-__all__ = ["Task", "Plan", "Filter", "plan", "JOURNAL_NAME", "skip_record", "error_entry"]
+__all__ = ["Task", "Plan", "Filter", "plan", "JOURNAL_NAME", "skip_record", "error_entry", "route_other", "VIDEO_SUFFIX"]
 
 #: The in-place journal's file name (in the inputs' common folder).
 JOURNAL_NAME = ".minface-journal.jsonl"
@@ -43,13 +47,15 @@ class Task:
 
     ``root`` is the output folder the output lies in (None for read-only and
     in-place tasks): no folder between it and ``output`` may be a link.
-    ``format`` is the image format the walk sniffed.
+    ``format`` is the image or video format the walk sniffed; ``kind`` is
+    ``"image"`` or ``"video"``.
     """
 
     input: Path
     output: Path
     root: Path | None = None
     format: str | None = None
+    kind: str = "image"
 
 
 @dataclass
@@ -210,6 +216,7 @@ def plan(
     output_is_file: bool = False,
     suffix: str | None = None,
     select: Filter | None = None,
+    videos: bool = False,
 ) -> Plan:
     """Expand files and folders into tasks and records (see the module documentation).
 
@@ -230,6 +237,8 @@ def plan(
         Replace each output's extension (``".jpg"`` for ``--format jpeg``).
     select : Filter, optional
         ``--include`` / ``--exclude`` patterns.
+    videos : bool
+        The verb reads videos: they become tasks (see :func:`route_other`).
 
     Raises
     ------
@@ -279,7 +288,7 @@ def plan(
         if isinstance(entry, dict):
             result.items.append(entry)
             continue
-        task, record = _decide(entry, base, out_root, in_place, read_only, output_is_file, suffix)
+        task, record = _decide(entry, base, out_root, in_place, read_only, output_is_file, suffix, videos)
         if task is not None and not read_only:
             key = os.path.normcase(os.fspath(task.output))
             if key in seen:
@@ -300,6 +309,7 @@ def _decide(
     read_only: bool,
     output_is_file: bool,
     suffix: str | None,
+    videos: bool = False,
 ) -> tuple[Task | None, dict | None]:
     """The task for one file, or the record that says why there is none."""
     path = entry.path
@@ -328,7 +338,18 @@ def _decide(
         return None, error_entry(path, f"cannot read file ({reason})")
     kind = media.classify(path, head)
     if not kind.is_image:
-        return None, route_other(path, kind)
+        routed = route_other(path, kind, videos=videos, in_place=in_place)
+        if isinstance(routed, dict):
+            return None, routed
+        if read_only:
+            return Task(Path(path), Path(path), None, kind.format, "video"), None
+        assert out_root is not None
+        if output_is_file:
+            if out_root.suffix.lower() not in (".mp4", ".m4v"):
+                return None, error_entry(path, f"a video is written as an MP4 file: name the output {out_root.stem}.mp4")
+            return Task(Path(path), out_root, out_root.parent, kind.format, "video"), None
+        rel = os.path.splitext(os.path.relpath(path, base))[0] + VIDEO_SUFFIX
+        return Task(Path(path), out_root / rel, out_root, kind.format, "video"), None
     if read_only or in_place:
         return Task(Path(path), Path(path), None, kind.format), None
     assert out_root is not None
@@ -340,10 +361,42 @@ def _decide(
     return Task(Path(path), out_root / rel, out_root, kind.format), None
 
 
-def route_other(name: str | os.PathLike, kind: media.MediaKind) -> dict:
-    """The record of a file that is not an image: the one place where videos will be routed to their scrubber."""
+#: The extension of a scrubbed video (an MP4 file, whatever the input's container).
+VIDEO_SUFFIX = ".mp4"
+
+#: The reason of a video's record when PyAV is not installed.
+VIDEO_MISSING = "video: pip install 'minface[video]' to scrub videos (PyAV)"
+
+
+def route_other(
+    name: str | os.PathLike, kind: media.MediaKind, *, videos: bool = False, in_place: bool = False
+) -> dict | str:
+    """Where a file that is not an image goes: ``"video"`` (a video task) or its report record.
+
+    Videos go to the video scrubber when the verb reads them (``videos``) and
+    PyAV is installed; else they get a ``skipped`` record saying why (the
+    install hint when PyAV is missing). ``--in-place`` never replaces a video:
+    the scrubbed video is a new MP4 file.
+
+    >>> k = media.MediaKind("video", "MOV", media.VIDEO_REASON)
+    >>> route_other("a.mov", k)["reason"]
+    'video (only scrub and verify read videos)'
+    >>> route_other("a.mov", k, videos=True, in_place=True)["reason"]
+    'video: --in-place does not replace videos (they are written as new MP4 files); give -o OUTDIR'
+    """
     if kind.kind == "video":
-        return skip_record(name, kind.reason or media.VIDEO_REASON, format=kind.format)
+        if not videos:
+            return skip_record(name, kind.reason or media.VIDEO_REASON, format=kind.format)
+        if in_place:
+            return skip_record(
+                name, "video: --in-place does not replace videos (they are written as new MP4 files); give -o OUTDIR",
+                format=kind.format,
+            )
+        import importlib.util
+
+        if importlib.util.find_spec("av") is None:
+            return skip_record(name, VIDEO_MISSING, format=kind.format)
+        return "video"
     if kind.error:
         return error_entry(name, kind.reason or "not an image")
     return skip_record(name, kind.reason or "not an image")

@@ -225,19 +225,34 @@ def test_an_archive_of_photos_and_other_files_exits_zero(tmp_path, capsys):
     (src / "notes.txt").write_text("Alice Smith, ID 123456789")
     (src / ".DS_Store").write_bytes(b"\0\0\0\1Bud1" + bytes(40))
     (src / "Thumbs.db").write_bytes(H.ole())
-    (src / "clip.mov").write_bytes(H.mp4(b"qt  "))
     report = tmp_path / "r.jsonl"
     assert cli_main(["scrub", "-j", "1", "--preset", "fast", str(src), "-o", str(tmp_path / "out"), "--report", str(report)]) == 0
     err = capsys.readouterr().err
-    assert "5 file(s)" not in err and "6 file(s): 2 ok, 0 failed, 4 skipped" in err
+    assert "4 file(s)" not in err and "5 file(s): 2 ok, 0 failed, 3 skipped" in err
     recs = records(report)
     assert {n: r["reason"] for n, r in recs.items() if r["status"] == "skipped"} == {
         "notes.txt": "not an image",
         ".DS_Store": "system file (macOS folder settings)",
         "Thumbs.db": "system file (Windows thumbnail cache)",
-        "clip.mov": media.VIDEO_REASON,
     }
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img0.jpg", "img1.jpg"]  # nothing else copied
+
+
+def test_a_video_is_scrubbed_by_scrub_and_skipped_by_strip(tmp_path):
+    """A header-only MOV: scrub reads videos, so it is a damaged video (an error); strip skips videos."""
+    pytest.importorskip("av", reason="videos need PyAV: pip install 'minface[video]'")
+    src = tmp_path / "in"
+    photos(src, 1)
+    (src / "clip.mov").write_bytes(H.mp4(b"qt  "))
+    for verb, code, expect in (("scrub", 1, "error"), ("strip", 0, "skipped")):
+        report = tmp_path / f"{verb}.jsonl"
+        argv = [verb, "-q", "-j", "1", str(src), "-o", str(tmp_path / verb), "--report", str(report)]
+        assert cli_main(argv + (["--preset", "fast"] if verb == "scrub" else [])) == code
+        recs = records(report)
+        assert recs["clip.mov"]["status"] == expect and recs["clip.mov"]["output"] is None
+        if verb == "strip":
+            assert recs["clip.mov"]["reason"] == media.VIDEO_REASON
+        assert sorted(p.name for p in (tmp_path / verb).iterdir()) == ["img0.jpg"]
 
 
 def test_include_and_exclude(tmp_path):
@@ -579,7 +594,15 @@ def test_phone_archive(tmp_path):
     (src / "Screenshots" / "shot.png").write_bytes(H._save(face, "PNG", exif=H._exif()))
     (src / "WhatsApp" / "Media").mkdir(parents=True)
     (src / "WhatsApp" / "Media" / "IMG-2024-WA0001.webp").write_bytes(H._save(face, "WEBP", exif=H._exif()))
-    (src / "100APPLE" / "IMG_0004.MOV").write_bytes(H.mp4(b"qt  "))
+    try:  # the Live Photo's video: scrubbed when PyAV is installed, else skipped with the install hint
+        import av  # noqa: F401
+        import video_samples as V
+
+        V.write_video(src / "100APPLE" / "IMG_0004.MOV", [face[:240, :320]] * 4, container="mov", audio=True)
+        video = "ok"
+    except ImportError:
+        (src / "100APPLE" / "IMG_0004.MOV").write_bytes(H.mp4(b"qt  "))
+        video = "skipped"
     (src / ".DS_Store").write_bytes(b"\0\0\0\1Bud1" + bytes(40))
     (src / "Thumbs.db").write_bytes(H.ole())
     (src / "readme.txt").write_text("Jane Doe, passport 123456789")
@@ -589,11 +612,13 @@ def test_phone_archive(tmp_path):
     statuses = {Path(r["input"]).name: r["status"] for r in recs}
     assert statuses == {
         "IMG_0001.HEIC": "ok", "IMG_0002.JPG": "ok", "IMG_0003.JPG": "ok", "shot.png": "ok",
-        "IMG-2024-WA0001.webp": "ok", "IMG_0004.MOV": "skipped", ".DS_Store": "skipped",
+        "IMG-2024-WA0001.webp": "ok", "IMG_0004.MOV": video, ".DS_Store": "skipped",
         "Thumbs.db": "skipped", "readme.txt": "skipped",
     }
-    made = sorted(p for p in out.rglob("*") if p.is_file())
+    made = sorted(p for p in out.rglob("*") if p.is_file() and p.suffix != ".mp4")
     assert len(made) == 5 and all(minface.inspect(p).clean for p in made)
+    if video == "ok":
+        assert minface.video.leftovers(out / "100APPLE" / "IMG_0004.mp4") == []
     assert Image.open(out / "100APPLE" / "IMG_0002.JPG").size == (420, 320)  # upright, no tag needed
     from metadata_samples import exiftool_or_skip
 

@@ -98,12 +98,18 @@ def test_batch_verbs(corpus, verb):
     records = _records(report, root / "in")
     assert sorted(records) == sorted(expected), "one record per input, none lost"
     if verb == "scrub":
+        import importlib.util
+
+        if importlib.util.find_spec("av") is not None:  # scrub reads videos: these header-only ones are damaged
+            expected = {n: ("error" if n.startswith("video/") else s) for n, s in expected.items()}
         assert {n: r["status"] for n, r in records.items()} == expected
     made = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     for name, rec in records.items():
         assert (name in made) == (rec["status"] == "ok"), f"{name}: {rec['status']} but output {'made' if name in made else 'missing'}"
         if rec["status"] == "error":
-            assert rec["error"] and name.split("/")[-1] not in rec["error"], rec  # a reason, the path said once
+            assert rec["error"], rec
+            if "would replace that of" not in rec["error"]:  # (a collision names the other file: clip.avi -> clip.mp4)
+                assert name.split("/")[-1] not in rec["error"], rec  # a reason, the path said once
     assert not [p for p in out.rglob("*") if p.name.endswith(".minface-tmp")]
 
 
