@@ -73,6 +73,7 @@ def _glob(text: str) -> str:
 
 
 def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced") -> None:
+    from ._defaults import DEFAULT_VIDEO_MIN_FACE
     from .detect import PRESETS
 
     g = p.add_argument_group("detection")
@@ -84,7 +85,7 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     )
     g.add_argument(
         "--min-face", type=float, metavar="PX",
-        help="smallest face to search for, in pixels (default: the preset's; videos: 14)",
+        help=f"smallest face to search for, in pixels (default: the preset's; videos: {DEFAULT_VIDEO_MIN_FACE:g})",
     )
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .._defaults import DEFAULT_PAD
+from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
 from ..pipeline import OutputExistsError, ScrubResult
@@ -70,10 +70,6 @@ __all__ = ["scrub_video", "VideoScrubResult", "DEFAULT_VIDEO_QUALITY", "DEFAULT_
 DEFAULT_VIDEO_QUALITY = 20
 #: Audio codecs copied into the MP4 as they are (others are re-encoded to AAC).
 AUDIO_COPY = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "flac", "alac"})
-#: Smallest face searched in videos unless ``min_face`` is given (photos: the preset's, 8 px for balanced).
-#: Every frame of a video costs a search, and tracking carries a face found in nearby frames;
-#: 12 px keeps ``balanced`` at about 1.9 times deface's speed with higher recall (README, Videos).
-DEFAULT_VIDEO_MIN_FACE = 12.0
 #: x264 speed preset: fast enough to keep up with detection on a CPU, with little loss in size.
 X264_PRESET = "veryfast"
 
