@@ -92,12 +92,7 @@ class ScrubJob:
                 task.input,
                 task.output,
                 detector=videos[0],
-                method=self.method,
-                shape=self.shape,
-                pad=self.pad,
-                color=self.color,
-                blocks=self.blocks,
-                strength=self.strength,
+                **self.paint,
                 video_quality=self.video_quality,
                 keep_audio=self.keep_audio,
                 max_pixels=self.max_video_pixels,
@@ -115,12 +110,7 @@ class ScrubJob:
                 task.input,
                 task.output,
                 detector=detector,
-                method=self.method,  # type: ignore[arg-type]
-                shape=self.shape,  # type: ignore[arg-type]
-                pad=self.pad,
-                color=self.color,
-                blocks=self.blocks,
-                strength=self.strength,
+                **self.paint,
                 quality=self.quality,
                 format=self.format,
                 overwrite=self.overwrite,
@@ -149,17 +139,19 @@ class ScrubJob:
                     max_pixels=self.max_pixels,
                     output_root=next(iter(roots)),
                     format=self.format,
-                    method=self.method,
-                    shape=self.shape,
-                    pad=self.pad,
-                    color=self.color,
-                    blocks=self.blocks,
-                    strength=self.strength,
+                    **self.paint,
                     quality=self.quality,
                 )
 
             run.many = many  # type: ignore[attr-defined]
         return run
+
+    @property
+    def paint(self) -> dict[str, Any]:
+        """How faces are destroyed: the keyword arguments :func:`minface.scrub` and its video and batch twins share."""
+        return dict(
+            method=self.method, shape=self.shape, pad=self.pad, color=self.color, blocks=self.blocks, strength=self.strength
+        )
 
     @property
     def chunk(self) -> int:
