@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ._defaults import DEFAULT_MAX_PIXELS as _DEFAULT_MAX_PIXELS
-from ._temp import _TEMP_NAME_PART, TEMP_SUFFIX, temporary_name, temporary_target
+from ._temp import TEMP_SUFFIX, temporary_name, temporary_target
 from .errors import CorruptImageError, DecompressionBombError, UnsupportedImageError
 from .media import FORMAT_EXTENSIONS
 
@@ -980,7 +980,8 @@ def atomic_write(
 ) -> None:
     """Write ``data`` to ``dst`` so that ``dst`` is either the old file or the whole new one.
 
-    The bytes go to a temporary file in the same folder (``.<name>.<random>.minface-tmp``),
+    The bytes go to a temporary file in the same folder, named as :mod:`minface._temp` says
+    (``.<name>.<owner>-<random>.minface-tmp``),
     are flushed and synced to disk, and the temporary file is renamed over ``dst``.
     On any failure the temporary file is removed and ``dst`` is untouched.
 
@@ -1011,7 +1012,6 @@ def atomic_write(
     >>> open(os.path.join(d, "sub", "x.bin"), "rb").read(), os.listdir(os.path.join(d, "sub"))
     (b'abc', ['x.bin'])
     """
-    import secrets
     import stat as stat_
 
     from .errors import ImageWriteError
@@ -1055,8 +1055,10 @@ def atomic_write(
                 raise _link_error(path, root is not None)
         except FileNotFoundError:
             pass
+        except OSError as exc:  # a name too long for the file system, a component that is not a folder
+            raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
         for _ in range(100):
-            tmp = temporary_name(path.name, secrets.token_hex(4))
+            tmp = temporary_name(path.name)
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
                 break
@@ -1092,8 +1094,6 @@ def atomic_write(
 def _atomic_write_by_path(
     path: Path, data: bytes | bytearray | memoryview, mode: int | None, base: Path, parts: tuple[str, ...]
 ) -> None:  # pragma: no cover - systems without dir_fd support
-    import tempfile
-
     from .errors import ImageWriteError
 
     here = base
@@ -1104,10 +1104,17 @@ def _atomic_write_by_path(
         here.mkdir(exist_ok=True)
     if path.is_symlink():
         raise _link_error(path, bool(parts))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:_TEMP_NAME_PART]}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    except OSError as exc:
-        raise ImageWriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from exc
+    for _ in range(100):
+        tmp = path.parent / temporary_name(path.name)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ImageWriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from exc
+    else:
+        raise ImageWriteError(f"{path}: cannot find a free temporary name in {path.parent}")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
