@@ -36,6 +36,7 @@ from .images import (
     read_orientation,
 )
 from .jobs import ScrubJob, StripJob
+from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
 
@@ -67,7 +68,8 @@ class ScrubResult:
     ``faces`` holds, per face, its detected ``box`` and ``score`` and the
     ``region`` that was painted (``shape`` and the ``box`` it is inscribed in,
     which may extend past the image), all in pixels of the upright output image.
-    Animated images add the ``frame`` index to each face.
+    Animated images add the ``frame`` index to each face, and a face found in
+    the alpha plane (:mod:`minface.planes`) says ``"plane": "alpha"``.
     """
 
     input: str
@@ -415,10 +417,12 @@ def _scrub_source(
     """Decode, detect and redact every frame, encode; the shared core of scrub and scrub_bytes."""
     source = _read_source(src, name, max_pixels, _out_format(style.get("format")))
     faces = []
-    for f in source.frames:  # an RGB copy of one frame at a time, when the frames are grey or RGBA
-        rgb = f if f.ndim == 3 and f.shape[2] == 3 else _as_rgb(f)
-        faces.append(detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face))
-        del rgb
+    for f in source.frames:  # each plane searched (minface.planes), an RGB copy of one at a time
+        found = []
+        for plane, rgb in searched_planes(f):
+            found.append((plane, detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face)))
+            del rgb
+        faces.append(merge_planes(found))
     return _render(source, faces, name, **style)
 
 
@@ -456,14 +460,15 @@ def _render(
     n = len(source.frames)
     faces_out: list[dict[str, Any]] = []
     detector_name = None
-    for i, (frame, faces) in enumerate(zip(source.frames, faces_per_frame)):
-        source.frames[i] = redact(
-            frame, faces, method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, copy=False
-        )
+    paint = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
+    for i, (frame, (faces, planes)) in enumerate(zip(source.frames, faces_per_frame)):
+        source.frames[i] = paint_alpha(redact(frame, faces, copy=False, **paint), faces, **paint)
         del frame
         regs = regions(faces, pad=pad, shape=shape).to_list()
-        for rec, reg in zip(faces.to_list(), regs):
+        for rec, reg, plane in zip(faces.to_list(), regs, planes):
             item = {"box": rec["box"], "score": rec["score"], "region": reg}
+            if plane != "colour":
+                item["plane"] = plane
             if n > 1:
                 item["frame"] = i
             faces_out.append(item)
@@ -565,22 +570,27 @@ def scrub_many(
     with ThreadPoolExecutor(max(1, io_threads)) as pool:
         read_back = list(pool.map(read, range(len(pairs))))
         sources = {i: s for i, s in enumerate(read_back) if s is not None}
-        frames = {i: [f if f.ndim == 3 and f.shape[2] == 3 else _as_rgb(f) for f in s.frames] for i, s in sources.items()}
-        flat = [(i, k) for i in sorted(frames) for k in range(len(frames[i]))]
+        planes = {(i, k): list(searched_planes(f)) for i, s in sources.items() for k, f in enumerate(s.frames)}
+        flat = [(i, k, p) for (i, k) in sorted(planes) for p in range(len(planes[i, k]))]
         try:
-            found = detector.detect_batch([frames[i][k] for i, k in flat], batch=batch)
+            found = detector.detect_batch([planes[i, k][p][1] for i, k, p in flat], batch=batch)
         except Exception as exc:  # e.g. out of device memory on a big batch: one image at a time, failures per file
             warnings.warn(f"detection in batches failed ({exc}); detecting one image at a time", RuntimeWarning, stacklevel=2)
             found = []
-            for i, k in flat:
+            for i, k, p in flat:
                 try:
-                    found.append(detector(frames[i][k]))
+                    found.append(detector(planes[i, k][p][1]))
                 except Exception as exc:
                     records[i] = error_record(_name(pairs[i][0]), exc, time.perf_counter() - start)
                     found.append(None)
+        per_frame: dict[tuple[int, int], list] = {}
+        for (i, k, p), faces in zip(flat, found):
+            per_frame.setdefault((i, k), []).append((planes[i, k][p][0], faces))
+        del planes
         per_file: dict[int, list] = {}
-        for (i, _), faces in zip(flat, found):
-            per_file.setdefault(i, []).append(faces)
+        for (i, k), parts in sorted(per_frame.items()):
+            if records[i] is None:
+                per_file.setdefault(i, []).append(merge_planes(parts))
         todo = [i for i in sources if records[i] is None]
         list(pool.map(lambda i: write(i, sources[i], per_file[i]), todo))
     return records  # type: ignore[return-value]
@@ -596,14 +606,6 @@ _STYLE_DEFAULTS: dict[str, Any] = {
     "quality": None,
     "format": None,
 }
-
-
-def _as_rgb(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 2:
-        return np.repeat(frame[:, :, None], 3, axis=2)
-    if frame.shape[2] == 2:
-        return np.repeat(frame[:, :, :1], 3, axis=2)
-    return np.ascontiguousarray(frame[:, :, :3])
 
 
 def scrub_batch(
