@@ -513,7 +513,8 @@ def _array_to_uint8(a: np.ndarray, *, alpha: bool = False) -> np.ndarray:
 #: Output formats of :func:`save_image` (Pillow names) and the file extensions that select them.
 SAVE_FORMATS: dict[str, tuple[str, ...]] = FORMAT_EXTENSIONS
 _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "HIF": "HEIF", "DIB": "BMP"}
-_ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "TIFF", "AVIF"})
+_ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "TIFF", "AVIF", "HEIF"})  # TIFF pages, HEIF top-level images
+_TIMED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "AVIF"})  # frames with durations
 _ICC_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "AVIF", "HEIF"})
 _ORIENTATION_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
 
@@ -603,7 +604,8 @@ def save_image(
     pixels : numpy.ndarray or list of numpy.ndarray
         ``(H, W)`` grayscale, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8``
         (other dtypes are converted as :func:`load_image` does). A list gives the
-        frames of an animation (GIF, WebP, PNG, AVIF) or the pages of a TIFF.
+        frames of an animation (GIF, WebP, PNG, AVIF), the pages of a TIFF or
+        the top-level images of a HEIF (they may differ in size).
     dst : path
         Destination file. Its folder must exist.
     format : str, optional
@@ -740,7 +742,7 @@ def encode_image(
         raise ImageWriteError(f"{fmt} cannot hold {n} frames (one image only)")
     for i, f in enumerate(frames):
         frames[i] = _frame_array(f)
-    if n > 1 and fmt != "TIFF" and len({a.shape[:2] for a in frames}) > 1:
+    if n > 1 and fmt in _TIMED_FORMATS and len({a.shape[:2] for a in frames}) > 1:
         raise ImageWriteError("all frames of an animation must have the same size")
     if not 1 <= int(quality) <= 100:
         raise ImageWriteError(f"quality must be 1-100, got {quality}")
@@ -798,8 +800,9 @@ def encode_image(
         # (larger files); exif/xmp None because pillow-heif copies them from the image unless told not to
         kw.update(quality=int(quality), exif=None, xmp=None, enc_params={"preset": "ultrafast"})
 
-    if target_bytes and n == 1 and fmt in ("HEIF", "AVIF", "WEBP") and not lossless:
-        kw["quality"] = _quality_for_size(frames[0], fmt, int(target_bytes), kw)
+    if target_bytes and fmt in ("HEIF", "AVIF", "WEBP") and not lossless:  # each frame its share of the bytes
+        share = int(target_bytes) * (frames[0].shape[0] * frames[0].shape[1]) // sum(a.shape[0] * a.shape[1] for a in frames)
+        kw["quality"] = _quality_for_size(frames[0], fmt, max(1, share), kw)
 
     has_alpha = False
     ims = []
@@ -815,7 +818,7 @@ def encode_image(
         ims.append(im)
     if len(ims) > 1:
         kw.update(save_all=True, append_images=ims[1:])
-    if len(ims) > 1 or fmt == "GIF":
+    if (len(ims) > 1 and fmt in _TIMED_FORMATS) or fmt == "GIF":
         if duration is not None:
             if isinstance(duration, (int, np.integer)):
                 kw["duration"] = int(duration)

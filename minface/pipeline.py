@@ -42,7 +42,7 @@ from .redact import DEFAULT_PAD, Method, Shape, redact, regions
 
 __all__ = ["scrub", "scrub_bytes", "scrub_many", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
-#: Format written for each format read (multi-picture JPEGs lose their secondary images).
+#: Format written for each format read (multi-picture JPEGs lose their secondary images, with a note).
 OUTPUT_FORMAT = {
     "JPEG": "JPEG",
     "MPO": "JPEG",
@@ -68,8 +68,10 @@ class ScrubResult:
     ``faces`` holds, per face, its detected ``box`` and ``score`` and the
     ``region`` that was painted (``shape`` and the ``box`` it is inscribed in,
     which may extend past the image), all in pixels of the upright output image.
-    Animated images add the ``frame`` index to each face, and a face found in
-    the alpha plane (:mod:`minface.planes`) says ``"plane": "alpha"``.
+    Animated images (and the top-level images of a HEIF) add the ``frame``
+    index to each face, and a face found in the alpha plane
+    (:mod:`minface.planes`) says ``"plane": "alpha"``. ``notes`` says what the
+    output does not keep (the secondary pictures of a multi-picture JPEG).
     """
 
     input: str
@@ -83,6 +85,7 @@ class ScrubResult:
     format: str | None = None
     frames: int = 0
     detector: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +102,7 @@ class _Source:
     jpeg_qtables: list | None
     jpeg_subsampling: int | None
     size: int | None = None  # bytes of the input file, when known
+    notes: list[str] = field(default_factory=list)  # what the output does not keep, said in the record
 
 
 def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format: str | None = None) -> _Source:
@@ -113,14 +117,17 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
         fmt = im.format or "PNG"
         size = _source_size(src)
         n = int(getattr(im, "n_frames", 1) or 1)
-        if n > 1 and fmt not in ("GIF", "WEBP", "PNG"):
-            if fmt in ("MPO", "HEIF", "AVIF"):
-                n = 1  # secondary pictures (depth maps, previews, bursts) are dropped with the metadata
+        notes = []
+        if n > 1 and fmt not in ("GIF", "WEBP", "PNG", "AVIF", "HEIF"):  # AVIF: frames; HEIF: top-level images
+            if fmt == "MPO":  # a JPEG holds one picture: the others (previews, a stereo pair) are not written
+                notes.append(f"{n - 1} secondary picture(s) of the multi-picture JPEG dropped (a JPEG holds one)")
+                n = 1
             else:
                 raise UnsupportedImageError(f"{name}: {fmt} with {n} pages/frames is not supported")
-        if max_pixels is not None and n * im.size[0] * im.size[1] > max_pixels:
+        total = _frames_pixels(im, n)
+        if max_pixels is not None and total > max_pixels:
             raise DecompressionBombError(
-                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {n * im.size[0] * im.size[1]:,} pixels "
+                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {total:,} pixels "
                 f"exceed max_pixels={max_pixels:,} in total"
             )
         grey = im.mode in ("L", "LA", "1", "I;16", "I", "F") and not im.info.get("transparency")
@@ -131,10 +138,13 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for i in range(n):
+                first = im.tell()  # a HEIF's primary image, which need not be its first: first again
+                for i in [first, *(k for k in range(n) if k != first)]:
                     if n > 1:
                         im.seek(i)
                     im.load()
+                    if not frames:  # the first (primary) picture's orientation and colour profile
+                        orientation, icc = read_orientation(im), im.info.get("icc_profile") or None
                     if n == 1 and not (grey and im.mode == "L"):
                         frame = _pil_to_uint8(im, keep_alpha)
                     else:
@@ -151,8 +161,6 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
             from .errors import CorruptImageError
 
             raise CorruptImageError(f"{name}: cannot decode {fmt} data ({exc or type(exc).__name__})") from exc
-        orientation = read_orientation(im)
-        icc = im.info.get("icc_profile") or None
         if icc and icc[16:20] != (b"GRAY" if frames[0].ndim == 2 else b"RGB "):
             icc = None  # e.g. a CMYK profile: Pillow converted the pixels to RGB, the profile no longer applies
         qtables = getattr(im, "quantization", None) if fmt in ("JPEG", "MPO") else None
@@ -169,14 +177,25 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
     return _Source(
         frames,
         fmt,
-        durations if n > 1 else None,
+        durations if n > 1 and fmt != "HEIF" else None,
         loop,
         icc,
         lossless,
         [list(t) for t in qtables.values()] if qtables else None,
         subsampling,
         size,
+        notes,
     )
+
+
+def _frames_pixels(im: Image.Image, n: int) -> int:
+    """Pixels of the first ``n`` frames; the top-level images of a HEIF each have their own size."""
+    if n > 1 and im.format == "HEIF":
+        try:
+            return sum(int(f.size[0]) * int(f.size[1]) for f in list(im._heif_file)[:n])  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - fall back to the first image's size
+            pass
+    return n * im.size[0] * im.size[1]
 
 
 def _source_size(src: ImageSource) -> int | None:
@@ -498,6 +517,7 @@ def _render(
         format=out_format,
         frames=n,
         detector=detector_name,
+        notes=list(source.notes),
     )
     return data, result
 

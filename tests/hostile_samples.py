@@ -113,6 +113,91 @@ def heif(pixels=FACE, **kw) -> bytes | None:
     return _save(pixels, "HEIF", quality=80, **kw)
 
 
+#: Text a hostile HEIF/AVIF hides where exiftool does not look (strip must not keep it).
+HIDDEN = b"Jane Doe, ID 110101199003077534"
+
+
+def _rebuilt(data: bytes, **patches) -> bytes:
+    """``data`` rebuilt by minface's HEIF writer with some of its cleaning steps replaced (to plant content)."""
+    from unittest import mock
+
+    from minface.metadata import _heif
+
+    with mock.patch.multiple(_heif, **patches):
+        return _heif.rewrite_heif(data, "clean")[0]
+
+
+def _brands_ftyp(major: bytes) -> bytes:
+    """An ``ftyp`` with the hidden text spread over extra compatible brands and the minor version."""
+    text = HIDDEN + b" " * (-len(HIDDEN) % 4)
+    body = major + text[:4] + major + b"mif1" + text
+    return struct.pack(">I", 8 + len(body)) + b"ftyp" + body
+
+
+def heic_hidden_text() -> bytes | None:
+    """A HEIC hiding text in an unspecified NAL unit (type 48) of its coded data and of its ``hvcC``, and in
+    extra ``ftyp`` brands: a decoder ignores all of it."""
+    base = heif(FACE)
+    if base is None:
+        return None
+    from minface.metadata import _heif
+
+    nal = bytes([48 << 1, 1]) + HIDDEN  # NAL header: type 48 (unspecified), layer 0, temporal id 0
+
+    def planted_data(data: bytes, length_size: int) -> bytes:
+        return _real_nals(data, length_size) + len(nal).to_bytes(length_size, "big") + nal
+
+    def planted_hvcc(box: bytes):
+        clean, length_size = _real_hvcc(box)
+        body = clean[8:]
+        body = body[:22] + bytes([body[22] + 1]) + body[23:] + bytes([48]) + struct.pack(">HH", 1, len(nal)) + nal
+        return struct.pack(">I", 8 + len(body)) + b"hvcC" + body, length_size
+
+    _real_nals, _real_hvcc = _heif._decoder_nals, _heif._clean_hvcc
+    return _rebuilt(
+        base, _decoder_nals=planted_data, _clean_hvcc=planted_hvcc, _clean_ftyp=lambda f, t: _brands_ftyp(b"heic")
+    )
+
+
+def avif_hidden_text() -> bytes:
+    """An AVIF hiding text in AV1 metadata and padding OBUs (coded data and ``av1C``) and in ``ftyp`` brands."""
+    from minface.metadata import _heif
+
+    base = _save(FACE, "AVIF", quality=70)
+    payload = b"\x04" + HIDDEN  # metadata_type 4: ITU-T T.35 (registered user data)
+    metadata = bytes([(5 << 3) | 2, len(payload)]) + payload  # OBU type 5, with a size field
+    padding = bytes([(15 << 3) | 2, len(HIDDEN)]) + HIDDEN  # OBU type 15: padding
+
+    def planted_data(data: bytes) -> bytes:
+        return _real_obus(data) + metadata + padding
+
+    def planted_av1c(box: bytes) -> bytes:
+        body = _real_av1c(box)[8:] + metadata
+        return struct.pack(">I", 8 + len(body)) + b"av1C" + body
+
+    _real_obus, _real_av1c = _heif._decoder_obus, _heif._clean_av1c
+    return _rebuilt(
+        base, _decoder_obus=planted_data, _clean_av1c=planted_av1c, _clean_ftyp=lambda f, t: _brands_ftyp(b"avif")
+    )
+
+
+def heic_two_images() -> bytes | None:
+    """A HEIC with two top-level images (a burst): both are pictures, both must be kept and scrubbed."""
+    if heif(FACE) is None:
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(FACE).save(buf, "HEIF", quality=80, save_all=True, append_images=[Image.fromarray(FACE[:, ::-1].copy())])
+    return buf.getvalue()
+
+
+def avif_animated() -> bytes:
+    """An animated AVIF (an image sequence): the face in every frame."""
+    frames = [Image.fromarray(np.roll(FACE, 10 * i, axis=1)) for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "AVIF", save_all=True, append_images=frames[1:], duration=100, quality=70)
+    return buf.getvalue()
+
+
 def apng() -> bytes:
     frames = [Image.fromarray(np.roll(FACE, 10 * i, axis=1)) for i in range(3)]
     buf = io.BytesIO()

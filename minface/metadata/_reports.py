@@ -31,7 +31,8 @@ class MetadataItem:
     sensitive : bool
         False only for what :func:`strip` keeps on purpose: an EXIF block holding
         only the orientation, an ICC profile already in clean form, colour chunks,
-        the JFIF and Adobe decoding headers.
+        the JFIF and Adobe decoding headers, the further top-level images of a
+        HEIF (pictures, kept and scrubbed like the first).
     details : dict
         What was read from it (JSON-compatible values).
     """
