@@ -313,6 +313,8 @@ def _open(src: ImageSource, name: str, max_pixels: int | None, *, complete: bool
             im._exclusive_fp = True  # type: ignore[attr-defined]  # Pillow closes the file with the image
         try:
             _check(im, name, max_pixels)
+            if max_pixels is not None and fmt in ("HEIF", "AVIF"):
+                _check_coded_size(reader.read_all(), im, name, max_pixels)
             if complete and im.format in ("JPEG", "MPO"):
                 from ._damage import jpeg_cut_short
 
@@ -361,6 +363,24 @@ def _check(im: Image.Image, name: str, max_pixels: int | None) -> None:
         raise DecompressionBombError(
             f"{name}: image of {w}x{h} = {w * h:,} pixels exceeds max_pixels={max_pixels:,} "
             "(possible decompression bomb; raise max_pixels if the file is trusted)"
+        )
+
+
+def _check_coded_size(data: bytes, im: Image.Image, name: str, max_pixels: int) -> None:
+    """Refuse a HEIF/AVIF whose tiles decode to more than ``max_pixels``, whatever its header (``ispe``) says.
+
+    The decoder decodes every tile of a grid at its coded size before it
+    checks that they fit the declared one: a grid declaring 1000x1000 pixels
+    can make it decode 900 megapixels (:func:`minface.metadata._heif_size.decoded_pixels`).
+    """
+    from .metadata._heif_size import decoded_pixels
+
+    real = decoded_pixels(data)
+    if real is not None and real > max_pixels:
+        w, h = im.size
+        raise DecompressionBombError(
+            f"{name}: its images decode to {real:,} pixels as coded (the header says {w}x{h}), over "
+            f"max_pixels={max_pixels:,} (possible decompression bomb; raise max_pixels if the file is trusted)"
         )
 
 

@@ -198,6 +198,52 @@ def avif_animated() -> bytes:
     return buf.getvalue()
 
 
+def heic_grid(tile: np.ndarray, rows: int, cols: int, *, declared: tuple[int, int] | None = None, avif: bool = False) -> bytes | None:
+    """A HEIC (or an AVIF) whose primary image is a grid of ``rows`` x ``cols`` copies of one coded ``tile``
+    (as phones write them, 512-pixel tiles), cheap to make at any size. ``declared``: the grid's ``ispe`` says
+    this size instead of the real one (a grid whose header lies)."""
+    single = _save(tile, "AVIF", quality=60, speed=8) if avif else heif(tile)
+    if single is None:
+        return None
+    from minface.metadata import _heif
+
+    lay = _heif._layout(single)
+    props = {kind: box for kind, box in lay.props}
+    coding, config = (b"av01", b"av1C") if avif else (b"hvc1", b"hvcC")
+    data = _heif._item_data(single, lay, lay.primary)
+    th, tw = tile.shape[:2]
+    width, height = cols * tw, rows * th
+    dw, dh = declared or (width, height)
+    box, full = _heif._box, _heif._full_box
+    ispe_grid = full(b"ispe", 0, 0, struct.pack(">II", dw, dh))
+    more = [props[k] for k in (b"pixi", b"colr") if k in props]
+    ipco = box(b"ipco", props[config] + props[b"ispe"] + ispe_grid + b"".join(more))
+    n = rows * cols
+    grid_id, tiles = 1, list(range(2, 2 + n))
+    extra = list(range(4, 4 + len(more)))  # pixi, colr: indices after hvcC, the tile's ispe and the grid's
+    entries = [struct.pack(">IB", grid_id, 1 + len(extra)) + bytes([0x83]) + bytes(0x80 | i for i in extra)]
+    entries += [struct.pack(">IB", t, 2 + len(extra)) + bytes([0x81, 0x82]) + bytes(0x80 | i for i in extra) for t in tiles]
+    ipma = full(b"ipma", 1, 0, struct.pack(">I", len(entries)) + b"".join(entries))
+    descriptor = struct.pack(">BBBBII", 0, 1, rows - 1, cols - 1, dw, dh)  # version 0, 32-bit sizes
+    infe = [full(b"infe", 3, 0, struct.pack(">IH", grid_id, 0) + b"grid" + b"\0")]
+    infe += [full(b"infe", 3, 1, struct.pack(">IH", t, 0) + coding + b"\0") for t in tiles]  # hidden tiles
+    iinf = full(b"iinf", 1, 0, struct.pack(">I", len(infe)) + b"".join(infe))
+    iref = full(b"iref", 1, 0, box(b"dimg", struct.pack(">IH", grid_id, n) + b"".join(struct.pack(">I", t) for t in tiles)))
+    hdlr = full(b"hdlr", 0, 0, b"\0\0\0\0pict" + bytes(13))
+    pitm = full(b"pitm", 1, 0, struct.pack(">I", grid_id))
+    idat = box(b"idat", descriptor)
+
+    def meta(at: int) -> bytes:
+        rows_ = [struct.pack(">IHHHII", grid_id, 1, 0, 1, 0, len(descriptor))]  # in idat
+        rows_ += [struct.pack(">IHHHII", t, 0, 0, 1, at, len(data)) for t in tiles]  # one shared extent
+        iloc = full(b"iloc", 2, 0, bytes([0x44, 0x00]) + struct.pack(">I", len(rows_)) + b"".join(rows_))
+        return full(b"meta", 0, 0, hdlr + pitm + iinf + iref + box(b"iprp", ipco + ipma) + idat + iloc)
+
+    ftyp = box(b"ftyp", b"avif\0\0\0\0mif1avifmiaf" if avif else b"heic\0\0\0\0mif1heic")
+    head = len(ftyp) + len(meta(0)) + 8
+    return ftyp + meta(head) + box(b"mdat", data)
+
+
 def apng() -> bytes:
     frames = [Image.fromarray(np.roll(FACE, 10 * i, axis=1)) for i in range(3)]
     buf = io.BytesIO()
