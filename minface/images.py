@@ -824,6 +824,9 @@ def encode_image(
         share = int(target_bytes) * (frames[0].shape[0] * frames[0].shape[1]) // sum(a.shape[0] * a.shape[1] for a in frames)
         kw["quality"] = _quality_for_size(frames[0], fmt, max(1, share), kw)
 
+    if fmt in ("HEIF", "AVIF") and n == 1 and frames[0].shape[0] * frames[0].shape[1] > GRID_PIXELS:
+        return _encode_grid(frames.pop(0), fmt, kw)
+
     has_alpha = False
     ims = []
     while frames:  # convert and drop each array: never the pixels twice over
@@ -853,6 +856,24 @@ def encode_image(
             kw["optimize"] = False
             kw["disposal"] = 2 if has_alpha else 1
     return _save(ims, fmt, kw)
+
+
+#: HEIF and AVIF stills of more pixels than this are written as grids of GRID_TILE-pixel tiles (as phones do):
+#: an encoder given the whole picture would hold over a gigabyte for 60 megapixels.
+GRID_PIXELS = 4096 * 4096
+GRID_TILE = 1024
+
+
+def _encode_grid(a: np.ndarray, fmt: str, kw: dict) -> bytes:
+    """A large HEIF/AVIF still as a grid of tiles, each encoded alone (:mod:`minface.metadata._heif_grid`)."""
+    from .errors import ImageWriteError
+    from .metadata._binary import _Malformed
+    from .metadata._heif_grid import encode_grid
+
+    try:
+        return encode_grid(a, GRID_TILE, lambda part: _save([Image.fromarray(part)], fmt, dict(kw)))
+    except _Malformed as exc:
+        raise ImageWriteError(f"cannot assemble the {fmt} grid: {exc}") from exc
 
 
 def _save(ims: list, fmt: str, kw: dict) -> bytes:
