@@ -309,19 +309,18 @@ def _kept_items(lay: _Layout) -> list[int]:
         raise _Malformed("the primary item is not listed")
     keep = _top_level(lay)
     todo = list(keep)
-    while todo:  # what the primary image is derived from (grid tiles, overlay inputs)
+    while todo:  # what the kept images are derived from (grid tiles, overlay inputs) and their alpha planes
         cur = todo.pop()
         for kind, src, dsts in lay.refs:
+            found = []
             if kind == b"dimg" and src == cur:
-                for t in dsts:
-                    if t not in keep:
-                        keep.append(t)
-                        todo.append(t)
-    for kind, src, dsts in lay.refs:  # an alpha plane of a kept image
-        item = lay.items.get(src)
-        if kind == b"auxl" and item is not None and item.aux_type in _ALPHA_AUX and any(t in keep for t in dsts):
-            if src not in keep:
-                keep.append(src)
+                found = dsts
+            elif kind == b"auxl" and cur in dsts and lay.items.get(src) and lay.items[src].aux_type in _ALPHA_AUX:
+                found = [src]  # an alpha plane (itself a grid of alpha tiles, maybe)
+            for t in found:
+                if t not in keep:
+                    keep.append(t)
+                    todo.append(t)
     for item_id in keep:
         item = lay.items.get(item_id)
         if item is None:
