@@ -104,6 +104,18 @@ def webp_zero_size() -> bytes:
     return bytes(d)
 
 
+def large_grids(folder: Path) -> list[str]:
+    """A 59 MP HEIC grid (15 x 15 tiles of 512, as phones write them) and a 67 MP AVIF grid, each with faces."""
+    tile = paste_faces(background("flat", 512, 512), [(200, 150, 120)]).image
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for name, data in (("large.heic", heic_grid(tile, 15, 15)), ("large.avif", heic_grid(tile, 16, 16, avif=True))):
+        if data is not None:
+            (folder / name).write_bytes(data)
+            names.append(name)
+    return names
+
+
 def heif(pixels=FACE, **kw) -> bytes | None:
     try:
         import pillow_heif
@@ -339,6 +351,18 @@ def build(folder: Path) -> dict[str, str]:
         samples["ok/photo.heic"] = (heic, "ok")
         samples["bad/cut.heic"] = (heic[: len(heic) // 3], "error")
     samples["ok/photo.avif"] = (_save(FACE, "AVIF", quality=70, exif=_exif()), "ok")
+    # content where a careless reader does not look: alpha planes, text in coded data, more pictures
+    alpha_face = np.dstack([np.full_like(FACE, 200), FACE[..., 1]])
+    samples["ok/face-in-alpha.png"] = (_save(alpha_face, "PNG"), "ok")
+    samples["ok/face-in-alpha.webp"] = (_save(alpha_face, "WEBP", lossless=True), "ok")
+    samples["ok/hidden-text.avif"] = (avif_hidden_text(), "ok")
+    samples["ok/animated.avif"] = (avif_animated(), "ok")
+    lying = heic_grid(np.full((512, 512, 3), 90, np.uint8), 30, 30, declared=(1000, 1000))
+    if heic is not None:
+        samples["ok/face-in-alpha.heic"] = (heif(alpha_face), "ok")
+        samples["ok/hidden-text.heic"] = (heic_hidden_text(), "ok")
+        samples["ok/two-images.heic"] = (heic_two_images(), "ok")
+        samples["bad/lying-grid.heic"] = (lying, "error")  # 236 MP of tiles behind a 1000x1000 header
     expected = {}
     for name, (data, status) in samples.items():
         path = folder / name
