@@ -111,3 +111,22 @@ def test_a_large_still_is_written_as_a_grid_of_tiles(monkeypatch, fmt, channels)
     stripped, report = M.strip_bytes(data)  # and strip takes it apart and puts it together again, losslessly
     assert report.method == "lossless" and report.pixels_identical
 
+
+
+@pytest.mark.parametrize("avif", [False, True], ids=["heic", "avif"])
+def test_a_grid_whose_header_lies_is_refused_before_decoding(tmp_path, avif):
+    """900 tiles of 512 pixels (236 MP) behind a grid that declares 1000x1000: refused, nothing decoded."""
+    if not avif:
+        _need_heif()
+    from minface.errors import DecompressionBombError
+
+    data = H.heic_grid(np.full((512, 512, 3), 90, np.uint8), 30, 30, declared=(1000, 1000), avif=avif)
+    with pytest.raises(DecompressionBombError, match="235,929,600 pixels as coded"):
+        minface.load_image(data)
+    with pytest.raises(DecompressionBombError):
+        M.strip_bytes(data)
+    src = tmp_path / "lying.heic"
+    src.write_bytes(data)
+    with pytest.raises(DecompressionBombError):
+        minface.scrub(src, tmp_path / "out.heic")
+    assert minface.load_image(H.heic_grid(np.full((64, 64, 3), 90, np.uint8), 2, 3, avif=avif)).shape == (128, 192, 3)
