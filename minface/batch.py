@@ -398,7 +398,12 @@ def run_batch(
     elif hasattr(report, "write"):
         out_fh = report  # type: ignore[assignment]
     else:
-        out_fh = open(report, "a", encoding="utf-8")  # type: ignore[arg-type]
+        try:
+            out_fh = open(report, "a", encoding="utf-8")  # type: ignore[arg-type]
+        except OSError as exc:  # a name too long, a folder that is not there: nothing was done
+            from .errors import ImageWriteError
+
+            raise ImageWriteError(f"{report}: cannot write the report ({exc.strerror or exc}); nothing was done") from exc
         close_report = True
 
     def emit(rec: dict) -> None:

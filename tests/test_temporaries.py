@@ -135,3 +135,6 @@ def test_every_write_error_is_a_minface_error(tmp_path):
     with pytest.raises(MinfaceError):
         minface.scrub(src, not_a_folder, preset="fast")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
+    from minface.cli import main
+
+    assert main(["scrub", "-q", str(src), "-o", str(tmp_path / "out"), "--report", str(too_long)]) == 2  # no traceback
