@@ -14,7 +14,9 @@ to files and folders and never loses or half-writes a file:
   tree;
 * a rerun after a crash, ``kill -9``, Ctrl-C or ``SIGTERM`` skips outputs that
   exist (they are complete) and redoes the rest; the temporaries minface left
-  are removed first (only those: ``.<name>.<8 chars>.minface-tmp``);
+  are removed first (only those, and only once the process that wrote them is
+  gone: a second run into the same folder never touches the first one's; see
+  :mod:`minface._temp`), and again when the run ends, so none of its own stay;
 * in-place runs replace each original only by an atomic rename of the finished
   new file, never replace a symbolic link, and keep a journal
   (``.minface-journal.jsonl`` in the inputs' common folder, as given) so a rerun
@@ -45,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ._temp import _TEMP_NAME_PART, temporary_target
+from ._temp import remove_stale
 from .detect.runtimes import default_threads
 from .walk import JOURNAL_NAME, Filter, Task, error_entry, plan, skip_record
 
@@ -108,25 +110,11 @@ class BatchSummary:
 
 
 def _remove_stale_temporaries(tasks: Iterable[Task]) -> int:
-    """Delete the temporary files minface left next to outputs (``.<name>.<8 chars>.minface-tmp``), only those."""
-    removed = 0
+    """Delete the temporaries next to the tasks' outputs whose owner is gone (:func:`minface._temp.is_stale`)."""
     by_dir: dict[Path, set[str]] = {}
     for t in tasks:
         by_dir.setdefault(t.output.parent, set()).add(t.output.name)
-    for folder, names in by_dir.items():
-        try:
-            entries = os.listdir(folder)
-        except OSError:
-            continue
-        targets = {n[:_TEMP_NAME_PART] for n in names}
-        for entry in entries:
-            if temporary_target(entry) in targets:
-                try:
-                    os.unlink(folder / entry)
-                    removed += 1
-                except OSError:
-                    pass
-    return removed
+    return sum(remove_stale(folder, names) for folder, names in by_dir.items())
 
 
 class _Journal:
@@ -410,7 +398,12 @@ def run_batch(
     elif hasattr(report, "write"):
         out_fh = report  # type: ignore[assignment]
     else:
-        out_fh = open(report, "a", encoding="utf-8")  # type: ignore[arg-type]
+        try:
+            out_fh = open(report, "a", encoding="utf-8")  # type: ignore[arg-type]
+        except OSError as exc:  # a name too long, a folder that is not there: nothing was done
+            from .errors import ImageWriteError
+
+            raise ImageWriteError(f"{report}: cannot write the report ({exc.strerror or exc}); nothing was done") from exc
         close_report = True
 
     def emit(rec: dict) -> None:
@@ -484,7 +477,8 @@ def run_batch(
             except KeyboardInterrupt as exc:
                 summary.interrupted = True
                 summary.signal = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
-                if not read_only:
+            finally:
+                if not read_only:  # the workers are gone: what a killed one left is removed now
                     _remove_stale_temporaries(todo)
     finally:
         if bar is not None:

@@ -661,6 +661,7 @@ def _reason(exc: BaseException, name: str) -> str:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from ._text import printable, printable_data
     from .errors import MinfaceError
     from .metadata import inspect
 
@@ -672,7 +673,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             if args.json:
                 records.append({"source": name, "status": rec["status"], "error": rec.get("error"), "reason": rec.get("reason")})
             elif rec["status"] == "error":
-                print(f"{name}: error: {rec['error']}", file=sys.stderr)
+                print(printable(f"{name}: error: {rec['error']}"), file=sys.stderr)
             continue
         try:
             report = inspect(Path(name))
@@ -681,14 +682,14 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             if args.json:
                 records.append({"source": name, "status": "error", "error": _reason(exc, name)})
             else:
-                print(f"{name}: error: {_reason(exc, name)}", file=sys.stderr)
+                print(printable(f"{name}: error: {_reason(exc, name)}"), file=sys.stderr)
             continue
         if args.json:
             records.append({**report.to_dict(), "status": "ok"})
-        else:
-            print(report.to_text(), end="\n\n", flush=True)
-    if args.json:
-        print(json.dumps(records, indent=1, ensure_ascii=False))
+        else:  # what a file says, and its name, never reach the terminal raw
+            print("\n".join(printable(line) for line in report.to_text().split("\n")), end="\n\n", flush=True)
+    if args.json:  # valid UTF-8 whatever the names and the metadata hold
+        print(json.dumps(printable_data(records), indent=1, ensure_ascii=False))
     return status
 
 
@@ -869,9 +870,30 @@ def _cmd_specs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _options_named_like_files(argv: Sequence[str]) -> list[str]:
+    """Options (before ``--``) that are also names of files here: a glob such as ``*`` may have expanded to them.
+
+    >>> _options_named_like_files(["scrub", "-o", "out", "--", "--overwrite"])
+    []
+    """
+    words = list(argv)
+    if "--" in words:
+        words = words[: words.index("--")]
+    return [w for w in words if w.startswith("-") and len(w) > 1 and os.path.lexists(w)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    suspect = _options_named_like_files(words)
+    if suspect:  # `minface scrub * -o out` beside a file named --overwrite must not turn overwriting on
+        print(
+            f"minface: error: {suspect[0]!r} is an option and also a file here (did a glob such as * expand "
+            "to it?); put the files after --, as in: minface scrub -o out -- *",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

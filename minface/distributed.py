@@ -14,13 +14,14 @@ The guarantees are those of the single-machine batch:
 * the output tree mirrors the input tree below the inputs' common folder
   (:func:`minface.batch.plan_tasks`' rule; a glob counts as the files and
   folders it matches, as if a shell had expanded it);
-* each output is written to a temporary key next to the final one
-  (``.<name>.<hex>.minface-tmp``; on a local disk :func:`minface.images.atomic_write`'s
-  ``.<name>.<random>.tmp``) and moved to its final key only when complete, so
-  an object under its final key is always whole;
+* each output is written to a temporary key next to the final one, named for
+  the worker process that writes it (:mod:`minface._temp`; on a local disk by
+  :func:`minface.images.atomic_write`) and moved to its final key only when
+  complete, so an object under its final key is always whole;
 * a rerun skips outputs that exist (they are complete by construction);
   temporaries left by a killed worker are removed by the driver at the start
-  and at the end of a job;
+  and at the end of a job, once their writer is gone (the workers say which
+  of theirs are): a job never removes those of another job still at work;
 * one bad file is an error record with a readable reason; its partition goes on;
 * a worker that dies mid-partition loses nothing: the scheduler runs the
   partition again elsewhere, and the files the dead worker had committed are
@@ -52,7 +53,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from ._temp import TEMP_SUFFIX, temporary_name, temporary_target
+from ._temp import TEMP_SUFFIX, Owner, gone_here, is_stale, temporary_name, temporary_owner, temporary_target
 from .colors import parse_color
 from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
 from .detect import Detector, check_options
@@ -208,8 +209,9 @@ def _is_local(fs: AbstractFileSystem) -> bool:
 
 
 def _temporary_key(path: str) -> str:
+    """A temporary key next to ``path``, named for the worker process that writes it (:mod:`minface._temp`)."""
     folder, _, name = path.rpartition("/")
-    return f"{folder}/{temporary_name(name, uuid.uuid4().hex)}"
+    return f"{folder}/{temporary_name(name)}"
 
 
 def _commit(fs: AbstractFileSystem, path: str, url: str, data: bytes) -> float:
@@ -563,29 +565,64 @@ def _plan(
     return items, records, in_fs, out_fs, out_root
 
 
-def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """One listing of the output tree: ``(existing outputs, [(temporary, its target)])``."""
+def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tuple[str, str, float | None]]]:
+    """One listing of the output tree: ``(existing outputs, [(temporary, its target, modified)])``."""
     try:
-        found = fs.find(root)
+        found = fs.find(root, detail=True)
     except FileNotFoundError:
-        found = []
+        found = {}
     existing: set[str] = set()
-    temporaries: list[tuple[str, str]] = []
-    for p in found:
+    temporaries: list[tuple[str, str, float | None]] = []
+    for p, info in found.items():
         folder, _, name = p.rpartition("/")
         target = temporary_target(name)
         if target is not None:
-            temporaries.append((p, f"{folder}/{target}"))
+            temporaries.append((p, f"{folder}/{target}", _modified(info)))
         else:
             existing.add(p)
     return existing, temporaries
 
 
-def _remove_temporaries(fs: AbstractFileSystem, temporaries: list[tuple[str, str]], targets: set[str]) -> int:
-    """Delete stale temporary keys whose final key is one of ``targets``."""
+def _modified(info: dict[str, Any]) -> float | None:
+    """When a store says an object was last written (epoch seconds), or None."""
+    import datetime
+
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, datetime.datetime):
+            return value.timestamp() if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc).timestamp()
+        if isinstance(value, str):
+            try:
+                return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
+
+
+def _gone_on_workers(client: Client | None, temporaries: list[tuple[str, str, float | None]]) -> set[Owner]:
+    """Owners of ``temporaries`` that ran on a worker's machine and are gone, as the workers themselves tell."""
+    owners = {o for o in (temporary_owner(posixpath.basename(p)) for p, _, _ in temporaries) if o is not None}
+    if client is None or not owners:
+        return set()
+    try:
+        answers = client.run(gone_here, sorted(owners, key=lambda o: (o.host, o.pid)))
+    except Exception:  # noqa: BLE001 - no answer: nothing is taken for gone
+        return set()
+    return {o for gone in answers.values() for o in gone}
+
+
+def _remove_temporaries(
+    fs: AbstractFileSystem,
+    temporaries: list[tuple[str, str, float | None]],
+    targets: set[str],
+    gone: set[Owner] = frozenset(),  # type: ignore[assignment]
+) -> int:
+    """Delete the temporary keys of ``targets`` whose writer is gone (:func:`minface._temp.is_stale`)."""
     removed = 0
-    for tmp, target in temporaries:
-        if target in targets:
+    for tmp, target, modified in temporaries:
+        if target in targets and is_stale(posixpath.basename(tmp), modified, gone=gone):
             try:
                 fs.rm_file(tmp)
                 removed += 1
@@ -905,15 +942,17 @@ def scrub(
     finally:
         if bar is not None:
             bar.close()
-        if own_client is not None:
-            own_client.close()
-            own_cluster.close()  # type: ignore[union-attr]
         if not dry_run and items:
             try:  # what killed workers (or an interrupted driver) left behind
                 _, temporaries = _scan_outputs(out_fs, out_root)
-                summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, {it.output for it in items})
+                targets = {it.output for it in items} | {video_output(it.output) for it in items if _named_like_video(it.input)}
+                gone = _gone_on_workers(client, temporaries)
+                summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets, gone)
             except (OSError, ValueError):
                 pass
+        if own_client is not None:
+            own_client.close()
+            own_cluster.close()  # type: ignore[union-attr]
         writer.close()
         summary.seconds = time.perf_counter() - start
     return summary

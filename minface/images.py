@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ._defaults import DEFAULT_MAX_PIXELS as _DEFAULT_MAX_PIXELS
-from ._temp import _TEMP_NAME_PART, TEMP_SUFFIX, temporary_name, temporary_target
+from ._temp import TEMP_SUFFIX, temporary_name, temporary_target
 from .errors import CorruptImageError, DecompressionBombError, UnsupportedImageError
 from .media import FORMAT_EXTENSIONS
 
@@ -313,6 +313,8 @@ def _open(src: ImageSource, name: str, max_pixels: int | None, *, complete: bool
             im._exclusive_fp = True  # type: ignore[attr-defined]  # Pillow closes the file with the image
         try:
             _check(im, name, max_pixels)
+            if max_pixels is not None and fmt in ("HEIF", "AVIF"):
+                _check_coded_size(reader.read_all(), im, name, max_pixels)
             if complete and im.format in ("JPEG", "MPO"):
                 from ._damage import jpeg_cut_short
 
@@ -361,6 +363,24 @@ def _check(im: Image.Image, name: str, max_pixels: int | None) -> None:
         raise DecompressionBombError(
             f"{name}: image of {w}x{h} = {w * h:,} pixels exceeds max_pixels={max_pixels:,} "
             "(possible decompression bomb; raise max_pixels if the file is trusted)"
+        )
+
+
+def _check_coded_size(data: bytes, im: Image.Image, name: str, max_pixels: int) -> None:
+    """Refuse a HEIF/AVIF whose tiles decode to more than ``max_pixels``, whatever its header (``ispe``) says.
+
+    The decoder decodes every tile of a grid at its coded size before it
+    checks that they fit the declared one: a grid declaring 1000x1000 pixels
+    can make it decode 900 megapixels (:func:`minface.metadata._heif_size.decoded_pixels`).
+    """
+    from .metadata._heif_size import decoded_pixels
+
+    real = decoded_pixels(data)
+    if real is not None and real > max_pixels:
+        w, h = im.size
+        raise DecompressionBombError(
+            f"{name}: its images decode to {real:,} pixels as coded (the header says {w}x{h}), over "
+            f"max_pixels={max_pixels:,} (possible decompression bomb; raise max_pixels if the file is trusted)"
         )
 
 
@@ -513,7 +533,8 @@ def _array_to_uint8(a: np.ndarray, *, alpha: bool = False) -> np.ndarray:
 #: Output formats of :func:`save_image` (Pillow names) and the file extensions that select them.
 SAVE_FORMATS: dict[str, tuple[str, ...]] = FORMAT_EXTENSIONS
 _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "HIF": "HEIF", "DIB": "BMP"}
-_ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "TIFF", "AVIF"})
+_ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "TIFF", "AVIF", "HEIF"})  # TIFF pages, HEIF top-level images
+_TIMED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "AVIF"})  # frames with durations
 _ICC_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "AVIF", "HEIF"})
 _ORIENTATION_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
 
@@ -603,7 +624,8 @@ def save_image(
     pixels : numpy.ndarray or list of numpy.ndarray
         ``(H, W)`` grayscale, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8``
         (other dtypes are converted as :func:`load_image` does). A list gives the
-        frames of an animation (GIF, WebP, PNG, AVIF) or the pages of a TIFF.
+        frames of an animation (GIF, WebP, PNG, AVIF), the pages of a TIFF or
+        the top-level images of a HEIF (they may differ in size).
     dst : path
         Destination file. Its folder must exist.
     format : str, optional
@@ -740,7 +762,7 @@ def encode_image(
         raise ImageWriteError(f"{fmt} cannot hold {n} frames (one image only)")
     for i, f in enumerate(frames):
         frames[i] = _frame_array(f)
-    if n > 1 and fmt != "TIFF" and len({a.shape[:2] for a in frames}) > 1:
+    if n > 1 and fmt in _TIMED_FORMATS and len({a.shape[:2] for a in frames}) > 1:
         raise ImageWriteError("all frames of an animation must have the same size")
     if not 1 <= int(quality) <= 100:
         raise ImageWriteError(f"quality must be 1-100, got {quality}")
@@ -798,8 +820,12 @@ def encode_image(
         # (larger files); exif/xmp None because pillow-heif copies them from the image unless told not to
         kw.update(quality=int(quality), exif=None, xmp=None, enc_params={"preset": "ultrafast"})
 
-    if target_bytes and n == 1 and fmt in ("HEIF", "AVIF", "WEBP") and not lossless:
-        kw["quality"] = _quality_for_size(frames[0], fmt, int(target_bytes), kw)
+    if target_bytes and fmt in ("HEIF", "AVIF", "WEBP") and not lossless:  # each frame its share of the bytes
+        share = int(target_bytes) * (frames[0].shape[0] * frames[0].shape[1]) // sum(a.shape[0] * a.shape[1] for a in frames)
+        kw["quality"] = _quality_for_size(frames[0], fmt, max(1, share), kw)
+
+    if fmt in ("HEIF", "AVIF") and n == 1 and frames[0].shape[0] * frames[0].shape[1] > GRID_PIXELS:
+        return _encode_grid(frames.pop(0), fmt, kw)
 
     has_alpha = False
     ims = []
@@ -815,7 +841,7 @@ def encode_image(
         ims.append(im)
     if len(ims) > 1:
         kw.update(save_all=True, append_images=ims[1:])
-    if len(ims) > 1 or fmt == "GIF":
+    if (len(ims) > 1 and fmt in _TIMED_FORMATS) or fmt == "GIF":
         if duration is not None:
             if isinstance(duration, (int, np.integer)):
                 kw["duration"] = int(duration)
@@ -830,6 +856,24 @@ def encode_image(
             kw["optimize"] = False
             kw["disposal"] = 2 if has_alpha else 1
     return _save(ims, fmt, kw)
+
+
+#: HEIF and AVIF stills of more pixels than this are written as grids of GRID_TILE-pixel tiles (as phones do):
+#: an encoder given the whole picture would hold over a gigabyte for 60 megapixels.
+GRID_PIXELS = 4096 * 4096
+GRID_TILE = 1024
+
+
+def _encode_grid(a: np.ndarray, fmt: str, kw: dict) -> bytes:
+    """A large HEIF/AVIF still as a grid of tiles, each encoded alone (:mod:`minface.metadata._heif_grid`)."""
+    from .errors import ImageWriteError
+    from .metadata._binary import _Malformed
+    from .metadata._heif_grid import encode_grid
+
+    try:
+        return encode_grid(a, GRID_TILE, lambda part: _save([Image.fromarray(part)], fmt, dict(kw)))
+    except _Malformed as exc:
+        raise ImageWriteError(f"cannot assemble the {fmt} grid: {exc}") from exc
 
 
 def _save(ims: list, fmt: str, kw: dict) -> bytes:
@@ -980,7 +1024,8 @@ def atomic_write(
 ) -> None:
     """Write ``data`` to ``dst`` so that ``dst`` is either the old file or the whole new one.
 
-    The bytes go to a temporary file in the same folder (``.<name>.<random>.minface-tmp``),
+    The bytes go to a temporary file in the same folder, named as :mod:`minface._temp` says
+    (``.<name>.<owner>-<random>.minface-tmp``),
     are flushed and synced to disk, and the temporary file is renamed over ``dst``.
     On any failure the temporary file is removed and ``dst`` is untouched.
 
@@ -1011,7 +1056,6 @@ def atomic_write(
     >>> open(os.path.join(d, "sub", "x.bin"), "rb").read(), os.listdir(os.path.join(d, "sub"))
     (b'abc', ['x.bin'])
     """
-    import secrets
     import stat as stat_
 
     from .errors import ImageWriteError
@@ -1055,8 +1099,10 @@ def atomic_write(
                 raise _link_error(path, root is not None)
         except FileNotFoundError:
             pass
+        except OSError as exc:  # a name too long for the file system, a component that is not a folder
+            raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
         for _ in range(100):
-            tmp = temporary_name(path.name, secrets.token_hex(4))
+            tmp = temporary_name(path.name)
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
                 break
@@ -1092,8 +1138,6 @@ def atomic_write(
 def _atomic_write_by_path(
     path: Path, data: bytes | bytearray | memoryview, mode: int | None, base: Path, parts: tuple[str, ...]
 ) -> None:  # pragma: no cover - systems without dir_fd support
-    import tempfile
-
     from .errors import ImageWriteError
 
     here = base
@@ -1104,10 +1148,17 @@ def _atomic_write_by_path(
         here.mkdir(exist_ok=True)
     if path.is_symlink():
         raise _link_error(path, bool(parts))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:_TEMP_NAME_PART]}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    except OSError as exc:
-        raise ImageWriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from exc
+    for _ in range(100):
+        tmp = path.parent / temporary_name(path.name)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ImageWriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from exc
+    else:
+        raise ImageWriteError(f"{path}: cannot find a free temporary name in {path.parent}")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

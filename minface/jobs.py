@@ -202,6 +202,7 @@ class StripJob:
                 "pixels_identical": rep.pixels_identical,
                 "orientation": rep.orientation_handling,
                 "icc": rep.icc,
+                "notes": list(rep.notes),
                 "seconds": round(time.perf_counter() - start, 4),
             }
 

@@ -36,12 +36,13 @@ from .images import (
     read_orientation,
 )
 from .jobs import ScrubJob, StripJob
+from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
 
 __all__ = ["scrub", "scrub_bytes", "scrub_many", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
-#: Format written for each format read (multi-picture JPEGs lose their secondary images).
+#: Format written for each format read (multi-picture JPEGs lose their secondary images, with a note).
 OUTPUT_FORMAT = {
     "JPEG": "JPEG",
     "MPO": "JPEG",
@@ -67,7 +68,10 @@ class ScrubResult:
     ``faces`` holds, per face, its detected ``box`` and ``score`` and the
     ``region`` that was painted (``shape`` and the ``box`` it is inscribed in,
     which may extend past the image), all in pixels of the upright output image.
-    Animated images add the ``frame`` index to each face.
+    Animated images (and the top-level images of a HEIF) add the ``frame``
+    index to each face, and a face found in the alpha plane
+    (:mod:`minface.planes`) says ``"plane": "alpha"``. ``notes`` says what the
+    output does not keep (the secondary pictures of a multi-picture JPEG).
     """
 
     input: str
@@ -81,6 +85,7 @@ class ScrubResult:
     format: str | None = None
     frames: int = 0
     detector: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +102,7 @@ class _Source:
     jpeg_qtables: list | None
     jpeg_subsampling: int | None
     size: int | None = None  # bytes of the input file, when known
+    notes: list[str] = field(default_factory=list)  # what the output does not keep, said in the record
 
 
 def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format: str | None = None) -> _Source:
@@ -111,14 +117,17 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
         fmt = im.format or "PNG"
         size = _source_size(src)
         n = int(getattr(im, "n_frames", 1) or 1)
-        if n > 1 and fmt not in ("GIF", "WEBP", "PNG"):
-            if fmt in ("MPO", "HEIF", "AVIF"):
-                n = 1  # secondary pictures (depth maps, previews, bursts) are dropped with the metadata
+        notes = []
+        if n > 1 and fmt not in ("GIF", "WEBP", "PNG", "AVIF", "HEIF"):  # AVIF: frames; HEIF: top-level images
+            if fmt == "MPO":  # a JPEG holds one picture: the others (previews, a stereo pair) are not written
+                notes.append(f"{n - 1} secondary picture(s) of the multi-picture JPEG dropped (a JPEG holds one)")
+                n = 1
             else:
                 raise UnsupportedImageError(f"{name}: {fmt} with {n} pages/frames is not supported")
-        if max_pixels is not None and n * im.size[0] * im.size[1] > max_pixels:
+        total = _frames_pixels(im, n)
+        if max_pixels is not None and total > max_pixels:
             raise DecompressionBombError(
-                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {n * im.size[0] * im.size[1]:,} pixels "
+                f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {total:,} pixels "
                 f"exceed max_pixels={max_pixels:,} in total"
             )
         grey = im.mode in ("L", "LA", "1", "I;16", "I", "F") and not im.info.get("transparency")
@@ -129,10 +138,13 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for i in range(n):
+                first = im.tell()  # a HEIF's primary image, which need not be its first: first again
+                for i in [first, *(k for k in range(n) if k != first)]:
                     if n > 1:
                         im.seek(i)
                     im.load()
+                    if not frames:  # the first (primary) picture's orientation and colour profile
+                        orientation, icc = read_orientation(im), im.info.get("icc_profile") or None
                     if n == 1 and not (grey and im.mode == "L"):
                         frame = _pil_to_uint8(im, keep_alpha)
                     else:
@@ -149,8 +161,6 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
             from .errors import CorruptImageError
 
             raise CorruptImageError(f"{name}: cannot decode {fmt} data ({exc or type(exc).__name__})") from exc
-        orientation = read_orientation(im)
-        icc = im.info.get("icc_profile") or None
         if icc and icc[16:20] != (b"GRAY" if frames[0].ndim == 2 else b"RGB "):
             icc = None  # e.g. a CMYK profile: Pillow converted the pixels to RGB, the profile no longer applies
         qtables = getattr(im, "quantization", None) if fmt in ("JPEG", "MPO") else None
@@ -167,14 +177,25 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
     return _Source(
         frames,
         fmt,
-        durations if n > 1 else None,
+        durations if n > 1 and fmt != "HEIF" else None,
         loop,
         icc,
         lossless,
         [list(t) for t in qtables.values()] if qtables else None,
         subsampling,
         size,
+        notes,
     )
+
+
+def _frames_pixels(im: Image.Image, n: int) -> int:
+    """Pixels of the first ``n`` frames; the top-level images of a HEIF each have their own size."""
+    if n > 1 and im.format == "HEIF":
+        try:
+            return sum(int(f.size[0]) * int(f.size[1]) for f in list(im._heif_file)[:n])  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - fall back to the first image's size
+            pass
+    return n * im.size[0] * im.size[1]
 
 
 def _source_size(src: ImageSource) -> int | None:
@@ -415,10 +436,12 @@ def _scrub_source(
     """Decode, detect and redact every frame, encode; the shared core of scrub and scrub_bytes."""
     source = _read_source(src, name, max_pixels, _out_format(style.get("format")))
     faces = []
-    for f in source.frames:  # an RGB copy of one frame at a time, when the frames are grey or RGBA
-        rgb = f if f.ndim == 3 and f.shape[2] == 3 else _as_rgb(f)
-        faces.append(detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face))
-        del rgb
+    for f in source.frames:  # each plane searched (minface.planes), an RGB copy of one at a time
+        found = []
+        for plane, rgb in searched_planes(f):
+            found.append((plane, detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face)))
+            del rgb
+        faces.append(merge_planes(found))
     return _render(source, faces, name, **style)
 
 
@@ -456,14 +479,15 @@ def _render(
     n = len(source.frames)
     faces_out: list[dict[str, Any]] = []
     detector_name = None
-    for i, (frame, faces) in enumerate(zip(source.frames, faces_per_frame)):
-        source.frames[i] = redact(
-            frame, faces, method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, copy=False
-        )
+    paint = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
+    for i, (frame, (faces, planes)) in enumerate(zip(source.frames, faces_per_frame)):
+        source.frames[i] = paint_alpha(redact(frame, faces, copy=False, **paint), faces, **paint)
         del frame
         regs = regions(faces, pad=pad, shape=shape).to_list()
-        for rec, reg in zip(faces.to_list(), regs):
+        for rec, reg, plane in zip(faces.to_list(), regs, planes):
             item = {"box": rec["box"], "score": rec["score"], "region": reg}
+            if plane != "colour":
+                item["plane"] = plane
             if n > 1:
                 item["frame"] = i
             faces_out.append(item)
@@ -493,6 +517,7 @@ def _render(
         format=out_format,
         frames=n,
         detector=detector_name,
+        notes=list(source.notes),
     )
     return data, result
 
@@ -565,22 +590,27 @@ def scrub_many(
     with ThreadPoolExecutor(max(1, io_threads)) as pool:
         read_back = list(pool.map(read, range(len(pairs))))
         sources = {i: s for i, s in enumerate(read_back) if s is not None}
-        frames = {i: [f if f.ndim == 3 and f.shape[2] == 3 else _as_rgb(f) for f in s.frames] for i, s in sources.items()}
-        flat = [(i, k) for i in sorted(frames) for k in range(len(frames[i]))]
+        planes = {(i, k): list(searched_planes(f)) for i, s in sources.items() for k, f in enumerate(s.frames)}
+        flat = [(i, k, p) for (i, k) in sorted(planes) for p in range(len(planes[i, k]))]
         try:
-            found = detector.detect_batch([frames[i][k] for i, k in flat], batch=batch)
+            found = detector.detect_batch([planes[i, k][p][1] for i, k, p in flat], batch=batch)
         except Exception as exc:  # e.g. out of device memory on a big batch: one image at a time, failures per file
             warnings.warn(f"detection in batches failed ({exc}); detecting one image at a time", RuntimeWarning, stacklevel=2)
             found = []
-            for i, k in flat:
+            for i, k, p in flat:
                 try:
-                    found.append(detector(frames[i][k]))
+                    found.append(detector(planes[i, k][p][1]))
                 except Exception as exc:
                     records[i] = error_record(_name(pairs[i][0]), exc, time.perf_counter() - start)
                     found.append(None)
+        per_frame: dict[tuple[int, int], list] = {}
+        for (i, k, p), faces in zip(flat, found):
+            per_frame.setdefault((i, k), []).append((planes[i, k][p][0], faces))
+        del planes
         per_file: dict[int, list] = {}
-        for (i, _), faces in zip(flat, found):
-            per_file.setdefault(i, []).append(faces)
+        for (i, k), parts in sorted(per_frame.items()):
+            if records[i] is None:
+                per_file.setdefault(i, []).append(merge_planes(parts))
         todo = [i for i in sources if records[i] is None]
         list(pool.map(lambda i: write(i, sources[i], per_file[i]), todo))
     return records  # type: ignore[return-value]
@@ -596,14 +626,6 @@ _STYLE_DEFAULTS: dict[str, Any] = {
     "quality": None,
     "format": None,
 }
-
-
-def _as_rgb(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 2:
-        return np.repeat(frame[:, :, None], 3, axis=2)
-    if frame.shape[2] == 2:
-        return np.repeat(frame[:, :, :1], 3, axis=2)
-    return np.ascontiguousarray(frame[:, :, :3])
 
 
 def scrub_batch(

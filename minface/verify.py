@@ -35,8 +35,9 @@ import cv2
 import numpy as np
 
 from .detect import Detector
-from .images import load_image
+from .images import decode_image
 from .metadata import inspect
+from .planes import searched_planes
 from .redact import Regions, region_mask
 
 __all__ = ["verify_file", "audit_faces", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD", "MIN_ALARM_SIZE"]
@@ -162,10 +163,13 @@ def verify_file(
     """
     name = os.fspath(path)
     det = detector or _audit_detector()
-    image = load_image(path)
-    faces = det(image)
+    image = decode_image(path, alpha=True).pixels
     painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
-    intact, redacted = audit_faces(image, faces, painted, min_size=min_size)
+    intact, redacted = [], 0
+    for _, plane in searched_planes(image):  # the planes scrub searches: colour, and alpha (minface.planes)
+        found, done = audit_faces(plane, det(plane), painted, min_size=min_size)
+        intact, redacted = intact + found, redacted + done
+    intact.sort(key=lambda a: -a["confidence"])
     leftovers: list[str] = []
     if check_metadata:
         report = inspect(path)

@@ -258,6 +258,10 @@ def plan(
     result = Plan()
     found: list[_Entry | dict] = []
     roots: list[str] = []
+    own = [raw for raw in inputs if exclude is not None and _is_folder(raw) and os.path.realpath(raw) == exclude]
+    if own and len(own) < len(inputs):  # `minface scrub * -o out` once out exists: its outputs are no inputs
+        found += [skip_record(os.path.abspath(raw), "the output folder (-o) is never an input") for raw in own]
+        inputs = [raw for raw in inputs if raw not in own]
     for raw in inputs:
         p = os.path.abspath(raw)
         try:
@@ -299,6 +303,13 @@ def plan(
                 seen[key] = entry.path
         result.items.append(task if task is not None else record)  # type: ignore[arg-type]
     return result
+
+
+def _is_folder(path: str | os.PathLike) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _decide(

@@ -135,3 +135,15 @@ def tmp_image(tmp_path: Path):
         return p
 
     return write
+
+
+def dead_temporary(target: str) -> str:
+    """A temporary name for ``target`` as a killed minface process leaves it: its owner is gone.
+
+    The owner is this process's id with another start time (the id given to a
+    new process since): gone for certain, on every run.
+    """
+    from minface._temp import Owner, temporary_name, this_process
+
+    me = this_process()
+    return temporary_name(target, Owner(me.host, me.pid, me.start + 1))

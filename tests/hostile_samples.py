@@ -104,6 +104,18 @@ def webp_zero_size() -> bytes:
     return bytes(d)
 
 
+def large_grids(folder: Path) -> list[str]:
+    """A 59 MP HEIC grid (15 x 15 tiles of 512, as phones write them) and a 67 MP AVIF grid, each with faces."""
+    tile = paste_faces(background("flat", 512, 512), [(200, 150, 120)]).image
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for name, data in (("large.heic", heic_grid(tile, 15, 15)), ("large.avif", heic_grid(tile, 16, 16, avif=True))):
+        if data is not None:
+            (folder / name).write_bytes(data)
+            names.append(name)
+    return names
+
+
 def heif(pixels=FACE, **kw) -> bytes | None:
     try:
         import pillow_heif
@@ -111,6 +123,137 @@ def heif(pixels=FACE, **kw) -> bytes | None:
         return None
     pillow_heif.register_heif_opener()
     return _save(pixels, "HEIF", quality=80, **kw)
+
+
+#: Text a hostile HEIF/AVIF hides where exiftool does not look (strip must not keep it).
+HIDDEN = b"Jane Doe, ID 110101199003077534"
+
+
+def _rebuilt(data: bytes, **patches) -> bytes:
+    """``data`` rebuilt by minface's HEIF writer with some of its cleaning steps replaced (to plant content)."""
+    from unittest import mock
+
+    from minface.metadata import _heif
+
+    with mock.patch.multiple(_heif, **patches):
+        return _heif.rewrite_heif(data, "clean")[0]
+
+
+def _brands_ftyp(major: bytes) -> bytes:
+    """An ``ftyp`` with the hidden text spread over extra compatible brands and the minor version."""
+    text = HIDDEN + b" " * (-len(HIDDEN) % 4)
+    body = major + text[:4] + major + b"mif1" + text
+    return struct.pack(">I", 8 + len(body)) + b"ftyp" + body
+
+
+def heic_hidden_text() -> bytes | None:
+    """A HEIC hiding text in an unspecified NAL unit (type 48) of its coded data and of its ``hvcC``, and in
+    extra ``ftyp`` brands: a decoder ignores all of it."""
+    base = heif(FACE)
+    if base is None:
+        return None
+    from minface.metadata import _heif
+
+    nal = bytes([48 << 1, 1]) + HIDDEN  # NAL header: type 48 (unspecified), layer 0, temporal id 0
+
+    def planted_data(data: bytes, length_size: int) -> bytes:
+        return _real_nals(data, length_size) + len(nal).to_bytes(length_size, "big") + nal
+
+    def planted_hvcc(box: bytes):
+        clean, length_size = _real_hvcc(box)
+        body = clean[8:]
+        body = body[:22] + bytes([body[22] + 1]) + body[23:] + bytes([48]) + struct.pack(">HH", 1, len(nal)) + nal
+        return struct.pack(">I", 8 + len(body)) + b"hvcC" + body, length_size
+
+    _real_nals, _real_hvcc = _heif._decoder_nals, _heif._clean_hvcc
+    return _rebuilt(
+        base, _decoder_nals=planted_data, _clean_hvcc=planted_hvcc, _clean_ftyp=lambda f, t: _brands_ftyp(b"heic")
+    )
+
+
+def avif_hidden_text() -> bytes:
+    """An AVIF hiding text in AV1 metadata and padding OBUs (coded data and ``av1C``) and in ``ftyp`` brands."""
+    from minface.metadata import _heif
+
+    base = _save(FACE, "AVIF", quality=70)
+    payload = b"\x04" + HIDDEN  # metadata_type 4: ITU-T T.35 (registered user data)
+    metadata = bytes([(5 << 3) | 2, len(payload)]) + payload  # OBU type 5, with a size field
+    padding = bytes([(15 << 3) | 2, len(HIDDEN)]) + HIDDEN  # OBU type 15: padding
+
+    def planted_data(data: bytes) -> bytes:
+        return _real_obus(data) + metadata + padding
+
+    def planted_av1c(box: bytes) -> bytes:
+        body = _real_av1c(box)[8:] + metadata
+        return struct.pack(">I", 8 + len(body)) + b"av1C" + body
+
+    _real_obus, _real_av1c = _heif._decoder_obus, _heif._clean_av1c
+    return _rebuilt(
+        base, _decoder_obus=planted_data, _clean_av1c=planted_av1c, _clean_ftyp=lambda f, t: _brands_ftyp(b"avif")
+    )
+
+
+def heic_two_images() -> bytes | None:
+    """A HEIC with two top-level images (a burst): both are pictures, both must be kept and scrubbed."""
+    if heif(FACE) is None:
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(FACE).save(buf, "HEIF", quality=80, save_all=True, append_images=[Image.fromarray(FACE[:, ::-1].copy())])
+    return buf.getvalue()
+
+
+def avif_animated() -> bytes:
+    """An animated AVIF (an image sequence): the face in every frame."""
+    frames = [Image.fromarray(np.roll(FACE, 10 * i, axis=1)) for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "AVIF", save_all=True, append_images=frames[1:], duration=100, quality=70)
+    return buf.getvalue()
+
+
+def heic_grid(tile: np.ndarray, rows: int, cols: int, *, declared: tuple[int, int] | None = None, avif: bool = False) -> bytes | None:
+    """A HEIC (or an AVIF) whose primary image is a grid of ``rows`` x ``cols`` copies of one coded ``tile``
+    (as phones write them, 512-pixel tiles), cheap to make at any size. ``declared``: the grid's ``ispe`` says
+    this size instead of the real one (a grid whose header lies)."""
+    single = _save(tile, "AVIF", quality=60, speed=8) if avif else heif(tile)
+    if single is None:
+        return None
+    from minface.metadata import _heif
+
+    lay = _heif._layout(single)
+    props = {kind: box for kind, box in lay.props}
+    coding, config = (b"av01", b"av1C") if avif else (b"hvc1", b"hvcC")
+    data = _heif._item_data(single, lay, lay.primary)
+    th, tw = tile.shape[:2]
+    width, height = cols * tw, rows * th
+    dw, dh = declared or (width, height)
+    box, full = _heif._box, _heif._full_box
+    ispe_grid = full(b"ispe", 0, 0, struct.pack(">II", dw, dh))
+    more = [props[k] for k in (b"pixi", b"colr") if k in props]
+    ipco = box(b"ipco", props[config] + props[b"ispe"] + ispe_grid + b"".join(more))
+    n = rows * cols
+    grid_id, tiles = 1, list(range(2, 2 + n))
+    extra = list(range(4, 4 + len(more)))  # pixi, colr: indices after hvcC, the tile's ispe and the grid's
+    entries = [struct.pack(">IB", grid_id, 1 + len(extra)) + bytes([0x83]) + bytes(0x80 | i for i in extra)]
+    entries += [struct.pack(">IB", t, 2 + len(extra)) + bytes([0x81, 0x82]) + bytes(0x80 | i for i in extra) for t in tiles]
+    ipma = full(b"ipma", 1, 0, struct.pack(">I", len(entries)) + b"".join(entries))
+    descriptor = struct.pack(">BBBBII", 0, 1, rows - 1, cols - 1, dw, dh)  # version 0, 32-bit sizes
+    infe = [full(b"infe", 3, 0, struct.pack(">IH", grid_id, 0) + b"grid" + b"\0")]
+    infe += [full(b"infe", 3, 1, struct.pack(">IH", t, 0) + coding + b"\0") for t in tiles]  # hidden tiles
+    iinf = full(b"iinf", 1, 0, struct.pack(">I", len(infe)) + b"".join(infe))
+    iref = full(b"iref", 1, 0, box(b"dimg", struct.pack(">IH", grid_id, n) + b"".join(struct.pack(">I", t) for t in tiles)))
+    hdlr = full(b"hdlr", 0, 0, b"\0\0\0\0pict" + bytes(13))
+    pitm = full(b"pitm", 1, 0, struct.pack(">I", grid_id))
+    idat = box(b"idat", descriptor)
+
+    def meta(at: int) -> bytes:
+        rows_ = [struct.pack(">IHHHII", grid_id, 1, 0, 1, 0, len(descriptor))]  # in idat
+        rows_ += [struct.pack(">IHHHII", t, 0, 0, 1, at, len(data)) for t in tiles]  # one shared extent
+        iloc = full(b"iloc", 2, 0, bytes([0x44, 0x00]) + struct.pack(">I", len(rows_)) + b"".join(rows_))
+        return full(b"meta", 0, 0, hdlr + pitm + iinf + iref + box(b"iprp", ipco + ipma) + idat + iloc)
+
+    ftyp = box(b"ftyp", b"avif\0\0\0\0mif1avifmiaf" if avif else b"heic\0\0\0\0mif1heic")
+    head = len(ftyp) + len(meta(0)) + 8
+    return ftyp + meta(head) + box(b"mdat", data)
 
 
 def apng() -> bytes:
@@ -208,6 +351,18 @@ def build(folder: Path) -> dict[str, str]:
         samples["ok/photo.heic"] = (heic, "ok")
         samples["bad/cut.heic"] = (heic[: len(heic) // 3], "error")
     samples["ok/photo.avif"] = (_save(FACE, "AVIF", quality=70, exif=_exif()), "ok")
+    # content where a careless reader does not look: alpha planes, text in coded data, more pictures
+    alpha_face = np.dstack([np.full_like(FACE, 200), FACE[..., 1]])
+    samples["ok/face-in-alpha.png"] = (_save(alpha_face, "PNG"), "ok")
+    samples["ok/face-in-alpha.webp"] = (_save(alpha_face, "WEBP", lossless=True), "ok")
+    samples["ok/hidden-text.avif"] = (avif_hidden_text(), "ok")
+    samples["ok/animated.avif"] = (avif_animated(), "ok")
+    lying = heic_grid(np.full((512, 512, 3), 90, np.uint8), 30, 30, declared=(1000, 1000))
+    if heic is not None:
+        samples["ok/face-in-alpha.heic"] = (heif(alpha_face), "ok")
+        samples["ok/hidden-text.heic"] = (heic_hidden_text(), "ok")
+        samples["ok/two-images.heic"] = (heic_two_images(), "ok")
+        samples["bad/lying-grid.heic"] = (lying, "error")  # 236 MP of tiles behind a 1000x1000 header
     expected = {}
     for name, (data, status) in samples.items():
         path = folder / name

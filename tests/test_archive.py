@@ -24,7 +24,7 @@ from pathlib import Path
 import hostile_samples as H
 import numpy as np
 import pytest
-from conftest import STORE_FOR_ORIENTATION, background, matched, paste_faces
+from conftest import STORE_FOR_ORIENTATION, background, dead_temporary, matched, paste_faces
 from PIL import Image
 
 import minface
@@ -165,7 +165,7 @@ def test_in_place_removes_only_temporaries_minface_made(tmp_path):
     (a,) = photos(tmp_path / "in", 1)
     mine = tmp_path / "in" / f".{a.name}.notes.tmp"  # a user's own file, named like a temporary
     mine.write_text("my notes on this photo")
-    stale = tmp_path / "in" / f".{a.name}.k3j4h5g6.minface-tmp"  # what a killed run of minface leaves
+    stale = tmp_path / "in" / dead_temporary(a.name)  # what a killed run of minface leaves
     stale.write_bytes(b"half an image")
     assert cli_main(["scrub", "-q", "-j", "1", "--preset", "fast", "--in-place", str(a)]) == 0
     assert mine.read_text() == "my notes on this photo"

@@ -20,6 +20,7 @@ import cloudpickle  # after the skips: these need Dask
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin
 from PIL import Image
+from conftest import dead_temporary
 from test_scrub import assert_scrubbed, jpeg_bytes, make_tree, scene
 
 import minface
@@ -136,7 +137,7 @@ def test_memory_store_threads_and_resume(archive):
             # resume: remove the bad inputs, leave a stale temporary as a killed worker would
             for name in [*BAD, *SKIPPED]:
                 fs.rm_file(f"{bucket}/photos/{name}")
-            stale = f"{bucket}/clean/day0/.img0.jpg.{uuid.uuid4().hex}{md.TEMP_SUFFIX}"
+            stale = f"{bucket}/clean/day0/{dead_temporary('img0.jpg')}"
             fs.pipe_file(stale, b"half an image")
             before = {k: fs.cat_file(k) for k in fs.find(f"{bucket}/clean")}
             again = md.scrub(src_url, out_url, client=c, preset="fast", report=report)

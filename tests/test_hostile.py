@@ -104,6 +104,7 @@ def test_batch_verbs(corpus, verb):
             expected = {n: ("error" if n.startswith("video/") else s) for n, s in expected.items()}
         assert {n: r["status"] for n, r in records.items()} == expected
     made = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    _check_hidden_content(verb, records, out)
     for name, rec in records.items():
         assert (name in made) == (rec["status"] == "ok"), f"{name}: {rec['status']} but output {'made' if name in made else 'missing'}"
         if rec["status"] == "error":
@@ -139,3 +140,36 @@ def test_crop_id_every_file(corpus):
     made = {p.name for p in out.iterdir()}
     for r in results:  # an output only for what succeeded
         assert (Path(r["input"]).name + ".jpg" in made) == (r["rc"] == 0), r
+
+
+def _check_hidden_content(verb: str, records: dict[str, dict], out: Path) -> None:
+    """What hides where a careless reader does not look is found (scrub) or dropped (strip and scrub)."""
+    for name in ("ok/hidden-text.heic", "ok/hidden-text.avif"):
+        if name in records:
+            assert H.HIDDEN[:8] not in (out / name).read_bytes(), name
+    if verb == "scrub":  # (faces in alpha planes: tests/test_planes.py; here faces under 200 px are not searched)
+        assert records["ok/animated.avif"]["frames"] == 3
+        if "ok/two-images.heic" in records:
+            assert records["ok/two-images.heic"]["frames"] == 2
+    else:
+        if "ok/two-images.heic" in records:
+            assert records["ok/two-images.heic"]["method"] == "lossless"
+        assert records["ok/animated.avif"]["method"] == "reencoded" and records["ok/animated.avif"]["notes"]
+
+
+def test_large_heif_and_avif_stay_under_the_memory_limit(tmp_path):
+    """A 59 MP HEIC grid and a 67 MP AVIF grid: decoded, painted and written (as grids) in bounded memory."""
+    names = H.large_grids(tmp_path / "in")
+    rc, _, err, peak = run_measured(
+        [sys.executable, "-m", "minface", "scrub", "in", "-o", "out", "-j", "1", "-q", "--report", "r.jsonl", *FAST],
+        tmp_path,
+    )
+    _clean_run(rc, err, peak)
+    assert rc == 0
+    records = _records(tmp_path / "r.jsonl", tmp_path / "in")
+    assert sorted(records) == sorted(names) and {r["status"] for r in records.values()} == {"ok"}
+    from PIL import Image
+
+    for name in names:
+        with Image.open(tmp_path / "out" / name) as im:
+            assert im.size == (records[name]["width"], records[name]["height"]) and im.size[0] * im.size[1] > 58e6

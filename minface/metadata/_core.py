@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .. import images as _images
-from ..errors import CorruptImageError, ImageError, MetadataError, MissingDependencyError, UnsupportedImageError
+from ..errors import CorruptImageError, ImageError, ImageWriteError, MetadataError, MissingDependencyError, UnsupportedImageError
 from ._binary import _Malformed, _u32le
 from ._gif import _gif_layout, _inspect_gif, _rewrite_gif
 from ._heif import NotLossless, rewrite_heif
@@ -233,9 +233,12 @@ def strip(
     (['comment'], True)
     """
     src_path, dst_path = Path(os.fspath(src)), Path(os.fspath(dst))
-    same = src_path.resolve() == dst_path.resolve() or (
-        dst_path.exists() and src_path.exists() and os.path.samefile(src_path, dst_path)
-    )
+    try:
+        same = src_path.resolve() == dst_path.resolve() or (
+            os.path.exists(dst_path) and os.path.exists(src_path) and os.path.samefile(src_path, dst_path)
+        )
+    except OSError as exc:  # a destination the file system cannot name (too long, a file as a folder)
+        raise ImageWriteError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
     if same and not in_place:
         raise MetadataError(f"{dst}: the destination is the source; pass in_place=True to replace it")
     if icc not in ("clean", "drop"):

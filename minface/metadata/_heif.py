@@ -6,21 +6,30 @@ block, an XMP packet), their *properties* (decoder configuration, size,
 rotation, colour) and where their bytes lie; the bytes are in ``mdat``. The
 rewrite builds a new file from the primary image and what decodes it:
 
-* the primary item, the items it is derived from (``dimg``: the tiles of a
-  grid) and an alpha plane (``auxl`` with an alpha ``auxC``), with their data
-  copied unchanged, so the decoded pixels are identical (checked);
-* the properties those items use: ``hvcC``/``av1C`` (without SEI NAL units,
-  which may carry encoder notes), ``ispe``, ``pixi``, ``irot``, ``imir``,
-  ``clap``, ``pasp``, ``auxC``, ``colr`` (an ``nclx`` as is; an ICC profile
-  cleaned like every other profile) and the HDR colour volume boxes;
-* item names are emptied; ``hdlr`` and ``dinf`` are replaced by canonical
-  ones; SEI NAL units inside the HEVC data are dropped too.
+* the primary item and every other top-level image (a burst, a second
+  picture: content, not metadata), the items they are derived from (``dimg``:
+  the tiles of a grid) and their alpha planes (``auxl`` with an alpha
+  ``auxC``);
+* of their coded data, only what a decoder needs: the HEVC NAL units of coded
+  slices, VPS, SPS and PPS (SEI, filler data, delimiters, reserved and
+  unspecified types are dropped: any of them can carry text), the AV1 OBUs of
+  sequence and frame headers, frames and tile groups (metadata, padding,
+  temporal delimiters and reserved types dropped); the decoded pixels are
+  identical (checked);
+* the properties those items use: ``hvcC``/``av1C`` (holding the same NAL
+  units and OBUs only), ``ispe``, ``pixi``, ``irot``, ``imir``, ``clap``,
+  ``pasp``, ``auxC``, ``colr`` (an ``nclx`` as is; an ICC profile cleaned like
+  every other profile) and the HDR colour volume boxes;
+* ``ftyp`` keeps only the still-image brands (HEIF, MIAF, AVIF and their
+  profiles), minor version 0; item names are emptied; ``hdlr`` and ``dinf``
+  are replaced by canonical ones.
 
 Dropped: Exif and XMP items, thumbnails, depth maps, HDR gain maps and other
-auxiliary images, item groups, image sequences (``moov``), ``free``/``uuid``
-boxes and anything after the last box. A structure the rewrite does not
-understand (a protected item, an essential property it does not know, an item
-type it does not know) raises :class:`NotLossless`; the caller then re-encodes.
+auxiliary images, item groups, ``free``/``uuid`` boxes and anything after the
+last box. An image sequence (``moov``: an animated AVIF), or a structure the
+rewrite does not understand (a protected item, an essential property it does
+not know, an item type it does not know) raises :class:`NotLossless`; the
+caller then re-encodes every frame, and says so.
 """
 
 from __future__ import annotations
@@ -46,7 +55,18 @@ _KEEP_PROPS = {
     b"a1op", b"a1lx", b"rloc", b"clli", b"mdcv", b"cclv", b"amve",
 }
 _ALPHA_AUX = {b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha", b"urn:mpeg:hevc:2015:auxid:1"}
-_SEI = {39, 40}  # HEVC prefix and suffix SEI NAL unit types
+# HEVC NAL unit types a decoder needs: coded slices (0-9 non-IRAP, 16-21 IRAP), VPS, SPS, PPS. Dropped:
+# reserved and unspecified types (10-15, 22-31, 41-63, any of which can carry arbitrary bytes), access
+# unit delimiters, end of sequence/stream, filler data and SEI (user data, encoder notes, time codes)
+_HEVC_DECODER_NALS = frozenset(range(0, 10)) | frozenset(range(16, 22)) | {32, 33, 34}
+# AV1 OBU types a decoder needs: sequence header, frame header, tile group, frame, redundant frame
+# header, tile list. Dropped: temporal delimiters, metadata (ITU-T T.35 user data, ...), padding, reserved
+_AV1_DECODER_OBUS = frozenset({1, 3, 4, 6, 7, 8})
+# ftyp brands of still images (HEIF, MIAF, AVIF and their profiles); every other brand is dropped
+_STILL_BRANDS = {
+    b"heic", b"heix", b"heim", b"heis", b"mif1", b"mif2", b"miaf", b"avif", b"MA1A", b"MA1B",
+    b"MiHE", b"MiHA", b"MiHB", b"MiHM", b"MiPr", b"MiAC", b"MiCm", b"jpeg",
+}
 
 
 @dataclass
@@ -274,24 +294,33 @@ def _item_data(d: bytes, lay: _Layout, item_id: int) -> bytes:
     return b"".join(parts)
 
 
+def _top_level(lay: _Layout) -> list[int]:
+    """The images a viewer shows (the primary first): not hidden, not a thumbnail, an auxiliary image or a tile."""
+    below = {s for k, s, _ in lay.refs if k in (b"thmb", b"auxl")} | {t for k, _, ts in lay.refs if k == b"dimg" for t in ts}
+    others = [
+        i for i, item in lay.items.items()
+        if i != lay.primary and item.type in _IMAGE_ITEMS and not item.flags & 1 and i not in below
+    ]
+    return [lay.primary, *others]
+
+
 def _kept_items(lay: _Layout) -> list[int]:
     if lay.primary not in lay.items:
         raise _Malformed("the primary item is not listed")
-    keep = [lay.primary]
-    todo = [lay.primary]
-    while todo:  # what the primary image is derived from (grid tiles, overlay inputs)
+    keep = _top_level(lay)
+    todo = list(keep)
+    while todo:  # what the kept images are derived from (grid tiles, overlay inputs) and their alpha planes
         cur = todo.pop()
         for kind, src, dsts in lay.refs:
+            found = []
             if kind == b"dimg" and src == cur:
-                for t in dsts:
-                    if t not in keep:
-                        keep.append(t)
-                        todo.append(t)
-    for kind, src, dsts in lay.refs:  # an alpha plane of a kept image
-        item = lay.items.get(src)
-        if kind == b"auxl" and item is not None and item.aux_type in _ALPHA_AUX and any(t in keep for t in dsts):
-            if src not in keep:
-                keep.append(src)
+                found = dsts
+            elif kind == b"auxl" and cur in dsts and lay.items.get(src) and lay.items[src].aux_type in _ALPHA_AUX:
+                found = [src]  # an alpha plane (itself a grid of alpha tiles, maybe)
+            for t in found:
+                if t not in keep:
+                    keep.append(t)
+                    todo.append(t)
     for item_id in keep:
         item = lay.items.get(item_id)
         if item is None:
@@ -300,7 +329,7 @@ def _kept_items(lay: _Layout) -> list[int]:
             raise NotLossless("a protected (encrypted) image item")
         if item.type not in _IMAGE_ITEMS:
             raise NotLossless(f"an image item of type {item.type!r}")
-    return sorted(keep)
+    return [i for i in lay.items if i in keep]  # in the file's order, which viewers follow
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:
@@ -314,7 +343,7 @@ def _full_box(kind: bytes, version: int, flags: int, payload: bytes) -> bytes:
 
 
 def _clean_hvcc(box: bytes) -> tuple[bytes, int]:
-    """An ``hvcC`` box without SEI NAL arrays, and the NAL length size its items use."""
+    """An ``hvcC`` box holding only the NAL units a decoder needs (VPS, SPS, PPS), and the NAL length size."""
     body = box[8:]
     if len(body) < 23:
         raise _Malformed("hvcC too short")
@@ -324,22 +353,28 @@ def _clean_hvcc(box: bytes) -> tuple[bytes, int]:
     for _ in range(n):
         if p + 3 > len(body):
             raise _Malformed("hvcC array runs past its box")
-        kind = body[p] & 0x3F
+        head = body[p]
         count = struct.unpack(">H", body[p + 1 : p + 3])[0]
         q = p + 3
+        units = []
         for _ in range(count):
+            if q + 2 > len(body):
+                raise _Malformed("hvcC NAL unit runs past its box")
             size = struct.unpack(">H", body[q : q + 2])[0]
+            unit = body[q + 2 : q + 2 + size]
             q += 2 + size
-        if q > len(body):
-            raise _Malformed("hvcC NAL unit runs past its box")
-        if kind not in _SEI:
-            arrays.append(body[p:q])
+            if q > len(body) or not unit:
+                raise _Malformed("hvcC NAL unit runs past its box")
+            if (unit[0] >> 1) & 0x3F in _HEVC_DECODER_NALS and (head & 0x3F) in _HEVC_DECODER_NALS:
+                units.append(struct.pack(">H", size) + unit)
+        if units:
+            arrays.append(bytes([head]) + struct.pack(">H", len(units)) + b"".join(units))
         p = q
     return _box(b"hvcC", body[:22] + bytes([len(arrays)]) + b"".join(arrays)), length_size
 
 
-def _drop_sei(data: bytes, length_size: int) -> bytes:
-    """HEVC item data (length-prefixed NAL units) without SEI NAL units."""
+def _decoder_nals(data: bytes, length_size: int) -> bytes:
+    """HEVC item data (length-prefixed NAL units) with only the NAL units a decoder needs."""
     out, p = [], 0
     while p < len(data):
         if p + length_size > len(data):
@@ -348,14 +383,69 @@ def _drop_sei(data: bytes, length_size: int) -> bytes:
         end = p + length_size + size
         if end > len(data) or size == 0:
             raise _Malformed("a NAL unit runs past the item data")
-        if (data[p + length_size] >> 1) & 0x3F not in _SEI:
+        if (data[p + length_size] >> 1) & 0x3F in _HEVC_DECODER_NALS:
             out.append(data[p:end])
         p = end
     return b"".join(out)
 
 
+def _leb128(d: bytes, p: int) -> tuple[int, int]:
+    value = 0
+    for i in range(8):
+        if p + i >= len(d):
+            raise _Malformed("an AV1 OBU size runs past the data")
+        byte = d[p + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            return value, p + i + 1
+    raise _Malformed("an AV1 OBU size longer than 8 bytes")
+
+
+def _decoder_obus(data: bytes) -> bytes:
+    """AV1 data (a sequence of OBUs) with only the OBUs a decoder needs (:data:`_AV1_DECODER_OBUS`)."""
+    out, p = [], 0
+    while p < len(data):
+        head = data[p]
+        if head & 0x80:
+            raise _Malformed("an AV1 OBU with its forbidden bit set")
+        kind, has_ext, has_size = (head >> 3) & 15, bool(head & 4), bool(head & 2)
+        q = p + 1 + has_ext
+        if has_size:
+            size, q = _leb128(data, q)
+            end = q + size
+        else:  # the last OBU: it runs to the end of the data
+            end = len(data)
+        if end > len(data):
+            raise _Malformed("an AV1 OBU runs past the data")
+        if kind in _AV1_DECODER_OBUS:
+            out.append(data[p:end])
+        p = end
+    return b"".join(out)
+
+
+def _clean_av1c(box: bytes) -> bytes:
+    """An ``av1C`` box whose configuration OBUs are only what a decoder needs (the sequence header)."""
+    body = box[8:]
+    if len(body) < 4:
+        raise _Malformed("av1C too short")
+    return _box(b"av1C", body[:4] + _decoder_obus(body[4:]))
+
+
+def _clean_ftyp(ftyp: bytes, primary_type: bytes) -> bytes:
+    """The ``ftyp`` of the rewritten file: the still-image brands it had, minor version 0, nothing else."""
+    body = ftyp[8:]
+    if len(body) < 8:
+        raise _Malformed("ftyp too short")
+    major = body[:4]
+    brands = [body[i : i + 4] for i in range(8, len(body) - 3, 4)]
+    if major not in _STILL_BRANDS:
+        major = b"avif" if primary_type == b"av01" else b"heic"
+    kept = [b for b in dict.fromkeys([major, b"mif1", *brands]) if b in _STILL_BRANDS]
+    return _box(b"ftyp", major + b"\0\0\0\0" + b"".join(kept))
+
+
 def rewrite_heif(d: bytes, icc_policy: str) -> tuple[bytes, str, list[str]]:
-    """The file with only its primary image; returns ``(bytes, icc state, notes)``.
+    """The file with only its images (every top-level one) and what decodes them; returns ``(bytes, icc state, notes)``.
 
     Raises
     ------
@@ -365,14 +455,17 @@ def rewrite_heif(d: bytes, icc_policy: str) -> tuple[bytes, str, list[str]]:
         The container is damaged.
     """
     lay = _layout(d)
+    if b"moov" in lay.dropped_boxes:  # an animation or burst: its frames are content, re-encoded one by one
+        raise NotLossless("an image sequence (moov): every frame re-encoded")
     keep = _kept_items(lay)
     notes = []
+    shown = len(_top_level(lay))
+    if shown > 1:
+        notes.append(f"{shown} top-level images kept")
     dropped_items = [i for i in lay.items if i not in keep]
     if dropped_items:
         kinds = sorted({lay.items[i].type.decode("latin-1").strip() for i in dropped_items})
         notes.append(f"{len(dropped_items)} item(s) dropped ({', '.join(kinds)})")
-    if b"moov" in lay.dropped_boxes:
-        notes.append("the image sequence (moov) was dropped")
 
     # properties: the ones kept items use, renumbered; the ICC profile cleaned
     new_props: list[bytes] = []
@@ -390,6 +483,8 @@ def rewrite_heif(d: bytes, icc_policy: str) -> tuple[bytes, str, list[str]]:
                     box, icc_state = _clean_colr(box, icc_policy, icc_state)
                 elif kind == b"hvcC":
                     box, length_sizes[index] = _clean_hvcc(box)
+                elif kind == b"av1C":
+                    box = _clean_av1c(box)
                 elif kind not in _KEEP_PROPS:
                     if essential:
                         raise NotLossless(f"an essential property {kind!r} this rewrite does not know")
@@ -400,7 +495,7 @@ def rewrite_heif(d: bytes, icc_policy: str) -> tuple[bytes, str, list[str]]:
                 new_index[index] = len(new_props)
             new_assoc.setdefault(item_id, []).append((essential, new_index[index]))
 
-    # item data, SEI NAL units dropped from HEVC items
+    # item data: only the NAL units (HEVC) and OBUs (AV1) a decoder needs
     datas = {}
     for item_id in keep:
         data = _item_data(d, lay, item_id)
@@ -408,7 +503,9 @@ def rewrite_heif(d: bytes, icc_policy: str) -> tuple[bytes, str, list[str]]:
             sizes = [length_sizes[i] for _, i in lay.assoc.get(item_id, []) if i in length_sizes]
             if not sizes:
                 raise _Malformed(f"HEVC item {item_id} has no decoder configuration (hvcC)")
-            data = _drop_sei(data, sizes[0])
+            data = _decoder_nals(data, sizes[0])
+        elif lay.items[item_id].type == b"av01":
+            data = _decoder_obus(data)
         datas[item_id] = data
 
     big = max([item_id for item_id in keep] + [0]) > 0xFFFF
@@ -461,14 +558,15 @@ def rewrite_heif(d: bytes, icc_policy: str) -> tuple[bytes, str, list[str]]:
     def meta_box(base: int) -> bytes:
         return _full_box(b"meta", 0, 0, hdlr + dinf + pitm + iinf + iref + iprp + iloc_box(base))
 
+    ftyp = _clean_ftyp(lay.ftyp, lay.items[lay.primary].type)
     mdat_head = 16 if total + 8 > 0xFFFFFFFF else 8
     probe = meta_box(0)  # its size does not depend on the offsets (fixed widths)
-    base = len(lay.ftyp) + len(probe) + mdat_head
+    base = len(ftyp) + len(probe) + mdat_head
     meta = meta_box(base)
     if len(meta) != len(probe):  # pragma: no cover - the widths are fixed
         raise _Malformed("the item locations changed size")
     payload = b"".join(datas[i] for i in keep)
-    return lay.ftyp + meta + _box(b"mdat", payload), icc_state, notes
+    return ftyp + meta + _box(b"mdat", payload), icc_state, notes
 
 
 def _clean_colr(box: bytes, policy: str, state: str) -> tuple[bytes | None, str]:

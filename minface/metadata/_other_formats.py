@@ -79,7 +79,8 @@ def _inspect_pillow_info(d: bytes, fmt: str, name: str, col: _Collector) -> Imag
         col.add("heif-metadata", str(meta.get("type", "?")), len(meta.get("data") or b""))
     n = int(getattr(im, "n_frames", 1) or 1)
     if fmt == "HEIF" and n > 1:
-        col.add("secondary-image", "top-level images", 0, {"count": n - 1})
+        # more pictures (a burst, a second shot): content, kept by strip and scrubbed by scrub, not metadata
+        col.add("secondary-image", "top-level images", 0, {"count": n - 1}, sensitive=False)
     return im
 
 

@@ -44,10 +44,12 @@ def _decode_frames(d: bytes, fmt: str, name: str, max_pixels: int | None):
     try:
         n = int(getattr(im, "n_frames", 1) or 1)
         indices = list(range(n))
-        if fmt in ("HEIF", "JPEG"):
+        if fmt == "JPEG":  # a multi-picture JPEG: a JPEG holds one picture
             indices = [im.tell()]
             if n > 1:
                 notes.append(f"{n - 1} secondary image(s) dropped")
+        elif n > 1 and fmt in ("HEIF", "AVIF"):
+            notes.append(f"{n} {'frames' if fmt == 'AVIF' else 'top-level images'} re-encoded")
         loop = im.info.get("loop")
         orientation = None
         for i in indices:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .._text import printable
+
 
 @dataclass(frozen=True)
 class MetadataItem:
@@ -31,7 +33,8 @@ class MetadataItem:
     sensitive : bool
         False only for what :func:`strip` keeps on purpose: an EXIF block holding
         only the orientation, an ICC profile already in clean form, colour chunks,
-        the JFIF and Adobe decoding headers.
+        the JFIF and Adobe decoding headers, the further top-level images of a
+        HEIF (pictures, kept and scrubbed like the first).
     details : dict
         What was read from it (JSON-compatible values).
     """
@@ -130,10 +133,10 @@ class MetadataReport:
         size = f"{self.image_size[0]}x{self.image_size[1]}" if self.image_size else "?"
         n_sens = len(self.sensitive)
         state = "clean" if self.clean else f"{n_sens} item{'s' if n_sens != 1 else ''} to remove"
-        lines = [f"{self.source}: {self.format or '?'} {size}, {self.file_size:,} bytes, {state}"]
-        if self.items:
+        lines = [f"{printable(self.source)}: {self.format or '?'} {size}, {self.file_size:,} bytes, {state}"]
+        if self.items:  # what a file says never reaches a terminal raw (control characters escaped)
             rows = [
-                (("  " if i.sensitive else "= ") + i.kind, i.location, f"{i.size:,}" if i.size else "-", i.summary())
+                (("  " if i.sensitive else "= ") + i.kind, printable(i.location), f"{i.size:,}" if i.size else "-", printable(i.summary()))
                 for i in self.items
             ]
             w0 = max(len(r[0]) for r in rows)
@@ -143,7 +146,7 @@ class MetadataReport:
             lines += [f"  {a:<{w0}}  {b:<{w1}}  {c:>{w2}}  {d}".rstrip() for a, b, c, d in rows]
             if any(not i.sensitive for i in self.items):
                 lines.append("  (= kept by strip: decoding or colour information only)")
-        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  warning: {printable(w)}" for w in self.warnings]
         return "\n".join(lines)
 
     def __str__(self) -> str:

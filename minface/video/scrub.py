@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import os
 import queue
-import secrets
 import stat
 import threading
 import time
@@ -312,8 +311,10 @@ def _temporary(dst: Path, root: str | os.PathLike | None) -> Path:
             raise ImageWriteError(f"{dst}: is a symbolic link; nothing is written through links")
     except FileNotFoundError:
         pass
+    except OSError as exc:  # a name too long for the file system, say
+        raise ImageWriteError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
     for _ in range(100):
-        tmp = dst.parent / temporary_name(dst.name, secrets.token_hex(4))
+        tmp = dst.parent / temporary_name(dst.name)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except FileExistsError:
