@@ -72,6 +72,7 @@ import json
 import math
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,7 +80,7 @@ import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -172,9 +173,8 @@ def cli_supports(flag: str) -> bool:
 
 
 def _env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return env
+    """The environment of the child processes: this one's (the same minface)."""
+    return dict(os.environ)
 
 
 def mode_options(mode: str, supported: set[str]) -> dict:
@@ -339,7 +339,8 @@ class Score:
     false_paint: float
     status: str
     error: str | None = None
-    reads: dict[str, Future] = field(default_factory=dict)  # kind -> futures of bools (outputs)
+    #: the record holds a personal number's full text (it must never)
+    text_in_record: bool = False
 
 
 def score_item(item: Item, inp: np.ndarray, out: np.ndarray, record: dict) -> Score:
@@ -354,7 +355,22 @@ def score_item(item: Item, inp: np.ndarray, out: np.ndarray, record: dict) -> Sc
         else:
             fields.append((f.kind, covered(painted, f.quad), covered(reported, f.quad)))
     false = float((painted & ~exclusion(item)).mean())
-    return Score(item.index, item.scene, fields, portraits, false, record.get("status", "ok"), record.get("error"))
+    return Score(item.index, item.scene, fields, portraits, false, record.get("status", "ok"), record.get("error"), text_in_record(item, record))
+
+
+def text_in_record(item: Item, record: dict) -> bool:
+    """Whether the record spells out a secret field (an ID, card or phone number, an MRZ line, an e-mail)."""
+    text = json.dumps(record, ensure_ascii=False)
+    flat = re.sub(r"[\s\-]", "", text).upper()
+    digits = re.sub(r"[^0-9X]", "", flat)
+    for f in item.fields:
+        if not f.secret:
+            continue
+        if f.kind in ("id_number", "bank_card", "phone") and f.secret in digits:
+            return True
+        if f.kind in ("mrz", "email") and f.secret.upper() in flat:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- OCR
@@ -577,6 +593,7 @@ def summarize(scores: list[Score], in_reads: list[dict[str, bool]], out_reads: l
                 ocr[kind] = {"photos": len(having), "outputs": sum(out_reads[i].get(kind, False) for i in having), "inputs": sum(in_reads[i].get(kind, False) for i in having)}
         res["ocr_reads"] = ocr
         res["errors"] = sum(scores[i].status != "ok" for i in idx)
+        res["text_in_records"] = sum(scores[i].text_in_record for i in idx)
         return res
 
     everything = block(list(range(len(scores))))
@@ -635,6 +652,7 @@ def table(results: dict[str, dict]) -> str:
                 d, p = t.get("document", {}), t.get("no document", {})
                 cells.append(f"doc {_fmt(d.get('extra_wall'), 2)} s (CPU {_fmt(d.get('extra_cpu'), 2)}); no doc {_fmt(p.get('extra_wall'), 2)} s (CPU {_fmt(p.get('extra_cpu'), 2)}, +{_fmt(100 * p['extra_cpu'] / p['base_cpu'] if p.get('base_cpu') else None, 0)}%)")
             row(f"extra time of {'--documents' if key == 'documents' else '--text all'}, 2 MP, one core: median", MUST[f"time_{key}"], cells)
+    row("records that spell out a secret field", "0", [str(r["text_in_records"]) for r in results.values()])
     row("errors", "0", [str(r["errors"]) for r in results.values()])
     return "\n".join(lines)
 
@@ -719,14 +737,16 @@ def main(argv: list[str] | None = None) -> int:
         print("tesseract with chi_sim is not installed (apt-get install tesseract-ocr tesseract-ocr-chi-sim): OCR rows skipped")
         args.ocr = "off"
 
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, k0 = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     items = render_set(args.n, args.seed, data, args.jobs, args.astronaut_only)
     render_s = time.perf_counter() - t0
+    k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    render_cpu = time.process_time() - c0 + (k1.ru_utime - k0.ru_utime) + (k1.ru_stime - k0.ru_stime)
     kinds = defaultdict(int)
     for it in items:
         for f in it.fields:
             kinds[f.kind] += 1
-    print(f"{len(items)} photos rendered in {render_s:.1f} s ({time.process_time() - c0:.1f} s CPU in this process): "
+    print(f"{len(items)} photos rendered in {render_s:.1f} s ({render_cpu:.1f} s CPU, {args.jobs} processes): "
           + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + "; scenes " + ", ".join(f"{s} {sum(it.scene == s for it in items)}" for s in ds.SCENES))
 
     reader = Reader(args.ocr, args.jobs)
