@@ -9,10 +9,10 @@ angle, compositing into a scene, and a quarter turn of the whole photo for
 photos that lost their orientation tag. Blur, noise, lighting and JPEG
 compression change pixels, never geometry, so the quadrilaterals stay exact.
 
-The numbers are random and format-valid (GB 11643 check digit and a real date
-for ID numbers, Luhn for card numbers except some UnionPay ``62`` numbers,
-ICAO 9303 check digits for MRZ lines); names and addresses are drawn from
-small syllable lists: no real person's data. Card portraits are crops of
+The numbers are random and format-valid (:mod:`document_numbers`: GB 11643
+check digit and a real date for ID numbers, Luhn for card numbers except some
+UnionPay ``62`` numbers, ICAO 9303 check digits for MRZ lines); names and
+addresses are drawn from small syllable lists: no real person's data. Card portraits are crops of
 NASA's astronaut portrait (``skimage.data.astronaut()``, public domain) unless
 the caller passes other faces; their face box is ground truth too.
 
@@ -43,6 +43,31 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from document_numbers import (
+    BANK_NAMES,
+    BANK_SYLLABLES,
+    COUNTRIES,
+    COUNTRY_NAMES,
+    ETHNIC_GROUPS,
+    PLACE_SYLLABLES,
+    WORDS_CN,
+    WORDS_EN,
+    date_text,
+    document_dates,
+    group_digits,
+    latin_word,
+    passport_number,
+    pick,
+    random_card_number,
+    random_email,
+    random_id_number,
+    random_person,
+    random_phone,
+    td1_mrz,
+    td2_mrz,
+    td3_mrz,
+)
 
 #: Field kinds, as the engine reports the regions it paints (``text``: text that proves no document).
 KINDS = ("id_number", "bank_card", "mrz", "phone", "email", "document_text", "document_portrait", "text")
@@ -141,300 +166,6 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     if found is None:
         raise FileNotFoundError(f"font {wanted!r} ({_FONT_FILES[wanted][0]}) is not installed")
     return ImageFont.truetype(found[0], max(6, int(size)), index=found[1])
-
-
-# --------------------------------------------------------------------------- numbers
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
-def id_check_digit(first17: str) -> str:
-    """GB 11643 MOD 11-2 check character of the first 17 digits of a Chinese resident ID number.
-
-    >>> id_check_digit("11010519491231002")
-    'X'
-    """
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
-
-
-def valid_id_number(number: str) -> bool:
-    """18 characters, a real birth date and the right check character.
-
-    >>> valid_id_number("11010519491231002X"), valid_id_number("11010519491231003X")
-    (True, False)
-    """
-    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
-        return False
-    try:
-        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return False
-    return id_check_digit(number[:17]) == number[17]
-
-
-def luhn_valid(number: str) -> bool:
-    """Luhn (mod 10) check of a card number's digits.
-
-    >>> luhn_valid("4111111111111111"), luhn_valid("4111111111111112")
-    (True, False)
-    """
-    total = 0
-    for i, c in enumerate(reversed(number)):
-        d = int(c)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _luhn_complete(prefix: str) -> str:
-    for d in "0123456789":
-        if luhn_valid(prefix + d):
-            return prefix + d
-    raise AssertionError("unreachable")
-
-
-def mrz_check_digit(text: str) -> str:
-    """ICAO 9303 check digit (weights 7, 3, 1; ``<`` is 0, A-Z are 10-35).
-
-    >>> mrz_check_digit("L898902C3"), mrz_check_digit("740812"), mrz_check_digit("120415")
-    ('6', '2', '9')
-    """
-    total = 0
-    for i, c in enumerate(text):
-        v = int(c) if c.isdigit() else (ord(c) - 55 if "A" <= c <= "Z" else 0)
-        total += v * (7, 3, 1)[i % 3]
-    return str(total % 10)
-
-
-def mrz_valid(lines: Sequence[str]) -> bool:
-    """Every check digit of a TD1 (3x30), TD2 (2x36) or TD3 (2x44) MRZ.
-
-    >>> mrz_valid(["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"])
-    True
-    """
-    c = mrz_check_digit
-    lens = [len(x) for x in lines]
-    if lens == [44, 44]:
-        l2 = lines[1]
-        parts = [(l2[0:9], l2[9]), (l2[13:19], l2[19]), (l2[21:27], l2[27]), (l2[28:42], l2[42])]
-        composite = (l2[0:10] + l2[13:20] + l2[21:43], l2[43])
-    elif lens == [36, 36]:
-        l2 = lines[1]
-        parts = [(l2[0:9], l2[9]), (l2[13:19], l2[19]), (l2[21:27], l2[27])]
-        composite = (l2[0:10] + l2[13:20] + l2[21:35], l2[35])
-    elif lens == [30, 30, 30]:
-        l1, l2 = lines[0], lines[1]
-        parts = [(l1[5:14], l1[14]), (l2[0:6], l2[6]), (l2[8:14], l2[14])]
-        composite = (l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29], l2[29])
-    else:
-        return False
-    return all(c(body) == digit for body, digit in parts + [composite])
-
-
-def _fill(text: str, n: int) -> str:
-    return (text + "<" * n)[:n]
-
-
-# --------------------------------------------------------------------------- people (random, not real)
-
-_SURNAMES = [
-    ("王", "WANG"), ("李", "LI"), ("张", "ZHANG"), ("刘", "LIU"), ("陈", "CHEN"), ("杨", "YANG"), ("黄", "HUANG"),
-    ("赵", "ZHAO"), ("吴", "WU"), ("周", "ZHOU"), ("徐", "XU"), ("孙", "SUN"), ("马", "MA"), ("朱", "ZHU"),
-    ("胡", "HU"), ("郭", "GUO"), ("何", "HE"), ("高", "GAO"), ("林", "LIN"), ("罗", "LUO"), ("郑", "ZHENG"),
-    ("梁", "LIANG"), ("谢", "XIE"), ("宋", "SONG"), ("唐", "TANG"), ("韩", "HAN"), ("冯", "FENG"), ("邓", "DENG"),
-    ("曹", "CAO"), ("彭", "PENG"), ("曾", "ZENG"), ("田", "TIAN"), ("董", "DONG"), ("潘", "PAN"), ("蒋", "JIANG"),
-    ("蔡", "CAI"), ("余", "YU"), ("叶", "YE"), ("程", "CHENG"), ("苏", "SU"), ("魏", "WEI"), ("丁", "DING"),
-    ("沈", "SHEN"), ("姚", "YAO"), ("钟", "ZHONG"), ("陆", "LU"), ("范", "FAN"), ("金", "JIN"), ("石", "SHI"),
-]
-_GIVEN = [
-    ("伟", "WEI"), ("芳", "FANG"), ("娜", "NA"), ("敏", "MIN"), ("静", "JING"), ("丽", "LI"), ("强", "QIANG"),
-    ("磊", "LEI"), ("军", "JUN"), ("洋", "YANG"), ("勇", "YONG"), ("艳", "YAN"), ("杰", "JIE"), ("涛", "TAO"),
-    ("明", "MING"), ("超", "CHAO"), ("秀", "XIU"), ("霞", "XIA"), ("平", "PING"), ("刚", "GANG"), ("英", "YING"),
-    ("华", "HUA"), ("玉", "YU"), ("兰", "LAN"), ("文", "WEN"), ("建", "JIAN"), ("国", "GUO"), ("东", "DONG"),
-    ("海", "HAI"), ("峰", "FENG"), ("宇", "YU"), ("鹏", "PENG"), ("浩", "HAO"), ("晨", "CHEN"), ("欣", "XIN"),
-    ("怡", "YI"), ("佳", "JIA"), ("雪", "XUE"), ("琳", "LIN"), ("博", "BO"), ("思", "SI"), ("雨", "YU"),
-    ("子", "ZI"), ("轩", "XUAN"), ("涵", "HAN"), ("睿", "RUI"), ("嘉", "JIA"), ("诗", "SHI"), ("婷", "TING"),
-    ("慧", "HUI"), ("志", "ZHI"), ("宏", "HONG"),
-]
-_ONSETS = ["B", "D", "F", "G", "K", "L", "M", "N", "P", "R", "S", "T", "V", "Br", "Gr", "St", "Tr", "H", "J", "Ch"]
-_VOWELS = ["a", "e", "i", "o", "u", "ai", "ei", "ou", "ia", "ie"]
-_CODAS = ["", "", "n", "r", "s", "l", "m", "th", "nd", "rt"]
-# province (name, GB/T 2260 code prefix) and fictional place syllables
-_PROVINCES = [
-    ("北京市", "11"), ("天津市", "12"), ("河北省", "13"), ("山西省", "14"), ("辽宁省", "21"), ("吉林省", "22"),
-    ("上海市", "31"), ("江苏省", "32"), ("浙江省", "33"), ("安徽省", "34"), ("福建省", "35"), ("江西省", "36"),
-    ("山东省", "37"), ("河南省", "41"), ("湖北省", "42"), ("湖南省", "43"), ("广东省", "44"), ("重庆市", "50"),
-    ("四川省", "51"), ("贵州省", "52"), ("云南省", "53"), ("陕西省", "61"), ("甘肃省", "62"),
-]
-_PLACE = list("东西南北安平和兴华新青阳山河江湖桥林泉水长宁德庆福顺丰源川云明光")
-_ETHNIC = ["汉"] * 8 + ["回", "满", "蒙古", "壮", "苗", "维吾尔", "土家", "彝", "藏", "朝鲜"]
-_BANK_CN = list("华通长丰兴安汇信泰瑞恒远融盛达中民商")
-_BANK_EN = ["NORTHSTAR", "RIVERSIDE", "UNITY", "ORCHID", "HARBOUR", "SUMMIT", "MERIDIAN", "GOLDEN BRIDGE", "EVERGREEN", "PACIFIC CROWN"]
-_WORDS = (
-    "the of and to in is for on with as by at from this that we you your our please will be are have has "
-    "account service request office form date sign receipt order number copy note page section item total "
-    "thank regards dear sincerely reference attached schedule delivery address contact department client"
-).split()
-_WORDS_CN = list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经")
-_COUNTRIES = ["UTO", "CHN", "GBR", "FRA", "D<<", "NLD", "CAN", "SGP"]
-_COUNTRY_NAMES = {
-    "UTO": "UTOPIA", "CHN": "PEOPLE'S REPUBLIC OF CHINA", "GBR": "UNITED KINGDOM", "FRA": "REPUBLIQUE FRANCAISE",
-    "D<<": "BUNDESREPUBLIK DEUTSCHLAND", "NLD": "KINGDOM OF THE NETHERLANDS", "CAN": "CANADA", "SGP": "SINGAPORE",
-}
-_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-
-
-def _pick(rng: np.random.Generator, seq):
-    return seq[int(rng.integers(len(seq)))]
-
-
-def _latin_word(rng: np.random.Generator, syllables: tuple[int, int] = (1, 3)) -> str:
-    n = int(rng.integers(syllables[0], syllables[1] + 1))
-    return "".join(_pick(rng, _ONSETS) + _pick(rng, _VOWELS) + _pick(rng, _CODAS) for _ in range(n)).upper()
-
-
-@dataclass
-class Person:
-    """A random person: no real one."""
-
-    name_cn: str
-    surname_latin: str
-    given_latin: str
-    sex: str  # "M" or "F"
-    birth: date
-    province: str
-    province_code: str
-    address: str
-
-    @property
-    def name_latin(self) -> str:
-        return f"{self.given_latin} {self.surname_latin}"
-
-
-def random_person(rng: np.random.Generator, *, chinese: bool = True) -> Person:
-    """A person with a random name, birth date and address (from small syllable lists)."""
-    sn, sl = _pick(rng, _SURNAMES)
-    given = [_pick(rng, _GIVEN) for _ in range(int(rng.integers(1, 3)))]
-    gn = "".join(g[0] for g in given)
-    gl = "".join(g[1] for g in given)
-    if not chinese:
-        sl, gl = _latin_word(rng), _latin_word(rng, (1, 2))
-    birth = date(1950, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 55)))
-    prov, code = _pick(rng, _PROVINCES)
-    city = "".join(_pick(rng, _PLACE) for _ in range(2))
-    road = "".join(_pick(rng, _PLACE) for _ in range(2))
-    district = "".join(_pick(rng, _PLACE) for _ in range(2)) + _pick(rng, ["区", "县"])
-    addr = f"{prov}{city}市{district}{road}{_pick(rng, ['路', '街', '大道'])}{int(rng.integers(1, 300))}号"
-    if rng.random() < 0.6:
-        addr += f"{int(rng.integers(1, 30))}栋{int(rng.integers(1, 6))}单元{int(rng.integers(1, 30))}{int(rng.integers(1, 5)):02d}室"
-    return Person(sn + gn, sl, gl, "M" if rng.random() < 0.5 else "F", birth, prov, code, addr)
-
-
-def random_id_number(rng: np.random.Generator, person: Person | None = None) -> str:
-    """A random, valid 18-character resident ID number (plausible region code, real birth date, check digit)."""
-    person = person or random_person(rng)
-    region = f"{person.province_code}{int(rng.integers(1, 20)):02d}{int(rng.integers(1, 30)):02d}"
-    seq = int(rng.integers(0, 500)) * 2 + (1 if person.sex == "M" else 0)  # odd: male, even: female
-    body = f"{region}{person.birth:%Y%m%d}{seq:03d}"
-    return body + id_check_digit(body)
-
-
-def random_card_number(rng: np.random.Generator) -> tuple[str, tuple[int, ...]]:
-    """A random card number and its printed grouping; some UnionPay ``62`` numbers fail Luhn, as real ones do."""
-    kind = rng.random()
-    if kind < 0.45:  # UnionPay debit, 16 or 19 digits
-        length = 16 if rng.random() < 0.5 else 19
-        prefix = "62" + "".join(str(d) for d in rng.integers(0, 10, length - 3))
-        number = _luhn_complete(prefix)
-        if rng.random() < 0.3:  # a UnionPay number that fails Luhn
-            number = number[:-1] + str((int(number[-1]) + int(rng.integers(1, 10))) % 10)
-        groups = (4, 4, 4, 4) if length == 16 else _pick(rng, [(4, 4, 4, 4, 3), (6, 13)])
-    elif kind < 0.75:  # Visa / Mastercard
-        first = _pick(rng, ["4", "51", "53", "55", "22"])
-        number = _luhn_complete(first + "".join(str(d) for d in rng.integers(0, 10, 15 - len(first))))
-        groups = (4, 4, 4, 4)
-    elif kind < 0.88:  # 15 digits, 4-6-5
-        number = _luhn_complete(_pick(rng, ["34", "37"]) + "".join(str(d) for d in rng.integers(0, 10, 12)))
-        groups = (4, 6, 5)
-    elif kind < 0.95:  # 14 digits, 4-6-4
-        number = _luhn_complete("36" + "".join(str(d) for d in rng.integers(0, 10, 11)))
-        groups = (4, 6, 4)
-    else:  # 13 digits, 4-4-5
-        number = _luhn_complete("4" + "".join(str(d) for d in rng.integers(0, 10, 11)))
-        groups = (4, 4, 5)
-    return number, groups
-
-
-def group_digits(number: str, groups: Sequence[int], sep: str = " ") -> str:
-    """``number`` printed in ``groups``.
-
-    >>> group_digits("6222021234567890123", (6, 13))
-    '622202 1234567890123'
-    """
-    out, i = [], 0
-    for g in groups:
-        out.append(number[i : i + g])
-        i += g
-    return sep.join(out)
-
-
-def random_phone(rng: np.random.Generator) -> tuple[str, str]:
-    """A printed phone number and its national digits (what must not be readable).
-
-    Chinese mobiles ``1[3-9]`` (plain, grouped, with ``+86`` or ``0086``) and
-    international numbers in ranges set aside for fiction where they exist.
-    """
-    r = rng.random()
-    if r < 0.6:
-        mobile = "1" + str(int(rng.integers(3, 10))) + "".join(str(d) for d in rng.integers(0, 10, 9))
-        style = int(rng.integers(5))
-        printed = [mobile, f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}", f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}",
-                   f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}", f"+86-{mobile}"][style]
-        return printed, mobile
-    if r < 0.75:  # UK: 07700 900xxx is reserved for drama; 020 7946 0xxx too
-        if rng.random() < 0.5:
-            tail = f"{int(rng.integers(0, 1000)):03d}"
-            national = "7700900" + tail
-            printed = _pick(rng, [f"+44 7700 900{tail}", f"0044 7700 900{tail}", f"+44 (0)7700 900{tail}"])
-        else:
-            tail = f"{int(rng.integers(0, 1000)):03d}"
-            national = "2079460" + tail
-            printed = _pick(rng, [f"+44 20 7946 0{tail}", f"0044 20 7946 0{tail}"])
-        return printed, national
-    if r < 0.87:  # North America 555-01xx (fictional)
-        area = f"{int(rng.integers(201, 990))}"
-        tail = f"{int(rng.integers(0, 100)):02d}"
-        national = area + "55501" + tail
-        printed = _pick(rng, [f"+1 ({area}) 555-01{tail}", f"+1 {area} 555 01{tail}", f"001-{area}-555-01{tail}"])
-        return printed, national
-    # Chinese landline with +86 / 0086
-    area = _pick(rng, ["10", "21", "20", "755", "571", "28"])
-    local = "".join(str(d) for d in rng.integers(0, 10, 8 if len(area) == 2 else 7))
-    local = str(int(rng.integers(2, 9))) + local[1:]
-    printed = _pick(rng, [f"+86 {area} {local[:4]} {local[4:]}", f"0086-{area}-{local}", f"+86 ({area}) {local}"])
-    return printed, area + local
-
-
-def random_email(rng: np.random.Generator, person: Person | None = None) -> str:
-    """A random e-mail address (reserved example domains or syllable domains)."""
-    person = person or random_person(rng)
-    user = _pick(
-        rng,
-        [
-            f"{person.given_latin.lower()}.{person.surname_latin.lower()}",
-            f"{person.surname_latin.lower()}{person.given_latin.lower()[:1]}{int(rng.integers(1, 99))}",
-            f"{person.given_latin.lower()}_{person.birth.year}",
-            "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(6, 11)))).lstrip("0") or "12345678",
-        ],
-    )
-    domain = _pick(
-        rng,
-        ["example.com", "example.org", "example.net", "mail.example", f"{_latin_word(rng, (1, 2)).lower()}.test",
-         f"{_latin_word(rng, (1, 2)).lower()}mail.com", f"{_latin_word(rng, (1, 2)).lower()}.cn"],
-    )
-    return f"{user}@{domain}"
 
 
 # --------------------------------------------------------------------------- geometry
@@ -851,11 +582,11 @@ def _id_front(rng, ppm, faces) -> Document:
     x_label, x_value = 6 + j(), 16 + j()
     portrait_left = rng.random() < 0.2
     if portrait_left:  # a variant layout: portrait on the left, fields to its right
-        c.portrait(4 + j(0.5), 7 + j(0.5), 25, 31, faces, tone=_pick(rng, ["color", "color", "gray", "light"]))
+        c.portrait(4 + j(0.5), 7 + j(0.5), 25, 31, faces, tone=pick(rng, ["color", "color", "gray", "light"]))
         x_label, x_value = x_label + 27, x_value + 27
     else:
-        c.portrait(56 + j(0.8), 6 + j(0.8), 25, 31, faces, tone=_pick(rng, ["color", "color", "gray", "light"]))
-    cjk = _pick(rng, ("cjk", "cjk", "cjk_mono"))
+        c.portrait(56 + j(0.8), 6 + j(0.8), 25, 31, faces, tone=pick(rng, ["color", "color", "gray", "light"]))
+    cjk = pick(rng, ("cjk", "cjk", "cjk_mono"))
     y = 6 + j(0.5)
     c.text(x_label, y + 0.4, "姓名", cjk, ls, label_col)
     c.text(x_value, y, person.name_cn, cjk, vs, value_col)
@@ -863,11 +594,11 @@ def _id_front(rng, ppm, faces) -> Document:
     c.text(x_label, y + 0.4, "性别", cjk, ls, label_col)
     c.text(x_value, y, "男" if person.sex == "M" else "女", cjk, vs, value_col)
     c.text(x_value + 10, y + 0.4, "民族", cjk, ls, label_col)
-    c.text(x_value + 19, y, _pick(rng, _ETHNIC), cjk, vs, value_col)
+    c.text(x_value + 19, y, pick(rng, ETHNIC_GROUPS), cjk, vs, value_col)
     y += 7 + j(0.4)
     c.text(x_label, y + 0.4, "出生", cjk, ls, label_col)
     b = person.birth
-    sep = _pick(rng, [" ", "  "])
+    sep = pick(rng, [" ", "  "])
     c.text(x_value, y, f"{b.year}{sep}年{sep}{b.month}{sep}月{sep}{b.day}{sep}日", cjk, vs, value_col)
     y += 7 + j(0.4)
     c.text(x_label, y + 0.4, "住址", cjk, ls, label_col)
@@ -876,7 +607,7 @@ def _id_front(rng, ppm, faces) -> Document:
     for line in lines:
         c.text(x_value, y, line, cjk, vs * 0.95, value_col)
         y += vs * 1.35
-    number_font = _pick(rng, ("mono_bold", "mono", "sans_bold", "lib_mono_bold", "cjk_mono"))
+    number_font = pick(rng, ("mono_bold", "mono", "sans_bold", "lib_mono_bold", "cjk_mono"))
     ns = rng.uniform(3.8, 4.6)
     y_num = 54 - 7.5 + j(0.6)
     c.text(6 + j(0.6), y_num + 0.5, "公民身份号码", cjk, ls, label_col)
@@ -896,7 +627,7 @@ def _id_back(rng, ppm, faces) -> Document:
     c.draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=red, width=max(1, int(c.px(0.8))))
     star = [(cx + r * 0.6 * math.cos(math.pi / 2 + k * 4 * math.pi / 5), cy - r * 0.6 * math.sin(math.pi / 2 + k * 4 * math.pi / 5)) for k in range(5)]
     c.draw.polygon(star, fill=red)
-    cjk = _pick(rng, ("cjk", "cjk_mono"))
+    cjk = pick(rng, ("cjk", "cjk_mono"))
     title = _dark(rng, 60)
     c.text(30 + j(), 8 + j(0.5), "中华人民共和国", cjk, rng.uniform(4.5, 5.5), title)
     c.text(30 + j(), 18 + j(0.5), "居民身份证", cjk, rng.uniform(6.5, 8.0), title)
@@ -907,13 +638,13 @@ def _id_back(rng, ppm, faces) -> Document:
     x_label, x_value = 14 + j(), 30 + j()
     y = 36 + j(0.6)
     c.text(x_label, y + 0.3, "签发机关", cjk, ls, label_col)
-    c.text(x_value, y, f"{city}市公安局{_pick(rng, _PLACE)}{_pick(rng, _PLACE)}分局", cjk, vs, value_col)
+    c.text(x_value, y, f"{city}市公安局{pick(rng, PLACE_SYLLABLES)}{pick(rng, PLACE_SYLLABLES)}分局", cjk, vs, value_col)
     y += 8 + j(0.4)
     issued = date(2005, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 19)))
-    years = _pick(rng, [10, 20, 20, 0])
+    years = pick(rng, [10, 20, 20, 0])
     until = "长期" if years == 0 else f"{issued.year + years}.{issued.month:02d}.{issued.day:02d}"
     c.text(x_label, y + 0.3, "有效期限", cjk, ls, label_col)
-    c.text(x_value, y, f"{issued:%Y.%m.%d}-{until}", cjk if years == 0 else _pick(rng, (cjk, "sans", "mono")), vs, value_col)
+    c.text(x_value, y, f"{issued:%Y.%m.%d}-{until}", cjk if years == 0 else pick(rng, (cjk, "sans", "mono")), vs, value_col)
     return c.finish(3.2)
 
 
@@ -922,7 +653,7 @@ def _bank_card(rng, ppm, faces) -> Document:
     palette = [((20, 40, 110), (40, 90, 180)), ((15, 15, 20), (60, 60, 70)), ((150, 110, 40), (220, 190, 110)),
                ((140, 20, 30), (210, 60, 60)), ((10, 90, 60), (60, 160, 110)), ((200, 200, 205), (235, 235, 240)),
                ((90, 30, 120), (150, 80, 190))]
-    c0, c1 = _pick(rng, palette)
+    c0, c1 = pick(rng, palette)
     bg = _gradient(w, h, c0, c1, rng)
     dark_card = np.mean(c0) < 150
     bg = _guilloche(bg, rng, (255, 255, 255) if dark_card else (60, 60, 60), rosettes=int(rng.integers(0, 3)), waves=int(rng.integers(0, 12)), alpha=rng.uniform(0.05, 0.2))
@@ -930,18 +661,18 @@ def _bank_card(rng, ppm, faces) -> Document:
     j = lambda s=1.0: rng.uniform(-s, s)  # noqa: E731
     fg = (int(rng.integers(225, 256)),) * 3 if dark_card else _dark(rng, 50)
     if rng.random() < 0.5:
-        bank = "".join(_pick(rng, _BANK_CN) for _ in range(2)) + "银行"
-        c.text(6 + j(), 4.5 + j(0.5), bank, _pick(rng, ("cjk", "cjk_mono")), rng.uniform(3.8, 5.0), fg)
+        bank = "".join(pick(rng, BANK_SYLLABLES) for _ in range(2)) + "银行"
+        c.text(6 + j(), 4.5 + j(0.5), bank, pick(rng, ("cjk", "cjk_mono")), rng.uniform(3.8, 5.0), fg)
     else:
-        bank = _pick(rng, _BANK_EN) + " BANK"
-        c.text(6 + j(), 4.5 + j(0.5), bank, _pick(rng, ("sans_bold", "serif_bold", "lib_sans_bold")), rng.uniform(3.2, 4.2), fg)
+        bank = pick(rng, BANK_NAMES) + " BANK"
+        c.text(6 + j(), 4.5 + j(0.5), bank, pick(rng, ("sans_bold", "serif_bold", "lib_sans_bold")), rng.uniform(3.2, 4.2), fg)
     chip = (c.px(8 + j(0.8)), c.px(17 + j(0.8)))
     c.draw.rounded_rectangle((chip[0], chip[1], chip[0] + c.px(11), chip[1] + c.px(8.5)), radius=int(c.px(1.2)), fill=(212, 175, 90), outline=(150, 120, 60), width=max(1, int(c.px(0.25))))
     number, groups = random_card_number(rng)
     emboss = rng.random() < 0.5
     printed = group_digits(number, groups, " " * int(rng.integers(1, 3)))
     size = rng.uniform(4.2, 5.4) if len(number) <= 16 else rng.uniform(3.6, 4.4)
-    font = _pick(rng, ("mono_bold", "sans_bold", "lib_mono_bold", "mono", "lib_sans_bold"))
+    font = pick(rng, ("mono_bold", "sans_bold", "lib_mono_bold", "mono", "lib_sans_bold"))
     num_col = (int(rng.integers(200, 240)),) * 3 if emboss else fg
     if emboss and not dark_card:
         num_col = (int(rng.integers(150, 190)),) * 3
@@ -949,73 +680,22 @@ def _bank_card(rng, ppm, faces) -> Document:
     while c.width_of(printed, font, size) > 85.6 - x0 - 3:
         size *= 0.95
     c.text(x0, 30 + j(1.0), printed, font, size, num_col, "bank_card", secret=number, emboss=emboss)
-    latin = _pick(rng, ("sans", "mono", "lib_sans", "sans_cond"))
+    latin = pick(rng, ("sans", "mono", "lib_sans", "sans_cond"))
     person = random_person(rng, chinese=rng.random() < 0.8)
     small = rng.uniform(2.0, 2.6)
     c.text(x0 + 18 + j(3), 39 + j(0.5), "VALID THRU", latin, small * 0.7, fg)
     exp = f"{int(rng.integers(1, 13)):02d}/{int(rng.integers(25, 35))}"
-    c.text(x0 + 31 + j(3), 38.5 + j(0.5), exp, _pick(rng, ("mono_bold", "mono", "sans")), small * 1.3, num_col, emboss=emboss)
+    c.text(x0 + 31 + j(3), 38.5 + j(0.5), exp, pick(rng, ("mono_bold", "mono", "sans")), small * 1.3, num_col, emboss=emboss)
     name = f"{person.surname_latin} {person.given_latin}" if rng.random() < 0.6 else person.name_latin
-    c.text(x0, 46 + j(0.8), name, _pick(rng, ("mono_bold", "sans", "mono", "lib_sans")), small * 1.3, num_col, emboss=emboss)
+    c.text(x0, 46 + j(0.8), name, pick(rng, ("mono_bold", "sans", "mono", "lib_sans")), small * 1.3, num_col, emboss=emboss)
     # the network mark: two overlapping discs, sometimes with a word under it
     mx, my = c.px(70 + j()), c.px(41 + j())
     r = c.px(4.5)
     c.draw.ellipse((mx - r, my - r, mx + r, my + r), fill=(210, 40, 40))
     c.draw.ellipse((mx + 0.9 * r, my - r, mx + 2.9 * r, my + r), fill=(240, 170, 40))
     if rng.random() < 0.5:
-        c.text(66, 47.5, _pick(rng, ["UnionPay", "银联", "DEBIT", "CREDIT"]), _pick(rng, ("sans_bold", "cjk")), 2.4, fg)
+        c.text(66, 47.5, pick(rng, ["UnionPay", "银联", "DEBIT", "CREDIT"]), pick(rng, ("sans_bold", "cjk")), 2.4, fg)
     return c.finish(3.2)
-
-
-def _date_text(d: date, rng) -> str:
-    return _pick(rng, [f"{d.day:02d} {_MONTHS[d.month - 1]} {d.year}", f"{d.day:02d}.{d.month:02d}.{d.year}", f"{d.year}-{d.month:02d}-{d.day:02d}"])
-
-
-def _mrz_name(surname: str, given: str, n: int) -> str:
-    return _fill(surname.replace(" ", "<") + "<<" + given.replace(" ", "<"), n)
-
-
-def _passport_numbers(rng):
-    letters = "".join(chr(65 + int(v)) for v in rng.integers(0, 26, 2))
-    return _pick(rng, [letters[0] + "".join(str(d) for d in rng.integers(0, 10, 8)), letters + "".join(str(d) for d in rng.integers(0, 10, 7))])
-
-
-def _person_dates(rng, person):
-    issued = date(2015, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 9)))
-    expiry = date(issued.year + 10, issued.month, min(issued.day, 28))
-    return issued, expiry
-
-
-def td3_mrz(doc_type: str, state: str, surname: str, given: str, number: str, nationality: str, birth: date, sex: str, expiry: date, personal: str = "") -> list[str]:
-    """The two 44-character lines of a passport (ICAO 9303 TD3), check digits included."""
-    c = mrz_check_digit
-    l1 = _fill(f"{doc_type}<{state}" if len(doc_type) == 1 else f"{doc_type}{state}", 5) + _mrz_name(surname, given, 39)
-    num = _fill(number, 9)
-    dob, exp = f"{birth:%y%m%d}", f"{expiry:%y%m%d}"
-    per = _fill(personal, 14)
-    body = num + c(num) + nationality + dob + c(dob) + sex + exp + c(exp) + per + c(per)
-    composite = c(body[0:10] + body[13:20] + body[21:43])
-    return [l1, body + composite]
-
-
-def td2_mrz(doc_type: str, state: str, surname: str, given: str, number: str, nationality: str, birth: date, sex: str, expiry: date) -> list[str]:
-    """The two 36-character lines of a TD2 document, check digits included."""
-    c = mrz_check_digit
-    l1 = _fill(doc_type, 2) + state + _mrz_name(surname, given, 31)
-    num, dob, exp = _fill(number, 9), f"{birth:%y%m%d}", f"{expiry:%y%m%d}"
-    body = num + c(num) + nationality + dob + c(dob) + sex + exp + c(exp) + "<" * 7
-    return [l1, body + c(body[0:10] + body[13:20] + body[21:35])]
-
-
-def td1_mrz(doc_type: str, state: str, surname: str, given: str, number: str, nationality: str, birth: date, sex: str, expiry: date, optional: str = "") -> list[str]:
-    """The three 30-character lines of an ID card (ICAO 9303 TD1), check digits included."""
-    c = mrz_check_digit
-    num = _fill(number, 9)
-    l1 = _fill(doc_type, 2) + state + num + c(num) + _fill(optional, 15)
-    dob, exp = f"{birth:%y%m%d}", f"{expiry:%y%m%d}"
-    l2 = dob + c(dob) + sex + exp + c(exp) + nationality + "<" * 11
-    l2 += c(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29])
-    return [l1, l2, _mrz_name(surname, given, 30)]
 
 
 def _mrz_block(c: _Canvas, lines: list[str], y_mm: float, width_mm: float, font: str, rng) -> None:
@@ -1039,18 +719,18 @@ def _passport(rng, ppm, faces) -> Document:
     bg = _guilloche(bg, rng, tuple(int(v) for v in rng.integers(110, 210, 3)), rosettes=3, waves=20, alpha=rng.uniform(0.15, 0.35))
     c = _Canvas("passport", rng, ppm, bg)
     j = lambda s=1.0: rng.uniform(-s, s)  # noqa: E731
-    state = _pick(rng, _COUNTRIES)
+    state = pick(rng, COUNTRIES)
     chinese = state == "CHN"
     person = random_person(rng, chinese=chinese or rng.random() < 0.3)
-    number = _passport_numbers(rng)
-    issued, expiry = _person_dates(rng, person)
-    latin = _pick(rng, ("sans", "sans_cond", "lib_sans", "serif"))
-    bold = _pick(rng, ("sans_bold", "lib_sans_bold", "serif_bold", "mono_bold"))
-    cjk = _pick(rng, ("cjk", "cjk_mono"))
+    number = passport_number(rng)
+    issued, expiry = document_dates(rng)
+    latin = pick(rng, ("sans", "sans_cond", "lib_sans", "serif"))
+    bold = pick(rng, ("sans_bold", "lib_sans_bold", "serif_bold", "mono_bold"))
+    cjk = pick(rng, ("cjk", "cjk_mono"))
     label_col, value_col = tuple(int(v) for v in rng.integers(50, 130, 3)), _dark(rng)
     c.text(8 + j(), 4 + j(0.5), ("护照 " if chinese else "") + "PASSPORT", cjk if chinese else bold, rng.uniform(4.0, 5.0), label_col)
-    c.text(50 + j(2), 4.5 + j(0.5), _COUNTRY_NAMES[state], latin, rng.uniform(2.6, 3.2), label_col)
-    c.portrait(7 + j(0.8), 16 + j(0.8), 33, 42, faces, tone=_pick(rng, ["color", "color", "gray"]))
+    c.text(50 + j(2), 4.5 + j(0.5), COUNTRY_NAMES[state], latin, rng.uniform(2.6, 3.2), label_col)
+    c.portrait(7 + j(0.8), 16 + j(0.8), 33, 42, faces, tone=pick(rng, ["color", "color", "gray"]))
     ls, vs = rng.uniform(2.1, 2.5), rng.uniform(3.0, 3.5)
     labels = [
         ("类型/Type" if chinese else "Type/Type", "P"),
@@ -1059,10 +739,10 @@ def _passport(rng, ppm, faces) -> Document:
         ("姓/Surname" if chinese else "Surname/Nom", person.surname_latin + (f" {person.name_cn[:1]}" if chinese and rng.random() < 0.5 else "")),
         ("名/Given names" if chinese else "Given names/Prénoms", person.given_latin),
         ("性别/Sex" if chinese else "Sex/Sexe", person.sex),
-        ("出生日期/Date of birth" if chinese else "Date of birth/Date de naissance", _date_text(person.birth, rng)),
-        ("出生地点/Place of birth" if chinese else "Place of birth/Lieu de naissance", person.province[:2] if chinese else _latin_word(rng)),
-        ("签发日期/Date of issue" if chinese else "Date of issue/Date de délivrance", _date_text(issued, rng)),
-        ("有效期至/Date of expiry" if chinese else "Date of expiry/Date d'expiration", _date_text(expiry, rng)),
+        ("出生日期/Date of birth" if chinese else "Date of birth/Date de naissance", date_text(person.birth, rng)),
+        ("出生地点/Place of birth" if chinese else "Place of birth/Lieu de naissance", person.province[:2] if chinese else latin_word(rng)),
+        ("签发日期/Date of issue" if chinese else "Date of issue/Date de délivrance", date_text(issued, rng)),
+        ("有效期至/Date of expiry" if chinese else "Date of expiry/Date d'expiration", date_text(expiry, rng)),
     ]
     x0 = 45 + j()
     y = 15 + j(0.5)
@@ -1076,7 +756,7 @@ def _passport(rng, ppm, faces) -> Document:
         value_font = cjk if any(ord(ch) > 0x2E80 for ch in value) else bold
         c.text(col, yy + ls * 1.05, value, value_font, vs, value_col)
     lines = td3_mrz("P", state, person.surname_latin, person.given_latin, number, state, person.birth, person.sex, expiry)
-    _mrz_block(c, lines, 88 - 15 + j(0.5), 125 - 10, _pick(rng, ("mono", "mono_bold", "lib_mono")), rng)
+    _mrz_block(c, lines, 88 - 15 + j(0.5), 125 - 10, pick(rng, ("mono", "mono_bold", "lib_mono")), rng)
     return c.finish(1.0)
 
 
@@ -1086,25 +766,25 @@ def _td2(rng, ppm, faces) -> Document:
     bg = _guilloche(bg, rng, tuple(int(v) for v in rng.integers(110, 210, 3)), alpha=rng.uniform(0.15, 0.35))
     c = _Canvas("td2", rng, ppm, bg)
     j = lambda s=1.0: rng.uniform(-s, s)  # noqa: E731
-    state = _pick(rng, _COUNTRIES)
+    state = pick(rng, COUNTRIES)
     person = random_person(rng, chinese=rng.random() < 0.3)
-    number = _passport_numbers(rng)
-    issued, expiry = _person_dates(rng, person)
-    latin = _pick(rng, ("sans", "sans_cond", "lib_sans", "serif"))
-    bold = _pick(rng, ("sans_bold", "lib_sans_bold", "serif_bold"))
+    number = passport_number(rng)
+    issued, expiry = document_dates(rng)
+    latin = pick(rng, ("sans", "sans_cond", "lib_sans", "serif"))
+    bold = pick(rng, ("sans_bold", "lib_sans_bold", "serif_bold"))
     label_col, value_col = tuple(int(v) for v in rng.integers(50, 130, 3)), _dark(rng)
-    c.text(6 + j(), 4 + j(0.5), _pick(rng, ["IDENTITY CARD", "RESIDENCE PERMIT", "CARTE D'IDENTITE"]), bold, rng.uniform(3.6, 4.4), label_col)
-    c.portrait(5 + j(0.6), 13 + j(0.6), 27, 34, faces, tone=_pick(rng, ["color", "gray"]))
+    c.text(6 + j(), 4 + j(0.5), pick(rng, ["IDENTITY CARD", "RESIDENCE PERMIT", "CARTE D'IDENTITE"]), bold, rng.uniform(3.6, 4.4), label_col)
+    c.portrait(5 + j(0.6), 13 + j(0.6), 27, 34, faces, tone=pick(rng, ["color", "gray"]))
     ls, vs = rng.uniform(2.0, 2.4), rng.uniform(2.9, 3.4)
-    rows = [("Surname", person.surname_latin), ("Given names", person.given_latin), ("Date of birth", _date_text(person.birth, rng)),
-            ("Sex", person.sex), ("Document No.", number), ("Date of expiry", _date_text(expiry, rng))]
+    rows = [("Surname", person.surname_latin), ("Given names", person.given_latin), ("Date of birth", date_text(person.birth, rng)),
+            ("Sex", person.sex), ("Document No.", number), ("Date of expiry", date_text(expiry, rng))]
     y = 13 + j(0.5)
     for label, value in rows:
         c.text(37 + j(0.5), y, label, latin, ls, label_col)
         c.text(37 + j(0.5), y + ls * 1.05, value, bold, vs, value_col)
         y += rng.uniform(6.0, 6.6)
     lines = td2_mrz("I", state, person.surname_latin, person.given_latin, number, state, person.birth, person.sex, expiry)
-    _mrz_block(c, lines, 74 - 13 + j(0.4), 105 - 8, _pick(rng, ("mono", "mono_bold", "lib_mono")), rng)
+    _mrz_block(c, lines, 74 - 13 + j(0.4), 105 - 8, pick(rng, ("mono", "mono_bold", "lib_mono")), rng)
     return c.finish(3.0)
 
 
@@ -1115,22 +795,22 @@ def _td1(rng, ppm, faces) -> Document:
     bg = _guilloche(bg, rng, tuple(int(v) for v in rng.integers(110, 210, 3)), alpha=rng.uniform(0.15, 0.35))
     c = _Canvas("td1", rng, ppm, bg)
     j = lambda s=1.0: rng.uniform(-s, s)  # noqa: E731
-    state = _pick(rng, _COUNTRIES)
+    state = pick(rng, COUNTRIES)
     person = random_person(rng, chinese=rng.random() < 0.3)
-    number = _passport_numbers(rng)
-    issued, expiry = _person_dates(rng, person)
-    latin = _pick(rng, ("sans", "sans_cond", "lib_sans"))
-    bold = _pick(rng, ("sans_bold", "lib_sans_bold"))
+    number = passport_number(rng)
+    issued, expiry = document_dates(rng)
+    latin = pick(rng, ("sans", "sans_cond", "lib_sans"))
+    bold = pick(rng, ("sans_bold", "lib_sans_bold"))
     label_col, value_col = tuple(int(v) for v in rng.integers(50, 130, 3)), _dark(rng)
     ls, vs = rng.uniform(2.0, 2.4), rng.uniform(2.7, 3.2)
     y = 5 + j(0.5)
-    for label, value in [("Address", f"{int(rng.integers(1, 200))} {_latin_word(rng).title()} Street"),
-                         ("Authority", f"{_latin_word(rng).title()} City Office"), ("Date of issue", _date_text(issued, rng))]:
+    for label, value in [("Address", f"{int(rng.integers(1, 200))} {latin_word(rng).title()} Street"),
+                         ("Authority", f"{latin_word(rng).title()} City Office"), ("Date of issue", date_text(issued, rng))]:
         c.text(6 + j(0.5), y, label, latin, ls, label_col)
         c.text(6 + j(0.5), y + ls * 1.05, value, bold, vs, value_col)
         y += rng.uniform(6.2, 7.0)
     lines = td1_mrz("ID", state, person.surname_latin, person.given_latin, number, state, person.birth, person.sex, expiry)
-    _mrz_block(c, lines, 54 - 17.5 + j(0.4), 85.6 - 7, _pick(rng, ("mono", "mono_bold", "lib_mono")), rng)
+    _mrz_block(c, lines, 54 - 17.5 + j(0.4), 85.6 - 7, pick(rng, ("mono", "mono_bold", "lib_mono")), rng)
     return c.finish(3.2)
 
 
@@ -1143,13 +823,13 @@ def _form(rng, ppm, faces) -> Document:
     c = _Canvas("form", rng, ppm, bg)
     j = lambda s=1.0: rng.uniform(-s, s)  # noqa: E731
     chinese = rng.random() < 0.55
-    font = _pick(rng, ("cjk", "cjk_mono")) if chinese else _pick(rng, ("sans", "serif", "lib_sans", "lib_serif", "sans_cond"))
+    font = pick(rng, ("cjk", "cjk_mono")) if chinese else pick(rng, ("sans", "serif", "lib_sans", "lib_serif", "sans_cond"))
     ink_col = _dark(rng, 60) if rng.random() < 0.8 else (20, 40, 120)
     size = rng.uniform(4.0, 5.2)
     pitch = size * rng.uniform(1.6, 2.1)
     person = random_person(rng, chinese=chinese or rng.random() < 0.5)
     x, y = 14 + j(2), 14 + j(2)
-    title = _pick(rng, ["客户登记表", "会员信息表", "联系人信息", "申请表"]) if chinese else _pick(rng, ["Customer registration", "Contact details", "Application form", "Delivery note"])
+    title = pick(rng, ["客户登记表", "会员信息表", "联系人信息", "申请表"]) if chinese else pick(rng, ["Customer registration", "Contact details", "Application form", "Delivery note"])
     c.text(x, y, title, font, size * 1.4, ink_col, "text")
     y += pitch * 1.6
     rows: list[tuple[str, str, str, str]] = []  # label, value, kind, secret
@@ -1157,24 +837,24 @@ def _form(rng, ppm, faces) -> Document:
     rows.append(("姓名：" if chinese else "Name: ", name, "text", ""))
     for _ in range(int(rng.integers(1, 3))):
         printed, national = random_phone(rng)
-        rows.append((_pick(rng, ["手机：", "电话：", "联系电话："]) if chinese else _pick(rng, ["Mobile: ", "Phone: ", "Tel: "]), printed, "phone", national))
+        rows.append((pick(rng, ["手机：", "电话：", "联系电话："]) if chinese else pick(rng, ["Mobile: ", "Phone: ", "Tel: "]), printed, "phone", national))
     for _ in range(int(rng.integers(1, 3))):
         email = random_email(rng, person)
-        rows.append(("邮箱：" if chinese else _pick(rng, ["E-mail: ", "Email: "]), email, "email", email.lower()))
-    rows.append(("地址：" if chinese else "Address: ", person.address[:16] if chinese else f"{int(rng.integers(1, 200))} {_latin_word(rng).title()} Road", "text", ""))
+        rows.append(("邮箱：" if chinese else pick(rng, ["E-mail: ", "Email: "]), email, "email", email.lower()))
+    rows.append(("地址：" if chinese else "Address: ", person.address[:16] if chinese else f"{int(rng.integers(1, 200))} {latin_word(rng).title()} Road", "text", ""))
     filler = []
     for _ in range(int(rng.integers(3, 7))):
         if chinese:
-            filler.append("".join(_pick(rng, _WORDS_CN) for _ in range(int(rng.integers(8, 18)))))
+            filler.append("".join(pick(rng, WORDS_CN) for _ in range(int(rng.integers(8, 18)))))
         else:
-            filler.append(" ".join(_pick(rng, _WORDS) for _ in range(int(rng.integers(4, 9)))).capitalize())
+            filler.append(" ".join(pick(rng, WORDS_EN) for _ in range(int(rng.integers(4, 9)))).capitalize())
     order = rng.permutation(len(rows)).tolist() if rng.random() < 0.5 else list(range(len(rows)))
     rule = rng.random() < 0.5
     for i in order:
         label, value, kind, secret = rows[i]
         box = c.text(x, y, label, font, size, ink_col, "text")
         gap = c.width_of(label, font, size) + rng.uniform(0.5, 3)
-        c.text(x + gap, y, value, font if kind == "text" else _pick(rng, (font, "sans", "mono", "serif")), size, ink_col, kind, secret=secret)
+        c.text(x + gap, y, value, font if kind == "text" else pick(rng, (font, "sans", "mono", "serif")), size, ink_col, kind, secret=secret)
         if rule:
             yy = box[3] + c.px(1.2)
             c.draw.line((c.px(x), yy, w - c.px(12), yy), fill=(150, 150, 150), width=max(1, int(c.px(0.2))))
@@ -1209,11 +889,11 @@ def render_document(kind: str, rng: np.random.Generator, *, width: int = 900, fa
 
 def table_texture(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """A textured surface: wood grain, fabric, stone, a plain desk or a tinted scikit-image texture."""
-    kind = _pick(rng, ["wood", "fabric", "stone", "plain", "skimage"])
+    kind = pick(rng, ["wood", "fabric", "stone", "plain", "skimage"])
     sw, sh = (width + 1) // 2, (height + 1) // 2  # drawn at half size, then enlarged
     if kind == "wood":
         yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32) * 2
-        base = np.asarray(_pick(rng, [(150, 100, 60), (110, 70, 40), (190, 150, 100), (90, 60, 45)]), np.float32)
+        base = np.asarray(pick(rng, [(150, 100, 60), (110, 70, 40), (190, 150, 100), (90, 60, 45)]), np.float32)
         a = rng.uniform(0, math.pi)
         u = xx * math.cos(a) + yy * math.sin(a)
         v = -xx * math.sin(a) + yy * math.cos(a)
@@ -1233,7 +913,7 @@ def table_texture(width: int, height: int, rng: np.random.Generator) -> np.ndarr
     elif kind == "skimage":
         from skimage import data
 
-        g = getattr(data, _pick(rng, ["brick", "grass", "gravel"]))().astype(np.float32)
+        g = getattr(data, pick(rng, ["brick", "grass", "gravel"]))().astype(np.float32)
         g = cv2.resize(g, (sw, sh), interpolation=cv2.INTER_LINEAR)
         tex = g[..., None] * np.asarray(rng.uniform(0.6, 1.1, 3), np.float32)
     else:
@@ -1441,13 +1121,13 @@ def make_sample(
     turned = 0
     base_scene = scene
     if scene == "turned":
-        base_scene = _pick(rng, ["alone", "table"])
-        turned = _pick(rng, [1, 3])
+        base_scene = pick(rng, ["alone", "table"])
+        turned = pick(rng, [1, 3])
     if documents is None:
         if base_scene == "two":
-            documents = _pick(rng, [("id_front", "id_back"), ("id_front", "bank_card"), ("bank_card", "bank_card"), ("td1", "bank_card"), ("passport", "bank_card"), ("id_back", "bank_card")])
+            documents = pick(rng, [("id_front", "id_back"), ("id_front", "bank_card"), ("bank_card", "bank_card"), ("td1", "bank_card"), ("passport", "bank_card"), ("id_back", "bank_card")])
         elif base_scene == "kyc":
-            documents = (_pick(rng, ["id_front", "id_front", "bank_card", "passport", "td2", "id_back"]),)
+            documents = (pick(rng, ["id_front", "id_front", "bank_card", "passport", "td2", "id_back"]),)
         else:
             documents = (_pick_weighted(rng, DOCUMENT_WEIGHTS),)
     documents = tuple(documents)
@@ -1483,7 +1163,7 @@ def make_sample(
             h = _document_homography(rng, doc.size, 0.7 * tw, (width / 2, height / 2), angle=angle, tilt=0)
         placed.append((doc, h))
     else:  # table / two
-        width, height = _pick(rng, [(1600, 1200), (2000, 1500), (1920, 1080), (1440, 1080), (1200, 1600), (2048, 1536)])
+        width, height = pick(rng, [(1600, 1200), (2000, 1500), (1920, 1080), (1440, 1080), (1200, 1600), (2048, 1536)])
         canvas = table_texture(width, height, rng)
         taken: list[np.ndarray] = []
         for kind in documents:
