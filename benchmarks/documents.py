@@ -73,6 +73,7 @@ import math
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -168,12 +169,12 @@ def minface_options() -> set[str]:
 
 
 def cli_supports(flag: str) -> bool:
-    out = subprocess.run([sys.executable, "-m", "minface", "scrub", "--help"], capture_output=True, text=True, env=_env())
+    out = subprocess.run([sys.executable, "-m", "minface", "scrub", "--help"], capture_output=True, text=True, env=_env(), cwd=tempfile.gettempdir())
     return flag in out.stdout
 
 
 def _env() -> dict:
-    """The environment of the child processes: this one's (the same minface)."""
+    """The environment of the child processes: this one's (the same minface; they run outside the checkout)."""
     return dict(os.environ)
 
 
@@ -247,7 +248,7 @@ class Runner:
                 (src / f"{it.index:05d}.jpg").write_bytes(it.jpeg)
             cmd = [sys.executable, "-m", "minface", "scrub", str(src), "-o", str(dst), "--report", str(report), "--color", ",".join(map(str, FILL)), "--preset", self.args.preset, "-q", *flags]
             start = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=tmp)
             self.seconds = time.perf_counter() - start
             if proc.returncode not in (0, 1):
                 raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -728,12 +729,16 @@ def main(argv: list[str] | None = None) -> int:
         cli_ok = args.via != "cli" or cli_supports("--documents")
         if "documents" not in supported or not cli_ok:
             dropped = [m for m in modes if m in ("documents", "text-all")]
-            print(f"this minface has no `documents` option (minface.scrub_bytes{' / minface scrub --documents' if args.via == 'cli' else ''}): "
-                  f"documents are not supported; {', '.join(dropped) or 'nothing'} left out" + (", faces measured instead" if dropped and "faces" not in modes else ""))
+            where = "minface.scrub_bytes" + (" / minface scrub --documents" if args.via == "cli" else "")
+            if dropped:
+                print(f"this minface has no `documents` option ({where}): documents are not supported; "
+                      f"{', '.join(dropped)} left out" + (", faces measured instead" if "faces" not in modes else ""))
+            else:
+                print(f"this minface has no `documents` option ({where}): `faces` is its plain scrub")
             modes = [m for m in modes if m not in ("documents", "text-all")]
             if dropped and "faces" not in modes:
                 modes.append("faces")
-    if args.ocr != "off" and subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout.find("chi_sim") < 0:
+    if args.ocr != "off" and (not shutil.which("tesseract") or "chi_sim" not in subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout):
         print("tesseract with chi_sim is not installed (apt-get install tesseract-ocr tesseract-ocr-chi-sim): OCR rows skipped")
         args.ocr = "off"
 
@@ -746,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
     for it in items:
         for f in it.fields:
             kinds[f.kind] += 1
-    print(f"{len(items)} photos rendered in {render_s:.1f} s ({render_cpu:.1f} s CPU, {args.jobs} processes): "
+    print(f"{len(items)} photos rendered in {render_s:.1f} s ({render_cpu:.1f} s CPU, {args.jobs if args.jobs > 1 and args.n > 8 else 1} processes): "
           + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + "; scenes " + ", ".join(f"{s} {sum(it.scene == s for it in items)}" for s in ds.SCENES))
 
     reader = Reader(args.ocr, args.jobs)
