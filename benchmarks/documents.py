@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import inspect
 import io
 import json
@@ -435,6 +436,13 @@ class Reader:
     def __init__(self, mode: str, jobs: int):
         self.mode = mode
         self.pool = ThreadPoolExecutor(max_workers=jobs) if mode != "off" else None
+        self._done: dict[bytes, Future] = {}  # identical pixels are read once (an unchanged output)
+
+    def _submit(self, fn, pixels: np.ndarray, *key) -> Future:
+        digest = hashlib.blake2b(pixels.tobytes() + repr((pixels.shape, key)).encode(), digest_size=16).digest()
+        if digest not in self._done:
+            self._done[digest] = self.pool.submit(fn)
+        return self._done[digest]
 
     def submit(self, pixels: np.ndarray, item: Item) -> dict[str, list[Future]]:
         """Futures of per-field reads, by kind."""
@@ -445,15 +453,15 @@ class Reader:
         for f in secrets:
             band = field_band(pixels, item, f)
             if f.kind == "mrz":
-                fut = self.pool.submit(lambda b=band, f=f: reads(tesseract(b, "eng", 7, MRZ_WHITELIST), f.kind, f.secret))
+                fut = self._submit(lambda b=band, f=f: reads(tesseract(b, "eng", 7, MRZ_WHITELIST), f.kind, f.secret), band, f.kind, f.secret)
             else:
-                fut = self.pool.submit(lambda b=band, f=f: reads(tesseract(b, "chi_sim+eng", 7), f.kind, f.secret))
+                fut = self._submit(lambda b=band, f=f: reads(tesseract(b, "chi_sim+eng", 7), f.kind, f.secret), band, f.kind, f.secret)
             out[f.kind].append(fut)
         if self.mode == "full":
             for d in sorted({f.document for f in secrets}):
                 page = document_page(pixels, item, d)
                 mine = [f for f in secrets if f.document == d]
-                fut = self.pool.submit(lambda p=page, mine=mine: [(f.kind, reads(t, f.kind, f.secret)) for t in [tesseract(p, "chi_sim+eng", 6)] for f in mine])
+                fut = self._submit(lambda p=page, mine=mine: [(f.kind, reads(t, f.kind, f.secret)) for t in [tesseract(p, "chi_sim+eng", 6)] for f in mine], page, [f.secret for f in mine])
                 out["_page"].append(fut)
         return out
 
