@@ -783,6 +783,8 @@ def main(argv: list[str] | None = None) -> int:
             out_futures.append(reader.submit(out, it) if out.shape == inp.shape else {})
             if args.keep:
                 keep_outputs(args.keep, mode, it, out_bytes, record, sc)
+            if (it.index + 1) % 50 == 0:
+                print(f"{mode}: {it.index + 1}/{len(items)} scrubbed", file=sys.stderr, flush=True)
         in_reads = [collect(f) for f in in_futures] if args.ocr != "off" else []
         out_reads = [collect(f) for f in out_futures] if args.ocr != "off" else []
         res = summarize(scores, in_reads, out_reads, items)
