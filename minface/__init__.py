@@ -50,7 +50,7 @@ _LAZY = {
     "strip": "metadata",
     "ScrubResult": "pipeline",
     "scrub": "pipeline",
-    "scrub_batch": "pipeline",
+    "scrub_batch": "jobs",
     "scrub_bytes": "pipeline",
     "redact": "redact",
     "regions": "redact",
@@ -64,7 +64,8 @@ if TYPE_CHECKING:
     from .idphoto import SPECS, IdPhoto, crop_id
     from .images import DEFAULT_MAX_PIXELS, load_image, save_image
     from .metadata import MetadataReport, StripReport, inspect, strip
-    from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
+    from .jobs import scrub_batch
+    from .pipeline import ScrubResult, scrub, scrub_bytes
     from .redact import redact, regions
 
 __all__ = [

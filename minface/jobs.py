@@ -1,4 +1,7 @@
-"""The per-file jobs of the batch commands: small picklable settings objects.
+"""The batch commands: their per-file jobs (small picklable settings objects) and the batch API.
+
+:func:`scrub_batch` and :func:`strip_batch` run a job over files and folders through
+:func:`minface.batch.run_batch`.
 
 A job is created in the process that plans the work and sent to every worker
 process; calling it there loads what the work needs (the model, OpenCV) once
@@ -15,7 +18,7 @@ from typing import Any
 
 from ._defaults import DEFAULT_MAX_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS, DEFAULT_PAD
 
-__all__ = ["ScrubJob", "StripJob", "VerifyJob"]
+__all__ = ["ScrubJob", "StripJob", "VerifyJob", "scrub_batch", "strip_batch"]
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class StripJob:
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .metadata import strip
-        from .pipeline import OutputExistsError
+        from .results import OutputExistsError
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             start = time.perf_counter()
@@ -272,3 +275,108 @@ class VerifyJob:
             return rec
 
         return run
+
+
+def scrub_batch(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    in_place: bool = False,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    report: str | os.PathLike | None = None,
+    progress: bool = False,
+    dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
+    **options: Any,
+):
+    """Scrub files and folders (recursively) into ``output_dir``, or in place.
+
+    ``options`` are those of :class:`ScrubJob` (``preset``, ``min_face``,
+    ``method``, ``format``, ...). Files that are not photos are skipped (a
+    record each, never copied); ``include``/``exclude`` are glob patterns
+    (:class:`minface.walk.Filter`). See :func:`minface.batch.run_batch` for the
+    guarantees (atomic outputs, resume, one bad file never stops the batch).
+    Returns a :class:`minface.batch.BatchSummary`. Safe to call from a script
+    without an ``if __name__ == "__main__":`` guard.
+
+    Examples
+    --------
+    >>> import tempfile, minface
+    >>> from importlib import resources
+    >>> folder = resources.files("minface") / "examples"
+    >>> summary = minface.scrub_batch([folder / "group.jpg"], tempfile.mkdtemp(), jobs=1, preset="fast")
+    >>> summary.ok, summary.failed, summary.faces >= 5
+    (1, 0, True)
+    """
+    from .batch import run_batch
+    from .detect.runtimes import default_threads
+
+    n_jobs = jobs or default_threads()
+    threads = options.pop("threads", None) or max(1, default_threads() // n_jobs)
+    job = ScrubJob(overwrite=overwrite, in_place=in_place, threads=threads, **options)
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return run_batch(
+        paths,
+        output_dir,
+        job,
+        in_place=in_place,
+        overwrite=overwrite,
+        jobs=n_jobs,
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        desc="scrub",
+        include=include,
+        exclude=exclude,
+        suffix=_suffix(options.get("format")),
+    )
+
+
+def _suffix(fmt: str | None) -> str | None:
+    """The extension outputs get in another format (None: each keeps its own name)."""
+    from .media import FORMAT_EXTENSIONS
+    from .pipeline import _out_format
+
+    out = _out_format(fmt)
+    return FORMAT_EXTENSIONS[out][0] if out else None
+
+
+def strip_batch(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    in_place: bool = False,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    report: str | os.PathLike | None = None,
+    progress: bool = False,
+    dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
+    **options: Any,
+):
+    """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
+
+    ``options`` are those of :class:`StripJob` (``keep_orientation``, ``icc``, ``verify``).
+    """
+    from .batch import run_batch
+    from .detect.runtimes import default_threads
+
+    job = StripJob(overwrite=overwrite, in_place=in_place, **options)
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return run_batch(
+        paths,
+        output_dir,
+        job,
+        in_place=in_place,
+        overwrite=overwrite,
+        jobs=jobs or default_threads(),
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        desc="strip",
+        include=include,
+        exclude=exclude,
+    )
