@@ -110,6 +110,8 @@ def review_html(records: Iterable[dict[str, Any]], *, title: str = "minface veri
     True
     """
     records = list(records)
+    missing = [r for r in records if r.get("status") == "not scrubbed"]
+    records = [r for r in records if r.get("status") != "not scrubbed"]
     flagged = [r for r in records if r.get("intact_faces") or r.get("metadata")]
     flagged.sort(key=_rank)
     n_alarms = sum(len(r.get("intact_faces") or []) for r in flagged)
@@ -117,8 +119,13 @@ def review_html(records: Iterable[dict[str, Any]], *, title: str = "minface veri
     errors = sum(r.get("status") == "error" for r in records)
     summary = (
         f"{len(records)} file(s) audited, {len(flagged)} flagged: {n_alarms} face(s) that look intact, "
-        f"{n_meta} file(s) with metadata left; {errors} unreadable."
+        f"{n_meta} file(s) with metadata left; {errors} unreadable; {len(missing)} input(s) not scrubbed."
     )
+    unscrubbed = ""
+    if missing:
+        items = "".join(f"<li>{html.escape(os.fspath(r.get('input', '')))}: {html.escape(str(r.get('error') or ''))}</li>" for r in missing)
+        unscrubbed = f'<h2>Not scrubbed ({len(missing)}): inputs of the scrub report with no output</h2><ul class="missing">{items}</ul>'
+
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
@@ -126,7 +133,7 @@ def review_html(records: Iterable[dict[str, Any]], *, title: str = "minface veri
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p class=\"summary\">{html.escape(summary)} "
         "This page shows the faces found intact: delete it once the review is done.</p>"
-        f"<div class=\"sheet\">{''.join(_card(r) for r in flagged)}</div></body></html>\n"
+        f"{unscrubbed}<div class=\"sheet\">{''.join(_card(r) for r in flagged)}</div></body></html>\n"
     )
 
 

@@ -120,13 +120,13 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
     """Painted regions per output file, from a scrub JSON-lines report."""
     out: dict[str, list[list[float]]] = {}
     shapes: dict[str, str] = {}
-    with open(report, encoding="utf-8") as f:
+    with open(report, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if rec.get("status") != "ok" or not rec.get("output"):
+            if not isinstance(rec, dict) or rec.get("status") != "ok" or not rec.get("output"):
                 continue
             target = str(rec["output"])
             key = os.path.abspath(target[len("file://") :] if target.startswith("file://") else target)

@@ -165,3 +165,24 @@ def test_paint_excuses_its_edges_but_not_an_intact_neighbour(tmp_path):
     # and nothing is flagged on the painted face or its rim
     x1, y1, x2, y2 = regs.boxes[0]
     assert not ((centres[:, 0] > x1) & (centres[:, 0] < x2) & (centres[:, 1] > y1) & (centres[:, 1] < y2)).any()
+
+
+def test_inputs_the_scrub_left_without_output_are_not_scrubbed(scrubbed, tmp_path, capsys):
+    """Failed inputs and unreadable report lines are listed as not scrubbed (summary, JSON lines, page) and exit 1."""
+    _, _, out, report = scrubbed
+    partial = tmp_path / "scrub.jsonl"
+    failed = {"input": "/photos/bad.heic", "output": None, "status": "error", "error": "damaged tile"}
+    skipped = {"input": "/photos/notes.txt", "output": None, "status": "skipped", "error": None, "reason": "not an image"}
+    partial.write_text(report.read_text() + json.dumps(failed) + "\n" + json.dumps(skipped) + "\n[1]\n\xff{")
+    lines, page = tmp_path / "v.jsonl", tmp_path / "review.html"
+    argv = ["verify", "-q", "-j", "1", str(out), "--report", str(partial), "--json", str(lines), "--html", str(page)]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert "not scrubbed: /photos/bad.heic: the scrub failed: damaged tile" in err and "notes.txt" not in err
+    assert "3 clean" in err and "3 input(s) of the scrub report not scrubbed" in err
+    records = [json.loads(line) for line in lines.read_text().splitlines()]
+    missing = [r for r in records if r["status"] == "not scrubbed"]
+    n = len(report.read_text().splitlines())
+    assert [r["input"].rsplit("/", 1)[-1] for r in missing] == ["bad.heic", f"scrub.jsonl:{n + 3}", f"scrub.jsonl:{n + 4}"]
+    assert "bad.heic" in page.read_text() and "Not scrubbed (3)" in page.read_text()
+    assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0  # the full report: all done
