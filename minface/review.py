@@ -137,6 +137,8 @@ def _counts(records: list[dict[str, Any]]) -> str:
         folder = os.path.dirname(os.fspath(r.get("input", ""))) or "."
         row = folders.setdefault(folder, dict.fromkeys(kinds, 0))
         row[_kind(r)] += 1
+        if _kind(r) == "face left" and r.get("metadata"):
+            row["metadata left"] += 1  # a file with both is counted under each
     total = {k: sum(row[k] for row in folders.values()) for k in kinds}
     head = "".join(f"<th>{k}</th>" for k in kinds)
     body = "".join(

@@ -128,11 +128,12 @@ class BlazeFace:
 
             self._run = run
 
-    def __call__(self, image: np.ndarray) -> Faces:
-        """Faces in ``image`` (RGB ``uint8``, ``(h, w, 3)``), in its pixels."""
+    def __call__(self, image: np.ndarray, *, min_face: float | None = None) -> Faces:
+        """Faces in ``image`` (RGB ``uint8``, ``(h, w, 3)``), in its pixels; ``min_face`` overrides the detector's."""
         h, w = image.shape[:2]
+        smallest = self.min_face if min_face is None else float(min_face)
         boxes, scores, points = [], [], []
-        for x, y, s in tiles(h, w, self.min_face):
+        for x, y, s in tiles(h, w, smallest):
             crop = image[y : y + s, x : x + s]
             square = np.zeros((s, s, 3), np.uint8)
             square[: crop.shape[0], : crop.shape[1]] = crop[..., :3]
@@ -141,7 +142,7 @@ class BlazeFace:
             reg, logit = self._run(np.ascontiguousarray(blob))
             b, sc, pts = decode(reg[0], logit[0], self.threshold)
             sizes = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * s
-            keep = sizes >= self.min_face
+            keep = sizes >= smallest
             boxes.append(b[keep] * s + [x, y, x, y])
             scores.append(sc[keep])
             points.append(pts[keep] * s + [x, y])
