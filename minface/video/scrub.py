@@ -58,8 +58,8 @@ from .container import (
     VideoLimitError,
     open_input,
     require_av,
-    rotation,
-    upright,
+    UPRIGHT,
+    display,
 )
 from .tracking import SceneCuts, Tracker
 
@@ -71,6 +71,9 @@ DEFAULT_VIDEO_QUALITY = 20
 AUDIO_COPY = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "flac", "alac"})
 #: x264 speed preset: fast enough to keep up with detection on a CPU, with little loss in size.
 X264_PRESET = "veryfast"
+#: With ``turned``, the orientation vote runs on every this many frames; the frames between are
+#: searched in full in the orientations the last vote chose (see :meth:`minface.Detector.detect_frames`).
+VOTE_EVERY = 4
 
 _END = object()
 
@@ -95,6 +98,7 @@ class VideoScrubResult(ScrubResult):
     bridged: int = 0
     scene_cuts: int = 0
     rotation: int = 0
+    mirrored: bool = False
     audio: str = "none"  # "none" (the input has none), "dropped" or "kept"
 
 
@@ -154,6 +158,7 @@ def scrub_video(
     overwrite: bool = False,
     output_root: str | os.PathLike | None = None,
     format: str | None = None,
+    turned: bool = True,
 ) -> VideoScrubResult:
     """Write a copy of the video ``src`` to ``dst`` (an MP4) with every face destroyed in every frame.
 
@@ -164,8 +169,8 @@ def scrub_video(
     dst : path
         The output MP4 file (H.264, yuv420p). Its folder must exist or lie below ``output_root``.
     detector : minface.Detector, optional
-        A detector to reuse (it searches the frames upright only: the rotation
-        is applied first). Default: one for ``preset`` and ``min_face``.
+        A detector to reuse (its own ``turned`` setting is not used: see
+        ``turned``). Default: one for ``preset`` and ``min_face``.
     min_face : float, optional
         Smallest face searched, in pixels; default :data:`DEFAULT_VIDEO_MIN_FACE`.
     method, shape, pad, color, blocks, strength
@@ -187,6 +192,12 @@ def scrub_video(
         The output folder: missing folders below it are created, none may be a link.
     format : str, optional
         The container format as :func:`minface.media.sniff` names it (default: sniffed).
+    turned : bool
+        Frames are first shown as players show them (the display matrix: rotation
+        and mirroring); with ``turned`` (default) they are also searched turned by
+        90, 180 and 270 degrees, for a video whose matrix was lost or is wrong: the
+        orientation vote runs every :data:`VOTE_EVERY` frames and the frames between
+        are searched in the orientations it chose. ``False``: upright only.
 
     Raises
     ------
@@ -224,8 +235,8 @@ def scrub_video(
         format = kind.format
     if detector is None:
         detector = video_detector(preset, min_face)
-    elif getattr(detector, "turned", False):
-        detector = copy.copy(detector)  # frames are upright: the turned search would only cost time
+    elif not turned and getattr(detector, "turned", False):
+        detector = copy.copy(detector)  # upright frames only
         detector.turned = False
 
     container, stream, info = open_input(name, format)
@@ -245,7 +256,7 @@ def scrub_video(
             av, container, stream, info, name, tmp, detector,
             style=dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength),
             quality=quality, keep_audio=keep_audio, max_seconds=max_seconds, batch=batch,
-            max_gap=max_gap, lookback=lookback,
+            max_gap=max_gap, lookback=lookback, turned=turned,
         )
         os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
@@ -265,7 +276,7 @@ def scrub_video(
 
 
 def video_detector(preset: str = "balanced", min_face: float | None = None, **options: Any) -> Any:
-    """The detector videos get by default: upright frames only, faces from :data:`DEFAULT_VIDEO_MIN_FACE` px.
+    """The detector videos get by default: faces from :data:`DEFAULT_VIDEO_MIN_FACE` px (orientations: see :func:`scrub_video`).
 
     ``options``: the other arguments of :class:`minface.Detector` (``threshold``,
     ``backend``, ``device``, ``threads``).
@@ -342,6 +353,7 @@ def _run(
     batch: int,
     max_gap: int,
     lookback: int,
+    turned: bool,
 ) -> VideoScrubResult:
     from ..redact import redact
 
@@ -351,7 +363,7 @@ def _run(
     tb = info.time_base
     audio_in = container.streams.audio[0] if (keep_audio and container.streams.audio) else None
     copy_audio = audio_in is not None and audio_in.codec_context.name in AUDIO_COPY
-    state: dict[str, Any] = {"rotation": 0, "frames": 0}
+    state: dict[str, Any] = {"display": UPRIGHT, "frames": 0}
 
     def reader() -> None:
         try:
@@ -372,14 +384,14 @@ def _run(
                     continue
                 for frame in packet.decode():
                     if index == 0:
-                        state["rotation"] = rotation(frame)
+                        state["display"] = display(frame)
                     pts = frame.pts if frame.pts is not None else (0 if last_pts is None else last_pts + step)
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # an encoder needs increasing times
                     last_pts = pts
                     if max_seconds is not None and float((pts - (stream.start_time or 0)) * tb) > max_seconds:
                         raise VideoLimitError(f"{name}: longer than max_seconds={max_seconds:,.0f} (raise the limit to scrub it)")
-                    pixels = upright(frame.to_ndarray(format="rgb24"), state["rotation"])
+                    pixels = state["display"].apply(frame.to_ndarray(format="rgb24"))
                     item = _Item(index, pts, pixels, pending_audio)
                     pending_audio = []
                     index += 1
@@ -456,8 +468,35 @@ def _run(
         if not _put(q_out, item, stop):
             raise _writer_error(state, name)
 
+    voted: list[Any] = [None]  # the orientations the last vote chose
+
+    def search(items: list[_Item]) -> list[Any]:
+        if not turned or not hasattr(detector, "detect_frames"):  # a detector of its own: as it searches
+            return detector.detect_batch([it.pixels for it in items], batch=batch)
+        votes = [i for i, it in enumerate(items) if it.index % VOTE_EVERY == 0 or voted[0] is None and i == 0]
+        found: list[Any] = [None] * len(items)
+        if votes:
+            faces, chosen = detector.detect_frames([items[i].pixels for i in votes], [None] * len(votes), batch=batch)
+            for i, f in zip(votes, faces):
+                found[i] = f
+            plan = dict(zip(votes, chosen))
+        else:
+            plan = {}
+        rest, orient = [], []
+        for i in range(len(items)):
+            if i in plan:
+                voted[0] = plan[i]
+            elif found[i] is None:
+                rest.append(i)
+                orient.append(voted[0])
+        if rest:
+            faces, _ = detector.detect_frames([items[i].pixels for i in rest], orient, batch=batch)
+            for i, f in zip(rest, faces):
+                found[i] = f
+        return found
+
     def detect(items: list[_Item]) -> None:
-        found = detector.detect_batch([it.pixels for it in items], batch=batch)
+        found = search(items)
         for it, faces in zip(items, found):
             detector_name[0] = faces.detector
             tracker.update(it.index, faces.xyxy, cut=cuts(it.pixels))
@@ -497,8 +536,8 @@ def _run(
         raise CorruptVideoError(f"{name}: truncated or damaged: {n} of {info.frames} frames could be decoded")
     summary = tracker.summary()
     arr = np.asarray(counts, np.float64)
-    rot = state["rotation"]
-    h, w = (info.height, info.width) if rot in (0, 180) else (info.width, info.height)
+    shown = state["display"]
+    w, h = shown.size(info.width, info.height)
     return VideoScrubResult(
         input=name,
         output=None,
@@ -519,7 +558,8 @@ def _run(
         },
         bridged=int(stats["bridged"]),
         scene_cuts=len(tracker.cuts),
-        rotation=rot,
+        rotation=shown.rotation,
+        mirrored=shown.mirrored,
         audio="none" if not container.streams.audio else ("kept" if audio_in is not None else "dropped"),
     )
 
