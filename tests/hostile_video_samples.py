@@ -142,3 +142,19 @@ def audio_only(path: Path, container: str, codec: str) -> None:
                 out.mux(p)
         for p in a.encode():
             out.mux(p)
+
+
+def one_pixel_wide(path: Path, height: int = 32, n: int = 4) -> None:
+    """An AVI file of raw RGB frames 1 pixel wide (4:2:0 video cannot hold them)."""
+    import av
+
+    with av.open(str(path), "w", format="avi") as out:
+        vs = out.add_stream("rawvideo", rate=15)
+        vs.width, vs.height, vs.pix_fmt = 1, height, "rgb24"
+        for i in range(n):
+            f = av.VideoFrame.from_ndarray(np.full((height, 1, 3), 40 * i, np.uint8), format="rgb24")
+            f.pts = i
+            for p in vs.encode(f):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)

@@ -118,3 +118,43 @@ def test_sideways_video_is_searched_turned(tmp_path) -> None:
     assert r.status == "ok"
     out = decode(tmp_path / "out.mp4")
     assert all(covered(f, b) for f, bs in zip(out, boxes) for b in bs)
+
+
+def test_frame_size_switch_is_checked_per_frame(tmp_path) -> None:
+    """A TS declaring 64x48 that switches to larger frames: refused at the switch when over the limit."""
+    import minface
+    from minface.video import VideoLimitError, scrub_video
+
+    src = tmp_path / "switch.ts"
+    H.size_switch_ts(src, (64, 48), (640, 480), n=6)
+    with pytest.raises(VideoLimitError, match=r"frame \d+ is 640x480"):
+        scrub_video(src, tmp_path / "out.mp4", max_pixels=100_000)
+    assert not any(p.name.startswith("out") or ".minface-tmp" in p.name for p in tmp_path.iterdir())
+    r = minface.scrub(src, tmp_path / "out.mp4")  # within the default limit: every frame, at the first size
+    assert r.status == "ok" and r.frames == 12 and (r.width, r.height) == (64, 48)
+    assert len(decode(tmp_path / "out.mp4")) == 12
+
+
+def test_frame_size_switch_cli_record(tmp_path) -> None:
+    from minface.cli import main
+
+    src = tmp_path / "in" / "switch.ts"
+    src.parent.mkdir()
+    H.size_switch_ts(src, (64, 48), (640, 480), n=4)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    code = main(["scrub", str(src.parent), "-o", str(out), "--max-video-pixels", "100000", "--report", str(report), "-q"])
+    records = [json.loads(line) for line in report.read_text().splitlines()]
+    assert code == 1 and len(records) == 1 and records[0]["status"] == "error"
+    assert "640x480" in records[0]["error"] and "Traceback" not in records[0]["error"]
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+
+
+def test_one_pixel_wide_video_is_a_clear_error(tmp_path) -> None:
+    import minface
+
+    src = tmp_path / "thin.avi"
+    H.one_pixel_wide(src)
+    with pytest.raises(minface.MinfaceError, match="too small to encode"):
+        minface.scrub(src, tmp_path / "out.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thin.avi"]
