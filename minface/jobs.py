@@ -102,6 +102,7 @@ class ScrubJob:
                 max_seconds=self.max_video_seconds,
                 batch=self.batch or 4,
                 overwrite=self.overwrite,
+                turned=self.turned,
                 output_root=task.root,
                 format=task.format,
             ).to_record()
