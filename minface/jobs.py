@@ -226,7 +226,7 @@ class VerifyJob:
     turned: bool = True
     report: str | None = None
     check_metadata: bool = True
-    min_size: float = 20.0
+    min_size: float = 10.0
     #: frames of each video searched
     video_samples: int = 16
 
@@ -247,6 +247,10 @@ class VerifyJob:
             turned=self.turned,
         )
         regions = load_regions(self.report) if self.report else {}
+        if self.preset == "audit":  # the full audit: BlazeFace too (a quicker --preset searches with CenterFace only)
+            from .audit_search import AuditSearch
+
+            detector = AuditSearch(detector, threads=self.threads)  # type: ignore[assignment]
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
