@@ -7,7 +7,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 import cv2
 import numpy as np
@@ -28,7 +28,7 @@ from .geometry import (
     _shared_detector,
     head_geometry,
 )
-from .output import save_photo, save_sheet, sheet_pixels
+from .output import photo_bytes, save_photo, save_sheet, sheet_pixels
 from .specs import Spec, get_spec
 
 if TYPE_CHECKING:
@@ -140,30 +140,61 @@ class IdPhoto:
                 return c
         raise KeyError(name)
 
-    def save(self, path: str | os.PathLike, *, quality: int = 95, format: str | None = None) -> Path:
-        """Write the photo to ``path`` with no metadata, ready to print or upload.
+    def save(self, path: str | os.PathLike | BinaryIO, *, quality: int = 95, format: str | None = None) -> Path | None:
+        """Write the photo to ``path`` (a path or a binary file object) with no metadata, ready to print or upload.
 
         JPEG files carry the spec's resolution in their JFIF header (``dpi``: a
         print shop prints them at the right size; it identifies no one). Where the
         spec limits the file size (``max_bytes``, e.g. 240 kB for the US visa and
         DV photos), the highest JPEG quality up to ``quality`` that fits is used.
-        The format comes from the extension unless ``format`` is given; a spec that
-        requires JPEG refuses other formats. Written atomically.
+        A path is written atomically, in the format of its extension unless
+        ``format`` is given; a file object (``io.BytesIO``, an upload stream, a
+        file opened ``"wb"``) gets JPEG unless ``format`` is given. A spec that
+        requires JPEG refuses other formats.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The path written; None for a file object.
 
         Raises
         ------
         ImageWriteError
-            The format is not the one the spec requires, or no quality fits the size limit.
+            The format is not the one the spec requires, no quality fits the size
+            limit, or the file object is not binary.
         """
         return save_photo(self.image, path, self.spec, quality=quality, format=format)
+
+    def to_bytes(self, *, quality: int = 95, format: str = "JPEG") -> bytes:
+        """The file :meth:`save` writes, as bytes (JPEG by default): the dpi header and size limit kept.
+
+        Examples
+        --------
+        >>> import io, numpy as np
+        >>> from minface.idphoto import SPECS, head_geometry
+        >>> g = head_geometry([[280, 260], [320, 260], [300, 280], [284, 300], [316, 300]])
+        >>> photo = IdPhoto(np.full((600, 600, 3), 200, np.uint8), SPECS["us-visa"], 0.6, 0.6, 0.0, 300.0, 1.0,
+        ...                 (), g, g, (0.0, 0.0, 1.0, 1.0), np.zeros((4, 2)))
+        >>> data = photo.to_bytes()
+        >>> data[:2], data[13:18], len(data) <= SPECS["us-visa"].max_bytes  # JPEG, 300 dpi, within 240 kB
+        (b'\\xff\\xd8', b'\\x01\\x01,\\x01,', True)
+        >>> buf = io.BytesIO(); photo.save(buf); buf.getvalue() == data
+        True
+        """
+        return photo_bytes(self.image, self.spec, quality=quality, format=format)
 
     def sheet(self, paper: str = "4x6in") -> np.ndarray:
         """A print sheet of copies of the photo with cut marks, at 300 dpi (see :func:`~minface.idphoto.sheet_pixels`)."""
         return sheet_pixels(self.image, self.spec, paper)
 
-    def save_sheet(self, path: str | os.PathLike, paper: str = "4x6in", *, quality: int = 95) -> Path:
-        """Write :meth:`sheet` to ``path`` (JPEG with 300 dpi in its JFIF header, or PNG), with no metadata."""
-        return save_sheet(self.sheet(paper), path, quality=quality)
+    def save_sheet(
+        self, path: str | os.PathLike | BinaryIO, paper: str = "4x6in", *, quality: int = 95, format: str | None = None
+    ) -> Path | None:
+        """Write :meth:`sheet` to ``path`` (JPEG with 300 dpi in its JFIF header, or PNG), with no metadata.
+
+        ``path`` may be a binary file object, as for :meth:`save`.
+        """
+        return save_sheet(self.sheet(paper), path, quality=quality, format=format)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready compliance report (no pixels)."""
