@@ -138,3 +138,9 @@ def test_batch_options_are_spelled_out(func, job) -> None:
         assert params[f.name].annotation != inspect.Parameter.empty
     with pytest.raises(TypeError, match="presett"):
         func([], "out", presett="fast")
+
+
+def test_detector_docstring_names_every_preset() -> None:
+    doc = minface.Detector.__doc__ or ""
+    line = next(x for x in doc.splitlines() if x.strip().startswith("preset :"))
+    assert all(f'"{name}"' in line for name in minface.PRESETS), line
