@@ -15,7 +15,6 @@ import numpy as np
 from ..errors import BodyCutOffError, CropOutsideImageError, FaceCutOffError, FaceTooSmallError, IdPhotoError
 from ..faces import Faces
 from ..images import ImageSource, load_image
-from ..redact import DEFAULT_PAD, redact, region_mask, regions
 from . import checks as qc
 from .background import INPUT_SIZE, Segmenter, extend_from_valid, refine_alpha, replace_background, shared_segmenter, subject_only
 from .checks import Check, evaluate
@@ -28,6 +27,7 @@ from .geometry import (
     _shared_detector,
     head_geometry,
 )
+from .bystanders import confirmed, in_body_zone, redact_others
 from .output import photo_bytes, save_photo, save_sheet, sheet_pixels
 from .specs import Spec, get_spec
 
@@ -346,7 +346,8 @@ def crop_id(
     there, i.e. where the chin, the top of the head or the shoulders would have
     to be invented (of the placements the spec allows, the one nearest the middle
     that invents nothing is used). Every other face reaching into the crop is
-    painted over too. The photo is then measured (:mod:`minface.idphoto.checks`).
+    painted over too, except a weak detection on the subject's own body that a
+    second look does not confirm (:mod:`minface.idphoto.bystanders`). The photo is then measured (:mod:`minface.idphoto.checks`).
 
     Parameters
     ----------
@@ -461,7 +462,8 @@ def crop_id(
     y1 = min(h_img, math.ceil(window[:, 1].max()) + 2)
     if x1 <= x0 or y1 <= y0:
         x0, y0, x1, y1 = 0, 0, w_img, h_img
-    src, n_redacted = _redact_others(pixels[y0:y1, x0:x1], faces, index, (x0, y0))
+    others = _bystanders(pixels, faces, index, prob, seg, geo, det or _shared_detector())
+    src, n_redacted = redact_others(pixels[y0:y1, x0:x1], faces, index, others, (x0, y0))
     photo = np.ascontiguousarray(out.warp(src, origin=(x0, y0)))
     valid = out.valid(w_img, h_img)
 
@@ -695,20 +697,34 @@ def _check_invented(
     )
 
 
-def _redact_others(src: np.ndarray, faces: Faces, subject: int, origin: tuple[int, int]) -> tuple[np.ndarray, int]:
-    """Paint the other faces whose region reaches into ``src`` (a window of the image at ``origin``)."""
+def _bystanders(
+    pixels: np.ndarray, faces: Faces, subject: int, prob: np.ndarray, seg: _Frame, geo: HeadGeometry, detector: Detector
+) -> list[int]:
+    """The other faces to paint: all of them, except those on the subject's body that a second look does not confirm.
+
+    See :mod:`minface.idphoto.bystanders`.
+    """
     others = [i for i in range(len(faces)) if i != subject]
     if not others:
-        return src, 0
-    shift = np.array([origin[0], origin[1], origin[0], origin[1]], np.float32)
-    boxes = faces.xyxy[others] - shift
-    regs = regions(boxes, pad=DEFAULT_PAD).boxes
-    h, w = src.shape[:2]
-    inside = (regs[:, 2] > 0) & (regs[:, 0] < w) & (regs[:, 3] > 0) & (regs[:, 1] < h)
-    if not inside.any():
-        return src, 0
-    painted = redact(src, boxes[inside])
-    # never paint the subject's own face (a bystander's region may reach into it)
-    own = region_mask(h, w, regions(faces.xyxy[[subject]] - shift, pad=0.0, shape="rect"))
-    painted[own] = src[own]
-    return painted, int(inside.sum())
+        return []
+    centre = seg.to_frame(np.array(geo.centre))
+    body = subject_only(prob, (float(centre[0]), float(centre[1]))) > 0.5
+
+    def mask_at(p: np.ndarray) -> bool:
+        x, y = seg.to_frame(p)
+        return 0 <= x < INPUT_SIZE and 0 <= y < INPUT_SIZE and bool(body[int(y), int(x)])
+
+    zone = {
+        "eyes": np.array(geo.eyes),
+        "rot": np.stack(geo.axes),
+        "chin": np.array(geo.chin),
+        "centre": np.array(geo.centre),
+        "head": geo.head_height,
+    }
+    keep = []
+    for i in others:
+        box = faces.xyxy[i]
+        point = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float64)
+        if not in_body_zone(point, mask_at=mask_at, **zone) or confirmed(pixels, box, detector):
+            keep.append(i)
+    return keep
