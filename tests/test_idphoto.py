@@ -451,6 +451,31 @@ def test_a_face_on_the_subjects_body_needs_stronger_evidence(cutout, detector) -
     assert (centre == 0).all()  # painted black, as every other face
 
 
+class _Spy:
+    """A detector that records how it was called (``turned``: None is the detector's own setting)."""
+
+    def __init__(self, det: minface.Detector) -> None:
+        self.det, self.turned, self.backend, self.calls = det, det.turned, det.backend, []
+
+    def __call__(self, image, *, turned=None):
+        self.calls.append((np.asarray(image).shape[:2], turned))
+        return self.det(image, turned=turned)
+
+
+def test_upright_subject_skips_the_turned_search_a_sideways_photo_gets_it(cutout, detector) -> None:
+    sc = portrait(cutout, (900, 1000), 1.4, (450, 300), scene="coffee")
+    spy = _Spy(detector)
+    upright = minface.crop_id(sc.image, "us-passport", detector=spy)
+    full = [c for c in spy.calls if c[0] == sc.image.shape[:2]]
+    assert full == [(sc.image.shape[:2], False)]  # one search of the photo, upright only
+    assert upright.ok, upright.to_text()
+    spy.calls.clear()
+    sideways = np.ascontiguousarray(np.rot90(sc.image))  # stored turned, no orientation tag
+    turned = minface.crop_id(sideways, "us-passport", detector=spy)
+    assert (sideways.shape[:2], None) in spy.calls  # the subject is not upright: the detector's full search
+    assert abs(turned.roll) == pytest.approx(90, abs=5) and turned.ok, turned.to_text()
+
+
 def test_landmarks_are_needed() -> None:
     faces = minface.Faces([[100, 100, 300, 340]], [0.9], image_size=(500, 500))
     with pytest.raises(IdPhotoError) as info:

@@ -407,7 +407,7 @@ def crop_id(
     det = detector
     if faces is None:
         det = det or _shared_detector()
-        faces = det(pixels)
+        faces = _detect(det, pixels, face)
     elif faces.image_size is not None and faces.image_size != (w_img, h_img):
         raise ValueError(f"faces were found in a {faces.image_size} image, not in this {(w_img, h_img)} one")
     index = _choose(faces, face, (w_img, h_img))
@@ -511,6 +511,36 @@ def crop_id(
         crown_from=crown_from,
         alpha=alpha,
     )
+
+
+#: A face found upright this sure of itself, nearly level, tells the photo's orientation (see :func:`_detect`).
+_UPRIGHT_SCORE = 0.6
+_UPRIGHT_ROLL = 30.0
+
+
+def _detect(det: Detector, pixels: np.ndarray, face: FaceChoice) -> Faces:
+    """The faces of ``pixels``: searched upright only when the subject is found upright, else as ``det`` searches.
+
+    A detector that also searches the image turned by 90, 180 and 270 degrees
+    (photos whose orientation tag was lost) first votes on the orientation and
+    may search two of them in full. An ID photo's subject found upright, with a
+    score of at least :data:`_UPRIGHT_SCORE` and within :data:`_UPRIGHT_ROLL`
+    degrees of level, already says the photo is upright, and the other
+    orientations are not searched (about half of the detection's time on a
+    selfie). Otherwise, and when ``face`` is an index (into the detector's own
+    results), the detector searches as it is set to.
+    """
+    if not getattr(det, "turned", False) or not isinstance(face, str):
+        return det(pixels)
+    upright = det(pixels, turned=False)
+    try:
+        i = _choose(upright, face, (pixels.shape[1], pixels.shape[0]))
+        sure = upright.landmarks is not None and upright.scores[i] >= _UPRIGHT_SCORE
+        if sure and abs(head_geometry(upright.landmarks[i]).roll) <= _UPRIGHT_ROLL:
+            return upright
+    except (IdPhotoError, ValueError):
+        pass
+    return det(pixels)
 
 
 def _outside(corners: np.ndarray, w: int, h: int) -> float:
