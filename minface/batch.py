@@ -424,6 +424,7 @@ def run_batch(
         close_report = True
 
     def emit(rec: dict) -> None:
+        rec = work.shown(rec)  # files named as the command line named them (relative stays relative)
         summary.count(rec)
         if out_fh is not None:
             out_fh.write(json.dumps(rec) + "\n")

@@ -304,6 +304,22 @@ class TestBatch:
         assert not journal.exists()  # finished with nothing pending: no file of minface's is left in the archive
         assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == sorted(truth)
 
+    def test_report_names_files_as_given(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        truth = make_tree(Path("in"), 2)
+        Path("in", "notes.txt").write_text("not a photo")
+        Path("in", "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a whole JPEG")
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "in", "-o", "out", "--report", "r.jsonl"]) == 1
+        recs = {r["input"]: r for r in map(json.loads, Path("r.jsonl").read_text().splitlines())}
+        expected = {os.path.join("in", *rel.split("/")) for rel in truth} | {os.path.join("in", "notes.txt"), os.path.join("in", "broken.jpg")}
+        assert set(recs) == expected  # relative, as on the command line
+        for rel in truth:
+            assert recs[os.path.join("in", *rel.split("/"))]["output"] == os.path.join("out", *rel.split("/"))
+        assert recs[os.path.join("in", "broken.jpg")]["status"] == "error"
+        absolute = tmp_path / "r2.jsonl"
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), "--report", str(absolute)]) == 1
+        assert all(os.path.isabs(json.loads(x)["input"]) for x in absolute.read_text().splitlines())
+
     def test_finished_in_place_run_keeps_the_journal_of_an_unfinished_one(self, tmp_path):
         src = tmp_path / "in"
         make_tree(src, 2)
