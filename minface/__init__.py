@@ -52,7 +52,7 @@ _LAZY = {
     "strip_bytes": "metadata",
     "ScrubResult": "pipeline",
     "scrub": "pipeline",
-    "scrub_batch": "pipeline",
+    "scrub_batch": "jobs",
     "scrub_bytes": "pipeline",
     "redact": "redact",
     "regions": "redact",
@@ -65,8 +65,9 @@ if TYPE_CHECKING:
     from .faces import Faces
     from .idphoto import SPECS, IdPhoto, crop_id
     from .images import DEFAULT_MAX_PIXELS, load_image, save_image
+    from .jobs import scrub_batch
     from .metadata import MetadataReport, StripReport, inspect, strip, strip_bytes
-    from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
+    from .pipeline import ScrubResult, scrub, scrub_bytes
     from .redact import redact, regions
 
 __all__ = [

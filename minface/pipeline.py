@@ -13,35 +13,24 @@ import io
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
-from .batch import BatchSummary, error_record
+from .batch import error_record
 from .detect import Detector, detect
-from .detect.runtimes import default_threads
 from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
-from .images import (
-    DEFAULT_MAX_PIXELS,
-    ImageSource,
-    _HandedOver,
-    _open,
-    _pil_to_uint8,
-    apply_orientation,
-    atomic_write,
-    encode_image,
-    pil_array,
-    read_orientation,
-)
-from .jobs import ScrubJob, StripJob
+from .io.atomic import atomic_write
+from .io.decode import DEFAULT_MAX_PIXELS, ImageSource, _open, _pil_to_uint8, apply_orientation, pil_array, read_orientation
+from .io.encode import _HandedOver, encode_image
 from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
+from .results import OutputExistsError, ScrubResult, check_destination as _check_destination
 
-__all__ = ["scrub", "scrub_bytes", "scrub_many", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
+__all__ = ["scrub", "scrub_bytes", "scrub_many", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
 #: Format written for each format read (multi-picture JPEGs lose their secondary images, with a note).
 OUTPUT_FORMAT = {
@@ -56,40 +45,6 @@ OUTPUT_FORMAT = {
     "HEIF": "HEIF",
 }
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "GIF", "AVIF", "HEIF"}
-
-
-class OutputExistsError(MinfaceError, FileExistsError):
-    """The destination exists and overwriting was not asked for."""
-
-
-@dataclass
-class ScrubResult:
-    """What :func:`scrub` did to one file; ``to_record()`` is one line of the JSON report.
-
-    ``faces`` holds, per face, its detected ``box`` and ``score`` and the
-    ``region`` that was painted (``shape`` and the ``box`` it is inscribed in,
-    which may extend past the image), all in pixels of the upright output image.
-    Animated images (and the top-level images of a HEIF) add the ``frame``
-    index to each face, and a face found in the alpha plane
-    (:mod:`minface.planes`) says ``"plane": "alpha"``. ``notes`` says what the
-    output does not keep (the secondary pictures of a multi-picture JPEG).
-    """
-
-    input: str
-    output: str | None
-    status: str  # "ok", "error" or "skipped"
-    error: str | None = None
-    width: int = 0
-    height: int = 0
-    faces: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    format: str | None = None
-    frames: int = 0
-    detector: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_record(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -375,21 +330,6 @@ def _video_format(src: Any) -> str | None:
     return kind.format if kind.kind == "video" else None
 
 
-def _check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool) -> int | None:
-    """Refuse an existing ``dst`` unless asked; return the permission bits to keep when replacing ``src`` itself."""
-    if isinstance(src, (str, os.PathLike)) and os.path.lexists(dst):
-        same = os.path.exists(dst) and os.path.samefile(src, dst)
-        if same and not in_place:
-            raise OutputExistsError(f"{dst}: is the input itself; pass in_place=True to replace the original")
-        if not same and not overwrite:
-            raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
-        if same:
-            return os.stat(src).st_mode & 0o7777
-    elif os.path.lexists(dst) and not overwrite:
-        raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
-    return None
-
-
 def scrub_bytes(
     data: bytes,
     *,
@@ -450,7 +390,7 @@ def _out_format(fmt: str | None) -> str | None:
     """The output format asked for (``None`` or ``"same"``: the input's); raises on an unknown one."""
     if fmt is None or str(fmt).lower() == "same":
         return None
-    from .images import _save_format
+    from .io.encode import _save_format
 
     return _save_format(fmt, None)
 
@@ -627,185 +567,3 @@ _STYLE_DEFAULTS: dict[str, Any] = {
     "quality": None,
     "format": None,
 }
-
-
-def scrub_batch(
-    inputs: list[str | os.PathLike] | str | os.PathLike,
-    output_dir: str | os.PathLike | None = None,
-    *,
-    in_place: bool = False,
-    jobs: int | None = None,
-    overwrite: bool = False,
-    report: str | os.PathLike | None = None,
-    progress: bool = False,
-    dry_run: bool = False,
-    include: list[str] | tuple[str, ...] = (),
-    exclude: list[str] | tuple[str, ...] = (),
-    preset: str = "balanced",
-    min_face: float | None = None,
-    threshold: float | None = None,
-    backend: str = "auto",
-    device: str = "cpu",
-    threads: int | None = None,
-    method: Method = "fill",
-    shape: Shape = "ellipse",
-    pad: float = DEFAULT_PAD,
-    color: Color = (0, 0, 0),
-    blocks: int = 6,
-    strength: float = 0.25,
-    quality: int | None = None,
-    format: str | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    batch: int = 0,
-    turned: bool = True,
-    video_quality: int | None = None,
-    keep_audio: bool = False,
-    max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
-    max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
-) -> BatchSummary:
-    """Scrub files and folders (recursively) into ``output_dir``, or in place.
-
-    Files that are not photos are skipped (a record each, never copied);
-    ``include``/``exclude`` are glob patterns (:class:`minface.walk.Filter`).
-    See :func:`minface.batch.run_batch` for the guarantees (atomic outputs,
-    resume, one bad file never stops the batch). Safe to call from a script
-    without an ``if __name__ == "__main__":`` guard.
-
-    Parameters
-    ----------
-    inputs : path or list of paths
-        Files and folders.
-    output_dir : path, optional
-        Where the outputs go, mirroring the inputs' tree (or ``in_place=True``).
-    in_place, overwrite : bool
-        Replace the originals (each atomically, once its new version is whole;
-        a journal lets a rerun of an interrupted batch resume); replace existing outputs.
-    jobs : int, optional
-        Worker processes (default: one per CPU).
-    report : path, optional
-        JSON-lines report, one record per input.
-    progress, dry_run : bool
-        Show a progress bar; only list what would be done.
-    preset, min_face, threshold, backend, device, turned
-        The detector's settings (:class:`minface.Detector`).
-    threads : int, optional
-        Inference threads per worker (default: the CPUs shared among the jobs).
-    method, shape, pad, color, blocks, strength
-        How faces are destroyed (:func:`minface.redact`).
-    quality, format, max_pixels
-        Output quality and format (default: each input's), and the decompression-bomb guard,
-        as in :func:`minface.scrub`.
-    batch : int
-        Images per model call when detecting in batches (``device="cuda"``); 0: one file at a time.
-    video_quality, keep_audio, max_video_pixels, max_video_seconds
-        Videos (the ``video`` extra): H.264 quality, keep the audio, the largest frame and duration.
-
-    Returns
-    -------
-    minface.batch.BatchSummary
-
-    Examples
-    --------
-    >>> import tempfile, minface
-    >>> from importlib import resources
-    >>> folder = resources.files("minface") / "examples"
-    >>> summary = minface.scrub_batch([folder / "group.jpg"], tempfile.mkdtemp(), jobs=1, preset="fast")
-    >>> summary.ok, summary.failed, summary.faces >= 5
-    (1, 0, True)
-    """
-    from .batch import run_batch
-
-    n_jobs = jobs or default_threads()
-    job = ScrubJob(
-        preset=preset,
-        min_face=min_face,
-        threshold=threshold,
-        backend=backend,
-        device=device,
-        threads=threads or max(1, default_threads() // n_jobs),
-        method=method,
-        shape=shape,
-        pad=pad,
-        color=color,  # type: ignore[arg-type]
-        blocks=blocks,
-        strength=strength,
-        quality=quality,
-        format=format,
-        overwrite=overwrite,
-        in_place=in_place,
-        max_pixels=max_pixels,
-        batch=batch,
-        turned=turned,
-        video_quality=video_quality,
-        keep_audio=keep_audio,
-        max_video_pixels=max_video_pixels,
-        max_video_seconds=max_video_seconds,
-    )
-    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    return run_batch(
-        paths,
-        output_dir,
-        job,
-        in_place=in_place,
-        overwrite=overwrite,
-        jobs=n_jobs,
-        report=report,
-        progress=progress,
-        dry_run=dry_run,
-        desc="scrub",
-        include=include,
-        exclude=exclude,
-        suffix=_suffix(format),
-    )
-
-
-def _suffix(fmt: str | None) -> str | None:
-    """The extension outputs get in another format (None: each keeps its own name)."""
-    from .media import FORMAT_EXTENSIONS
-
-    out = _out_format(fmt)
-    return FORMAT_EXTENSIONS[out][0] if out else None
-
-
-def strip_batch(
-    inputs: list[str | os.PathLike] | str | os.PathLike,
-    output_dir: str | os.PathLike | None = None,
-    *,
-    in_place: bool = False,
-    jobs: int | None = None,
-    overwrite: bool = False,
-    report: str | os.PathLike | None = None,
-    progress: bool = False,
-    dry_run: bool = False,
-    include: list[str] | tuple[str, ...] = (),
-    exclude: list[str] | tuple[str, ...] = (),
-    keep_orientation: bool = True,
-    icc: str = "clean",
-    verify: bool = True,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-) -> BatchSummary:
-    """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
-
-    ``keep_orientation``, ``icc``, ``verify`` and ``max_pixels`` are those of
-    :func:`minface.strip`; the other parameters those of :func:`scrub_batch`.
-    """
-    from .batch import run_batch
-
-    job = StripJob(
-        keep_orientation=keep_orientation, icc=icc, verify=verify, overwrite=overwrite, in_place=in_place, max_pixels=max_pixels
-    )
-    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    return run_batch(
-        paths,
-        output_dir,
-        job,
-        in_place=in_place,
-        overwrite=overwrite,
-        jobs=jobs or default_threads(),
-        report=report,
-        progress=progress,
-        dry_run=dry_run,
-        desc="strip",
-        include=include,
-        exclude=exclude,
-    )

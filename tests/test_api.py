@@ -15,7 +15,7 @@ import minface
 from minface.errors import ImageWriteError, InvalidBoxesError, MinfaceError
 from minface.idphoto import SPECS, head_geometry
 from minface.jobs import ScrubJob, StripJob
-from minface.pipeline import strip_batch
+from minface.jobs import strip_batch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

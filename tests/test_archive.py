@@ -28,7 +28,8 @@ from conftest import STORE_FOR_ORIENTATION, background, dead_temporary, matched,
 from PIL import Image
 
 import minface
-from minface import images, media
+from minface import media
+from minface.io import decode
 from minface.batch import _Progress
 from minface.cli import main as cli_main
 from minface.errors import CorruptImageError, MissingDependencyError, UnsupportedImageError
@@ -574,7 +575,7 @@ def test_heic_strip_is_lossless_and_not_larger(tmp_path):
 
 def test_heic_without_the_extra_names_it(tmp_path, monkeypatch):
     path, _ = heic_portrait(tmp_path)
-    monkeypatch.setattr(images, "_HEIF_READY", False)
+    monkeypatch.setattr(decode, "_HEIF_READY", False)
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
     with pytest.raises(MissingDependencyError, match=r"minface\[heif\]"):
         minface.load_image(path)

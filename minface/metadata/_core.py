@@ -11,7 +11,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from .. import images as _images
+from ..io import decode as _images
+from ..io.atomic import atomic_write
 from ..errors import CorruptImageError, ImageError, ImageWriteError, MetadataError, MissingDependencyError, UnsupportedImageError
 from ._binary import _Malformed, _u32le
 from ._gif import _gif_layout, _inspect_gif, _rewrite_gif
@@ -263,7 +264,7 @@ def strip(
     mode = None
     if same:
         mode = src_path.stat().st_mode & 0o7777
-    _images.atomic_write(dst_path, out, mode=mode, root=output_root)
+    atomic_write(dst_path, out, mode=mode, root=output_root)
     return _replace_dst(report, os.fspath(dst_path))
 
 
