@@ -103,6 +103,17 @@ class IdPhoto:
         model (:data:`~minface.idphoto.CROWN_ABOVE_EYES`) when the mask gave none.
     alpha : numpy.ndarray
         The person mask of the photo (float32, 1 = person).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minface.idphoto import SPECS, Check, head_geometry
+    >>> g = head_geometry([[280, 260], [320, 260], [300, 280], [284, 300], [316, 300]])
+    >>> checks = (Check.within("roll", 3.0, -8, 8, "deg"), Check.within("yaw", 12.0, -5, 5, "deg"))
+    >>> photo = IdPhoto(np.full((600, 600, 3), 200, np.uint8), SPECS["us-passport"], 0.6, 0.6, 0.0, 300.0, 1.0,
+    ...                 checks, g, g, (0.0, 0.0, 1.0, 1.0), np.zeros((4, 2)))
+    >>> photo.ok, photo.failed, photo.check("roll").passed, photo.to_dict()["spec"]
+    (False, ['yaw'], True, 'us-passport')
     """
 
     image: np.ndarray
