@@ -98,8 +98,8 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     g.add_argument(
         "--upright-only",
         action="store_true",
-        help="search images only as stored (default: also turned by 90, 180 and 270 degrees, for photos that lost "
-        "their orientation tag)",
+        help="search images and video frames only as shown (default: also turned by 90, 180 and 270 degrees, for "
+        "photos that lost their orientation tag and videos whose display matrix is lost or wrong)",
     )
 
 

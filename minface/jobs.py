@@ -14,9 +14,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._defaults import DEFAULT_MAX_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS, DEFAULT_PAD
+
+if TYPE_CHECKING:  # annotations only: this module stays light
+    from .batch import BatchSummary
+    from .colors import Color
+    from .redact import Method, Shape
 
 __all__ = ["ScrubJob", "StripJob", "VerifyJob", "scrub_batch", "strip_batch"]
 
@@ -102,6 +107,7 @@ class ScrubJob:
                 max_seconds=self.max_video_seconds,
                 batch=self.batch or 4,
                 overwrite=self.overwrite,
+                turned=self.turned,
                 output_root=task.root,
                 format=task.format,
             ).to_record()
@@ -293,17 +299,68 @@ def scrub_batch(
     dry_run: bool = False,
     include: list[str] | tuple[str, ...] = (),
     exclude: list[str] | tuple[str, ...] = (),
-    **options: Any,
-):
+    preset: str = "balanced",
+    min_face: float | None = None,
+    threshold: float | None = None,
+    backend: str = "auto",
+    device: str = "cpu",
+    threads: int | None = None,
+    method: Method = "fill",
+    shape: Shape = "ellipse",
+    pad: float = DEFAULT_PAD,
+    color: Color = (0, 0, 0),
+    blocks: int = 6,
+    strength: float = 0.25,
+    quality: int | None = None,
+    format: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    batch: int = 0,
+    turned: bool = True,
+    video_quality: int | None = None,
+    keep_audio: bool = False,
+    max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
+    max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
+) -> BatchSummary:
     """Scrub files and folders (recursively) into ``output_dir``, or in place.
 
-    ``options`` are those of :class:`ScrubJob` (``preset``, ``min_face``,
-    ``method``, ``format``, ...). Files that are not photos are skipped (a
-    record each, never copied); ``include``/``exclude`` are glob patterns
-    (:class:`minface.walk.Filter`). See :func:`minface.batch.run_batch` for the
-    guarantees (atomic outputs, resume, one bad file never stops the batch).
-    Returns a :class:`minface.batch.BatchSummary`. Safe to call from a script
+    Files that are not photos are skipped (a record each, never copied);
+    ``include``/``exclude`` are glob patterns (:class:`minface.walk.Filter`).
+    See :func:`minface.batch.run_batch` for the guarantees (atomic outputs,
+    resume, one bad file never stops the batch). Safe to call from a script
     without an ``if __name__ == "__main__":`` guard.
+
+    Parameters
+    ----------
+    inputs : path or list of paths
+        Files and folders.
+    output_dir : path, optional
+        Where the outputs go, mirroring the inputs' tree (or ``in_place=True``).
+    in_place, overwrite : bool
+        Replace the originals (each atomically, once its new version is whole;
+        a journal lets a rerun of an interrupted batch resume); replace existing outputs.
+    jobs : int, optional
+        Worker processes (default: one per CPU).
+    report : path, optional
+        JSON-lines report, one record per input.
+    progress, dry_run : bool
+        Show a progress bar; only list what would be done.
+    preset, min_face, threshold, backend, device, turned
+        The detector's settings (:class:`minface.Detector`).
+    threads : int, optional
+        Inference threads per worker (default: the CPUs shared among the jobs).
+    method, shape, pad, color, blocks, strength
+        How faces are destroyed (:func:`minface.redact`).
+    quality, format, max_pixels
+        Output quality and format (default: each input's), and the decompression-bomb guard,
+        as in :func:`minface.scrub`.
+    batch : int
+        Images per model call when detecting in batches (``device="cuda"``); 0: one file at a time.
+    video_quality, keep_audio, max_video_pixels, max_video_seconds
+        Videos (the ``video`` extra): H.264 quality, keep the audio, the largest frame and duration.
+
+    Returns
+    -------
+    minface.batch.BatchSummary
 
     Examples
     --------
@@ -318,8 +375,31 @@ def scrub_batch(
     from .detect.runtimes import default_threads
 
     n_jobs = jobs or default_threads()
-    threads = options.pop("threads", None) or max(1, default_threads() // n_jobs)
-    job = ScrubJob(overwrite=overwrite, in_place=in_place, threads=threads, **options)
+    job = ScrubJob(
+        preset=preset,
+        min_face=min_face,
+        threshold=threshold,
+        backend=backend,
+        device=device,
+        threads=threads or max(1, default_threads() // n_jobs),
+        method=method,
+        shape=shape,
+        pad=pad,
+        color=color,  # type: ignore[arg-type]
+        blocks=blocks,
+        strength=strength,
+        quality=quality,
+        format=format,
+        overwrite=overwrite,
+        in_place=in_place,
+        max_pixels=max_pixels,
+        batch=batch,
+        turned=turned,
+        video_quality=video_quality,
+        keep_audio=keep_audio,
+        max_video_pixels=max_video_pixels,
+        max_video_seconds=max_video_seconds,
+    )
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     return run_batch(
         paths,
@@ -334,7 +414,7 @@ def scrub_batch(
         desc="scrub",
         include=include,
         exclude=exclude,
-        suffix=_suffix(options.get("format")),
+        suffix=_suffix(format),
     )
 
 
@@ -359,16 +439,22 @@ def strip_batch(
     dry_run: bool = False,
     include: list[str] | tuple[str, ...] = (),
     exclude: list[str] | tuple[str, ...] = (),
-    **options: Any,
-):
+    keep_orientation: bool = True,
+    icc: str = "clean",
+    verify: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> BatchSummary:
     """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
 
-    ``options`` are those of :class:`StripJob` (``keep_orientation``, ``icc``, ``verify``).
+    ``keep_orientation``, ``icc``, ``verify`` and ``max_pixels`` are those of
+    :func:`minface.strip`; the other parameters those of :func:`scrub_batch`.
     """
     from .batch import run_batch
     from .detect.runtimes import default_threads
 
-    job = StripJob(overwrite=overwrite, in_place=in_place, **options)
+    job = StripJob(
+        keep_orientation=keep_orientation, icc=icc, verify=verify, overwrite=overwrite, in_place=in_place, max_pixels=max_pixels
+    )
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     return run_batch(
         paths,
