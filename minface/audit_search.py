@@ -5,7 +5,7 @@ searches every plane with CenterFace (preset ``audit``: faces from 8 px, the
 enlarged scale where something small was seen, every orientation searched in
 full where the four-orientation vote points) *and* with BlazeFace full-range
 (:mod:`minface.detect.blazeface`, a different network trained on different
-data: faces from 10 px upright, from 20 px in the three other orientations),
+data: faces from 10 px upright, from 40 px in the three other orientations),
 and joins their candidates:
 
 * a candidate both detectors see (overlapping boxes) must reach both
@@ -68,7 +68,7 @@ CF_BOTH = min(STRICT.cf_both, LAX.cf_both)
 BF_BOTH = min(STRICT.bf_both, LAX.bf_both)
 #: In the image turned (a quarter, a half, three quarters), BlazeFace reads faces from this many
 #: times ``min_face`` (a photo stored turned is rarer; the time goes to the upright search).
-TURNED_MIN_FACE = 2.0
+TURNED_MIN_FACE = 4.0
 #: Boxes overlapping this much (intersection over union) are one face seen by both detectors.
 SAME_FACE = 0.3
 
