@@ -29,7 +29,13 @@ def _local(target: str) -> str:
     return target[len("file://") :] if target.startswith("file://") else target
 
 
-def _why(rec: dict[str, Any]) -> str | None:
+def _exists(target: str, base: str) -> bool:
+    """Whether the output ``target`` exists (a relative name: from here, or from the report's folder)."""
+    path = _local(target)
+    return os.path.exists(path) or (not os.path.isabs(path) and os.path.exists(os.path.join(base, path)))
+
+
+def _why(rec: dict[str, Any], base: str = ".") -> str | None:
     """Why ``rec`` (one scrub record) left its input without a scrubbed output, or None when it did not."""
     status = rec.get("status")
     if status == "error":
@@ -43,7 +49,7 @@ def _why(rec: dict[str, Any]) -> str | None:
         return None  # not an image: nothing to scrub
     if status == "ok":
         target = rec.get("output")
-        if target and not os.path.exists(_local(str(target))):
+        if target and not _exists(str(target), base):
             return "the scrub wrote it, but the output is gone"
         return None
     return f"unknown status {status!r} in the scrub report"
@@ -77,7 +83,7 @@ def not_scrubbed(report: str | os.PathLike) -> list[dict[str, Any]]:
                 name = f"{os.fspath(report)}:{number}"
                 last[name] = _record(name, None, "this line of the scrub report cannot be read")
                 continue
-            why = _why(rec)
+            why = _why(rec, os.path.dirname(os.path.abspath(report)))
             name = rec["input"]
             last.pop(name, None)  # the latest record of an input decides (and keeps report order)
             output = rec.get("output")
