@@ -1,9 +1,9 @@
 """The OpenVINO runtime (``backend="openvino"``, ``pip install 'minface[openvino]'``).
 
 It runs the same checksum-verified model bytes as the other runtimes, read from
-memory by OpenVINO's ONNX reader (no file, no cache directory, no converter: the
-converter ``openvino.tools.ovc`` is the part that sends telemetry, and it is
-never imported). Every input shape first runs on one model compiled for any
+memory by OpenVINO's ONNX reader (no file, no cache directory). ``import
+openvino`` sends usage telemetry from the model converter it imports; minface
+imports OpenVINO without it (see :func:`minface._privacy.import_openvino`). Every input shape first runs on one model compiled for any
 shape; a shape seen :data:`STATIC_AFTER` times gets a model compiled for that
 shape alone (about 1.5x faster per call on this CPU, 0.3 s to 1 s to compile),
 and at most :data:`MAX_SHAPES` such models are kept, the least recently used
@@ -41,10 +41,22 @@ class OpenVinoRuntime:
     def __init__(self, model: str, threads: int) -> None:
         from .runtimes import MODELS, PIXEL_INPUT, model_bytes
 
+        from .. import _privacy
+
         try:
-            import openvino as ov
+            ov = _privacy.import_openvino()
         except ImportError as exc:
             raise MissingDependencyError("backend 'openvino' needs OpenVINO: pip install 'minface[openvino]'") from exc
+        if _privacy.OPENVINO_LOADED_BEFORE and not getattr(ov, "_minface_warned", False):
+            import warnings
+
+            warnings.warn(
+                "openvino was imported before minface, and its import sends usage telemetry (network); "
+                "import minface first",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            ov._minface_warned = True
         spec = MODELS[model]
         self._bgr = spec.channels == "bgr"
         self._input = PIXEL_INPUT
