@@ -36,7 +36,10 @@ def import_openvino():  # noqa: ANN201 - the openvino module
     as before.
     """
     if "openvino" in sys.modules:
-        return sys.modules["openvino"]
+        loaded = sys.modules["openvino"]
+        if loaded is None:  # imports of it are refused
+            raise ImportError("import of openvino halted; None in sys.modules")
+        return loaded
     blocked = [name for name in ("openvino.tools.ovc", "openvino_telemetry") if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]  # "import name" raises ImportError
