@@ -158,3 +158,69 @@ def test_one_pixel_wide_video_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(minface.MinfaceError, match="too small to encode"):
         minface.scrub(src, tmp_path / "out.mp4")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thin.avi"]
+
+
+def _scrub_folder(tmp_path: Path, files: dict[str, Path]) -> tuple[int, dict[str, dict], Path]:
+    """``minface scrub IN -o OUT`` over ``files``; the exit code, the records by file name, OUT."""
+    from minface.cli import main
+
+    out = tmp_path / "out"
+    report = tmp_path / f"report-{len(list(tmp_path.glob('report-*')))}.jsonl"
+    code = main(["scrub", str(next(iter(files.values())).parent), "-o", str(out), "--report", str(report), "-q", "--preset", "fast"])
+    records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
+    return code, records, out
+
+
+@pytest.mark.parametrize("container, suffix, options", [
+    ("matroska", ".mkv", None),
+    ("webm", ".webm", None),
+    ("mp4", ".mp4", {"movflags": "frag_keyframe+empty_moov"}),
+])
+def test_truncated_video_is_refused(tmp_path, container, suffix, options) -> None:
+    whole = tmp_path / f"whole{suffix}"
+    H.plain_clip(whole, 60, container=container, options=options)
+    src_dir = tmp_path / "in"
+    src_dir.mkdir()
+    cut = src_dir / f"cut{suffix}"
+    H.truncated(whole, cut, 0.5)
+    before = cut.read_bytes()
+    for _ in range(2):  # a rerun refuses it again (never "output exists")
+        code, records, out = _scrub_folder(tmp_path, {"cut": cut})
+        assert code == 1 and records[cut.name]["status"] == "error", records
+        assert "truncated" in records[cut.name]["error"] or "damaged" in records[cut.name]["error"]
+        assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+    assert cut.read_bytes() == before
+    import minface
+
+    assert minface.scrub(whole, tmp_path / "whole-out.mp4", preset="fast").frames == 60  # the whole file is fine
+
+
+def test_unfinished_matroska_is_refused(tmp_path) -> None:
+    if not _require("ffmpeg"):
+        pytest.skip("needs ffmpeg")
+    src_dir = tmp_path / "in"
+    src_dir.mkdir()
+    src = src_dir / "recording.mkv"
+    H.unfinished_mkv(src)
+    code, records, out = _scrub_folder(tmp_path, {"rec": src})
+    assert code == 1 and records[src.name]["status"] == "error"
+    assert "still being written" in records[src.name]["error"]
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_trimmed_mp4_with_an_edit_list_is_ok(tmp_path) -> None:
+    if not _require("ffmpeg"):
+        pytest.skip("needs ffmpeg")
+    import minface
+
+    whole = tmp_path / "x.mp4"
+    H.plain_clip(whole, 60)
+    cut = tmp_path / "cut.mp4"
+    H.edit_list_mp4(whole, cut, 1.3)
+    with av.open(str(cut)) as c:
+        declared = c.streams.video[0].frames
+        shown = sum(1 for _ in c.decode(video=0))
+    assert declared > shown  # the edit list hides the frames before the cut
+    r = minface.scrub(cut, tmp_path / "out.mp4", preset="fast")
+    assert r.status == "ok" and r.frames == shown
+    assert len(decode(tmp_path / "out.mp4")) == shown
