@@ -62,7 +62,8 @@ from .errors import ImageWriteError, MinfaceError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS, atomic_write
 from .media import HEAD_BYTES, classify
-from .pipeline import ScrubJob, scrub_bytes
+from .jobs import ScrubJob
+from .pipeline import scrub_bytes
 from .redact import DEFAULT_PAD, METHODS, SHAPES
 from .walk import Filter, error_entry, route_other, skip_record
 

@@ -57,9 +57,9 @@ def verify_video(
     require_av()
     name = os.fspath(path)
     if detector is None:
-        from ..verify import _audit_detector
+        from ..verify import _audit_search
 
-        detector = _audit_detector()
+        detector = _audit_search()
     container, stream, info = open_input(name, format)
     intact: list[dict[str, Any]] = []
     redacted = 0

@@ -51,7 +51,7 @@ import numpy as np
 from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
-from ..pipeline import OutputExistsError, ScrubResult
+from ..results import OutputExistsError, ScrubResult
 from .container import (
     DEFAULT_MAX_VIDEO_PIXELS,
     DEFAULT_MAX_VIDEO_SECONDS,
