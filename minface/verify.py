@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ._defaults import DEFAULT_MAX_PIXELS
 from .faces import Faces
 from .images import decode_image
 from .metadata import inspect
@@ -160,12 +161,13 @@ def verify_file(
     """
     name = os.fspath(path)
     search = detector if detector is not None else _audit_search()
-    image = decode_image(path, alpha=True).pixels
-    painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
+    frames = _frames(path, name)
     intact, redacted = [], 0
-    for _, plane in searched_planes(image):  # the planes scrub searches: colour, and alpha (minface.planes)
-        found, done = audit_faces(plane, search(plane), painted, min_size=min_size)
-        intact, redacted = intact + found, redacted + done
+    for index, image in enumerate(frames):  # every frame of an animation (GIF, WebP, APNG, AVIF)
+        painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
+        for _, plane in searched_planes(image):  # the planes scrub searches: colour, and alpha (minface.planes)
+            found, done = audit_faces(plane, search(plane), painted, min_size=min_size)
+            intact, redacted = intact + ([{**f, "frame": index} for f in found] if len(frames) > 1 else found), redacted + done
     intact.sort(key=lambda a: -a["confidence"])
     leftovers: list[str] = []
     if check_metadata:
@@ -173,6 +175,17 @@ def verify_file(
         leftovers = sorted({item.kind for item in report.sensitive})
     status = "leak" if intact or leftovers else "clean"
     return VerifyResult(name, status, None, intact, redacted, leftovers)
+
+
+def _frames(path: str | os.PathLike, name: str) -> list[np.ndarray]:
+    """Every frame of ``path`` as scrub reads it (upright, alpha kept): one for a still image."""
+    decoded = decode_image(path, alpha=True)
+    if decoded.n_frames <= 1:
+        return [decoded.pixels]
+    del decoded
+    from .pipeline import _read_source
+
+    return _read_source(path, name, DEFAULT_MAX_PIXELS, "PNG").frames  # PNG: a format that keeps alpha
 
 
 def eye_region(box: np.ndarray, landmarks: np.ndarray | None, height: int, width: int) -> np.ndarray:

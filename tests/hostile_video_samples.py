@@ -171,3 +171,13 @@ def unfinished_mkv(path: Path, frames: int = 60, keep: float = 0.5) -> None:
         capture_output=True,
     ).stdout
     path.write_bytes(data[: int(len(data) * keep)])
+
+
+def animation(path: Path, fmt: str, face_frames: tuple[int, ...] = (2, 3), n: int = 4) -> None:
+    """An animated GIF, WebP, PNG or AVIF of ``n`` frames with the face in ``face_frames`` only."""
+    from PIL import Image
+
+    shown, _ = shown_frames(n, 160, 120, faces=1)
+    frames = [Image.fromarray(shown[i] if i in face_frames else V.background(160, 120, seed=i)) for i in range(n)]
+    options = {"GIF": {}, "WEBP": {"lossless": True}, "PNG": {}, "AVIF": {"quality": 90}}[fmt]
+    frames[0].save(path, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0, **options)

@@ -224,3 +224,29 @@ def test_trimmed_mp4_with_an_edit_list_is_ok(tmp_path) -> None:
     r = minface.scrub(cut, tmp_path / "out.mp4", preset="fast")
     assert r.status == "ok" and r.frames == shown
     assert len(decode(tmp_path / "out.mp4")) == shown
+
+
+@pytest.mark.parametrize("fmt, suffix", [("GIF", ".gif"), ("WEBP", ".webp"), ("PNG", ".png"), ("AVIF", ".avif")])
+def test_verify_checks_every_frame_of_an_animation(tmp_path, fmt, suffix) -> None:
+    from PIL import features
+
+    from minface.verify import verify_file
+
+    if fmt == "AVIF" and not features.check("avif"):
+        pytest.skip("Pillow without AVIF")
+    src = tmp_path / f"anim{suffix}"
+    H.animation(src, fmt, face_frames=(2, 3))
+    r = verify_file(src, check_metadata=False)
+    assert r.status == "leak", r
+    assert {a["frame"] for a in r.intact_faces} <= {2, 3} and r.intact_faces
+
+
+def test_verify_samples_videos_by_time_too(tmp_path) -> None:
+    """A variable-frame-rate MKV: nine frames in half a second, then one after a gap of 100 s, holding the face."""
+    from minface.video.audit import verify_video
+
+    src = tmp_path / "vfr.mkv"
+    n = H.vfr_gap_mkv(src, face_at=9)
+    r = verify_video(src, check_metadata=False, samples=4)
+    assert r.status == "leak" and {a["frame"] for a in r.intact_faces} == {n - 1}
+    assert 0 in r.frames_checked and n - 1 in r.frames_checked
