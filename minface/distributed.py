@@ -380,6 +380,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
     """Scrub one video on a worker: through local temporary files when a store is not a local disk."""
     import tempfile
 
+    from .video.container import AUDIO_ONLY_REASON, AudioOnlyError
     from .video.scrub import scrub_video
 
     opts = job.options
@@ -429,6 +430,8 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                     if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
                         raise ImageWriteError(f"{out_url}: cannot write ({exc or type(exc).__name__})") from exc
                     raise
+    except AudioOnlyError:  # sound only: skipped like an MP3
+        return skip_record(job.input_url(item), AUDIO_ONLY_REASON, format=fmt)
     except Exception as exc:  # one bad video must never stop the partition
         return error_record(job.input_url(item), exc, time.perf_counter() - start)
     record = result.to_record()

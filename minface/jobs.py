@@ -83,6 +83,7 @@ class ScrubJob:
         videos: list = []
 
         def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
+            from .video.container import AudioOnlyError
             from .video.scrub import scrub_video, video_detector
 
             if not videos:  # loaded on the first video: upright frames, the video default min_face
@@ -96,21 +97,25 @@ class ScrubJob:
                         threads=self.threads,
                     )
                 )
-            return scrub_video(
-                task.input,
-                task.output,
-                detector=videos[0],
-                **self.paint,
-                video_quality=self.video_quality,
-                keep_audio=self.keep_audio,
-                max_pixels=self.max_video_pixels,
-                max_seconds=self.max_video_seconds,
-                batch=self.batch or 4,
-                overwrite=self.overwrite,
-                turned=self.turned,
-                output_root=task.root,
-                format=task.format,
-            ).to_record()
+            try:
+                result = scrub_video(
+                    task.input,
+                    task.output,
+                    detector=videos[0],
+                    **self.paint,
+                    video_quality=self.video_quality,
+                    keep_audio=self.keep_audio,
+                    max_pixels=self.max_video_pixels,
+                    max_seconds=self.max_video_seconds,
+                    batch=self.batch or 4,
+                    overwrite=self.overwrite,
+                    turned=self.turned,
+                    output_root=task.root,
+                    format=task.format,
+                )
+            except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                return _audio_only(task, exc)
+            return result.to_record()
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
@@ -260,15 +265,19 @@ class VerifyJob:
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
                 from .video.audit import verify_video
+                from .video.container import AudioOnlyError
 
-                res = verify_video(
-                    task.input,
-                    detector=detector,
-                    samples=self.video_samples,
-                    check_metadata=self.check_metadata,
-                    min_size=self.min_size,
-                    format=task.format,
-                )
+                try:
+                    res = verify_video(
+                        task.input,
+                        detector=detector,
+                        samples=self.video_samples,
+                        check_metadata=self.check_metadata,
+                        min_size=self.min_size,
+                        format=task.format,
+                    )
+                except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                    return _audio_only(task, exc)
                 rec = res.to_record()
                 rec["status"] = "ok" if res.status == "clean" else "leak"
                 return rec
@@ -470,3 +479,11 @@ def strip_batch(
         include=include,
         exclude=exclude,
     )
+
+
+def _audio_only(task: Any, exc: BaseException) -> dict[str, Any]:
+    """The ``skipped`` record of a sound-only file met as a video (``.m4a``, ``.mka``, audio-only ``.webm``)."""
+    from .video.container import AUDIO_ONLY_REASON
+    from .walk import skip_record
+
+    return skip_record(task.input, AUDIO_ONLY_REASON, format=getattr(task, "format", None))

@@ -250,3 +250,27 @@ def test_verify_samples_videos_by_time_too(tmp_path) -> None:
     r = verify_video(src, check_metadata=False, samples=4)
     assert r.status == "leak" and {a["frame"] for a in r.intact_faces} == {n - 1}
     assert 0 in r.frames_checked and n - 1 in r.frames_checked
+
+
+@pytest.mark.parametrize("container, codec, suffix", [("ipod", "aac", ".m4a"), ("matroska", "aac", ".mka"), ("webm", "libopus", ".webm")])
+def test_audio_only_files_are_skipped(tmp_path, container, codec, suffix) -> None:
+    src_dir = tmp_path / "in"
+    src_dir.mkdir()
+    src = src_dir / f"voice{suffix}"
+    H.audio_only(src, container, codec)
+    code, records, out = _scrub_folder(tmp_path, {"a": src})
+    assert code == 0 and records[src.name]["status"] == "skipped", records
+    assert "audio only" in records[src.name]["reason"]
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_a_video_is_never_written_under_another_name(tmp_path) -> None:
+    import minface
+
+    src = tmp_path / "clip.mp4"
+    H.plain_clip(src, 4)
+    for name in ("x.jpg", "x.mov", "x"):
+        with pytest.raises(minface.MinfaceError, match=r"\.mp4"):
+            minface.scrub(src, tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert minface.scrub(src, tmp_path / "X.MP4", preset="fast").status == "ok"

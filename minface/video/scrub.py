@@ -176,7 +176,8 @@ def scrub_video(
     src : path
         MP4, MOV, M4V, MKV, WebM, AVI (and other containers FFmpeg reads).
     dst : path
-        The output MP4 file (H.264, yuv420p). Its folder must exist or lie below ``output_root``.
+        The output MP4 file (H.264, yuv420p), named ``.mp4`` (any other name is refused:
+        a ``.jpg`` holding a video misleads every tool). Its folder must exist or lie below ``output_root``.
     detector : minface.Detector, optional
         A detector to reuse (its own ``turned`` setting is not used: see
         ``turned``). Default: one for ``preset`` and ``min_face``.
@@ -231,6 +232,8 @@ def scrub_video(
         raise ValueError(f"video_quality must be 0-51 (an H.264 CRF), got {quality}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
+    if os.path.splitext(os.fspath(dst))[1].lower() != ".mp4":
+        raise ImageWriteError(f"{os.fspath(dst)}: a video is written as an MP4 file; give an output name ending in .mp4")
     _check_destination(src, dst, overwrite)
     if format is None:
         from ..media import classify, read_head
