@@ -274,3 +274,41 @@ def test_a_video_is_never_written_under_another_name(tmp_path) -> None:
             minface.scrub(src, tmp_path / name)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
     assert minface.scrub(src, tmp_path / "X.MP4", preset="fast").status == "ok"
+
+
+def test_spool_of_a_killed_worker_is_swept(tmp_path) -> None:
+    """A worker killed while a video from an object store sits in its spool folder: the next sweep removes it."""
+    import signal
+    import sys
+
+    from minface._temp import sweep_spools, temporary_folder, temporary_target
+
+    code = (
+        "import os, signal, sys\n"
+        "from minface._temp import temporary_folder\n"
+        "d = temporary_folder(sys.argv[1])\n"
+        "(d / 'input').write_bytes(b'the original video')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    (left,) = list(tmp_path.iterdir())
+    assert temporary_target(left.name) == "minface-video" and (left / "input").exists()
+    mine = temporary_folder(tmp_path)  # a spool of a process still at work is kept
+    assert sweep_spools(tmp_path) == 1
+    assert sorted(tmp_path.iterdir()) == [mine]
+
+
+def test_dask_video_spool_is_owner_named_and_removed(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from minface import distributed
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    with distributed._spool() as work:
+        seen.append(Path(work))
+        assert Path(work).parent == tmp_path and Path(work).name.endswith(".minface-tmp")
+        (Path(work) / "input").write_bytes(b"x")
+    assert not seen[0].exists() and list(tmp_path.iterdir()) == []
