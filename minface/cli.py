@@ -650,8 +650,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.html:
         from .review import write_review
 
+        from ._text import printable
+
         write_review(records + missing, args.html)
-        print(f"review page: {args.html}", file=sys.stderr)
+        print(f"review page: {printable(args.html)}", file=sys.stderr)
     if summary.interrupted:
         return summary.exit_code
     return EXIT_FAILED if counts["leak"] or counts["error"] or missing else EXIT_OK

@@ -39,7 +39,7 @@ from .faces import Faces
 from .images import decode_image
 from .metadata import inspect
 from .planes import searched_planes
-from .redact import Regions, region_mask
+from .redact import SHAPES, Regions, region_mask
 
 __all__ = ["verify_file", "audit_faces", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD", "MIN_ALARM_SIZE"]
 
@@ -117,6 +117,21 @@ class VerifyResult:
         return asdict(self)
 
 
+def _box(value: Any) -> list[float] | None:
+    """``value`` as a box of four finite numbers, or None (a malformed report line).
+
+    >>> _box([1, 2, 3, 4]), _box([1, 2]), _box("1234"), _box([1, 2, 3, float("nan")])
+    ([1.0, 2.0, 3.0, 4.0], None, None, None)
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        return None
+    try:
+        box = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return box if all(np.isfinite(box)) else None
+
+
 def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
     """Painted regions per output file, from a scrub JSON-lines report."""
     out: dict[str, list[list[float]]] = {}
@@ -131,11 +146,14 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
                 continue
             target = str(rec["output"])
             key = os.path.abspath(target[len("file://") :] if target.startswith("file://") else target)
-            for face in rec.get("faces") or []:
-                reg = face.get("region") or {}
-                if "box" in reg:
-                    out.setdefault(key, []).append(reg["box"])
-                    shapes[key] = reg.get("shape", "ellipse")
+            faces = rec.get("faces")
+            for face in faces if isinstance(faces, list) else []:
+                reg = face.get("region") if isinstance(face, dict) else None
+                box = _box(reg.get("box")) if isinstance(reg, dict) else None
+                if box is not None:  # a malformed box excuses nothing: a face there stays an alarm
+                    out.setdefault(key, []).append(box)
+                    shape = reg.get("shape", "ellipse")
+                    shapes[key] = shape if shape in SHAPES else "ellipse"
     return {k: Regions(np.asarray(v, np.float64).reshape(-1, 4), shapes[k]) for k, v in out.items()}
 
 

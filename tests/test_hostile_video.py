@@ -312,3 +312,53 @@ def test_dask_video_spool_is_owner_named_and_removed(tmp_path, monkeypatch) -> N
         assert Path(work).parent == tmp_path and Path(work).name.endswith(".minface-tmp")
         (Path(work) / "input").write_bytes(b"x")
     assert not seen[0].exists() and list(tmp_path.iterdir()) == []
+
+
+def _photo_folder(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((64, 64, 3), 100 + 20 * i, np.uint8)).save(out / f"p{i}.jpg")
+    return out
+
+
+def test_verify_missing_report_is_a_clear_error(tmp_path, capsys) -> None:
+    from minface.cli import main
+
+    out = _photo_folder(tmp_path)
+    code = main(["verify", str(out), "--report", str(tmp_path / "missing.jsonl"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing.jsonl" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_verify_malformed_report_lines_give_records_not_tracebacks(tmp_path, capsys, jobs) -> None:
+    from minface.cli import main
+
+    out = _photo_folder(tmp_path)
+    report = tmp_path / "scrub.jsonl"
+    lines = [
+        {"input": "p0.jpg", "output": str(out / "p0.jpg"), "status": "ok", "faces": [{"region": {"box": [1, 2], "shape": "ellipse"}}]},
+        {"input": "p1.jpg", "output": str(out / "p1.jpg"), "status": "ok", "faces": [{"region": {"box": "x"}}, "face", {"region": 3}]},
+    ]
+    report.write_text("\n".join(json.dumps(r) for r in lines) + "\n", encoding="utf-8")
+    verdicts = tmp_path / "verify.jsonl"
+    code = main(["verify", str(out), "--report", str(report), "-q", "-j", jobs, "--json", str(verdicts)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "worker process died" not in err
+    records = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert code == 0 and sorted(Path(r["input"]).name for r in records) == ["p0.jpg", "p1.jpg"]
+    assert all(r["status"] == "ok" for r in records)
+
+
+def test_verify_html_page_with_a_non_utf8_name(tmp_path, capsys) -> None:
+    from minface.cli import main
+
+    out = _photo_folder(tmp_path)
+    page = os.fsencode(tmp_path) + b"/review\xff.html"
+    code = main(["verify", str(out), "-q", "--html", os.fsdecode(page)])
+    err = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in err
+    assert os.path.exists(page) and b"<html" in Path(os.fsdecode(page)).read_bytes().lower()
