@@ -362,3 +362,33 @@ def test_verify_html_page_with_a_non_utf8_name(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 0 and "Traceback" not in err
     assert os.path.exists(page) and b"<html" in Path(os.fsdecode(page)).read_bytes().lower()
+
+
+def test_hostile_video_folder_keeps_the_batch_invariants(tmp_path, capsys) -> None:
+    """All kinds at once through the CLI: one record each, no traceback, originals untouched, nothing outside -o."""
+    from minface.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    H.mirrored_clip(src / "hflip.mp4", "hflip", n=6)
+    whole = tmp_path / "whole.mkv"
+    H.plain_clip(whole, 30, container="matroska")
+    H.truncated(whole, src / "cut.mkv", 0.5)
+    H.size_switch_ts(src / "switch.ts", (64, 48), (640, 480), n=3)
+    H.audio_only(src / "voice.m4a", "ipod", "aac")
+    H.one_pixel_wide(src / "thin.avi")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+    outside = sorted(tmp_path.iterdir())
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    code = main(["scrub", str(src), "-o", str(out), "--report", str(report), "-q", "--preset", "fast",
+                 "--max-video-pixels", "100000"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
+    assert sorted(records) == sorted(before) and code == 1
+    status = {k: r["status"] for k, r in records.items()}
+    assert status == {"hflip.mp4": "ok", "cut.mkv": "error", "switch.ts": "error", "voice.m4a": "skipped", "thin.avi": "error"}
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()} == before
+    assert sorted(p.name for p in out.rglob("*")) == ["hflip.mp4"]  # no partial output, no temporary
+    assert sorted(p for p in tmp_path.iterdir() if p not in (out, report)) == outside
