@@ -37,6 +37,7 @@ import numpy as np
 from ._defaults import DEFAULT_MAX_PIXELS
 from .faces import Faces
 from .images import decode_image
+from .scrub_report import report_paths
 from .metadata import inspect
 from .planes import searched_planes
 from .redact import SHAPES, Regions, region_mask
@@ -133,7 +134,17 @@ def _box(value: Any) -> list[float] | None:
 
 
 def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
-    """Painted regions per output file, from a scrub JSON-lines report."""
+    """Painted regions per output file, from a scrub JSON-lines report (keys: absolute paths).
+
+    >>> import json, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> report = os.path.join(folder, "scrub.jsonl")
+    >>> face = {"region": {"shape": "ellipse", "box": [1, 2, 3, 4]}}
+    >>> with open(report, "w") as f:
+    ...     _ = f.write(json.dumps({"status": "ok", "output": "clean/a.jpg", "faces": [face]}))
+    >>> load_regions(report)[os.path.join(folder, "clean", "a.jpg")].boxes.tolist()
+    [[1.0, 2.0, 3.0, 4.0]]
+    """
     out: dict[str, list[list[float]]] = {}
     shapes: dict[str, str] = {}
     with open(report, encoding="utf-8", errors="replace") as f:
@@ -145,15 +156,15 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
             if not isinstance(rec, dict) or rec.get("status") != "ok" or not rec.get("output"):
                 continue
             target = str(rec["output"])
-            key = os.path.abspath(target[len("file://") :] if target.startswith("file://") else target)
             faces = rec.get("faces")
-            for face in faces if isinstance(faces, list) else []:
-                reg = face.get("region") if isinstance(face, dict) else None
-                box = _box(reg.get("box")) if isinstance(reg, dict) else None
-                if box is not None:  # a malformed box excuses nothing: a face there stays an alarm
-                    out.setdefault(key, []).append(box)
-                    shape = reg.get("shape", "ellipse")
-                    shapes[key] = shape if shape in SHAPES else "ellipse"
+            for key in report_paths(target, report):
+                for face in faces if isinstance(faces, list) else []:
+                    reg = face.get("region") if isinstance(face, dict) else None
+                    box = _box(reg.get("box")) if isinstance(reg, dict) else None
+                    if box is not None:  # a malformed box excuses nothing: a face there stays an alarm
+                        out.setdefault(key, []).append(box)
+                        shape = reg.get("shape", "ellipse")
+                        shapes[key] = shape if shape in SHAPES else "ellipse"
     return {k: Regions(np.asarray(v, np.float64).reshape(-1, 4), shapes[k]) for k, v in out.items()}
 
 
