@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
+    v.add_argument(
+        "--no-blazeface", action="store_true", help="search with CenterFace alone (quicker; sees fewer faces)"
+    )
     _select_options(v)
     v.add_argument(
         "--html",
@@ -579,6 +582,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         report=os.path.abspath(args.report) if args.report else None,
         check_metadata=not args.no_metadata,
         min_size=args.min_size,
+        blazeface=not args.no_blazeface,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []

@@ -237,6 +237,8 @@ class VerifyJob:
     report: str | None = None
     check_metadata: bool = True
     min_size: float = 10.0
+    #: the second network (preset ``audit`` only)
+    blazeface: bool = True
     #: frames of each video searched
     video_samples: int = 16
 
@@ -257,10 +259,10 @@ class VerifyJob:
             turned=self.turned,
         )
         regions = load_regions(self.report) if self.report else {}
-        if self.preset == "audit":  # the full audit: BlazeFace too (a quicker --preset searches with CenterFace only)
+        if self.preset == "audit":  # the audit's bars; BlazeFace too unless left out (another --preset: its thresholds)
             from .audit_search import AuditSearch
 
-            detector = AuditSearch(detector, threads=self.threads)  # type: ignore[assignment]
+            detector = AuditSearch(detector, blazeface=self.blazeface, threads=self.threads)  # type: ignore[assignment]
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":

@@ -1,27 +1,26 @@
 """Audit finished outputs: faces that still look intact, metadata that is still there.
 
 ``minface verify OUTDIR`` is what a privacy officer runs before an archive is
-released. Every image is searched again (preset ``audit``: the enlarged scale
-and the half scale, in all four orientations, with thresholds set for few false
-alarms), and every file is inspected for metadata. A detected face counts as
-*redacted* when
+released. Every image is searched again, harder than any scrub preset
+(:mod:`minface.audit_search`: CenterFace from 8 px and BlazeFace, a second,
+independent network, joined by agreement), and every file is inspected for
+metadata. Each candidate face is measured on its own:
 
-* it lies inside a region that the scrub report (``--report``) says was painted
-  (at least half of its box), or
-* its centre lies in such a region, or such a region covers a sixth of its box
-  (a painted head's neck, hair line or shoulder, which the paint's dark oval
-  makes look like a face; a face left intact beside a painted one is not
-  excused), or
-* the centre of its box (where eyes, nose and mouth would be) holds no
-  face-scale detail: a solid fill has none, and a blur sized to the face leaves
-  only the added noise, which a median filter removes; or a quarter of that
-  centre is flat paint (the box straddles the edge of a filled region). A
-  mosaic keeps edges between its blocks and is often reported as still looking
-  like a face, which is the honest answer (see :mod:`minface.redact`).
+* how much of its box, and of its *eye region* (discs around the eye landmarks),
+  the scrub report (``--report``) says was painted, or the pixels show as flat
+  paint; a face is redacted when less than :data:`EYES_SHOWING` of its eye
+  region is left: a face half covered by a neighbour's paint with both eyes
+  showing is a face;
+* the face-scale detail at the centre of its box: a solid fill has none, and a
+  blur sized to the face leaves only the added noise, which a median filter
+  removes. A mosaic keeps edges between its blocks and is often reported as
+  still looking like a face, which is the honest answer (see :mod:`minface.redact`)
+  unless the report says it was painted on purpose.
 
 Anything else of at least ``min_size`` pixels is an *alarm*: an intact face,
-with its box and its confidence (the detector's score), the most confident
-first. :func:`write_review` turns the alarms into a review page.
+with its box, its confidence and the detectors that saw it, the most confident
+first. :func:`minface.review.write_review` turns the alarms into a review page;
+:func:`minface.scrub_report.not_scrubbed` lists what the scrub left undone.
 """
 
 from __future__ import annotations
@@ -42,10 +41,15 @@ from .metadata import inspect
 from .planes import searched_planes
 from .redact import SHAPES, Regions, region_mask
 
-__all__ = ["verify_file", "audit_faces", "VerifyResult", "load_regions", "face_detail", "painted_share", "DETAIL_THRESHOLD", "MIN_ALARM_SIZE"]
+__all__ = [
+    "verify_file", "audit_faces", "eye_region", "VerifyResult", "load_regions", "face_detail", "painted_share",
+    "DETAIL_THRESHOLD", "MIN_ALARM_SIZE", "EYES_SHOWING",
+]
 
-#: Below this :func:`face_detail` a detection is taken for a painted-over region.
+#: Below this :func:`face_detail` a detection is taken for a painted-over region (without the scrub report).
 DETAIL_THRESHOLD = 5.0
+#: ... if it measures at least this many pixels: smaller faces have little detail at any rate.
+DETAIL_MIN_SIZE = 24.0
 #: From this :func:`painted_share` on, a detection is taken for the edge of a painted region.
 PAINTED_SHARE = 0.25
 
@@ -184,9 +188,10 @@ def verify_file(
 ) -> VerifyResult:
     """Audit one file. ``regions``: what the scrub report says was painted in it.
 
-    ``intact_faces`` of the result are the alarms, most confident first, each
-    ``{"box", "score", "confidence", "detail"}``; faces smaller than ``min_size``
-    pixels are not reported.
+    ``intact_faces`` of the result are the alarms, most confident first (see
+    :func:`audit_faces`); faces smaller than ``min_size`` pixels are not reported.
+    ``detector``: what searches each plane, a :class:`minface.audit_search.AuditSearch`
+    (the default) or a :class:`minface.detect.Detector` (CenterFace alone).
     """
     name = os.fspath(path)
     search = detector if detector is not None else _audit_search()
@@ -269,20 +274,23 @@ def audit_faces(
     own: the share of its box and of its eye region that is painted (by the
     report, or flat paint in the pixels), and the face-scale detail in its
     centre. It is redacted when its eyes are covered (less than
-    :data:`EYES_SHOWING` of the eye region unpainted) or its centre holds no
-    face-scale detail (a fill, a blur); anything else of at least ``min_size``
+    :data:`EYES_SHOWING` of the eye region unpainted) or, without the report,
+    when a face of :data:`DETAIL_MIN_SIZE` pixels or more holds no face-scale
+    detail in its centre (a fill, a blur); anything else of at least ``min_size``
     pixels is an alarm: ``{"box", "score", "confidence", "detail", "painted",
     "eyes_painted", "detectors"}``. Returns the alarms and the number of
-    redacted candidates.
+    redacted candidates. Candidates with per-detector ``scores`` must clear the
+    bars of :mod:`minface.audit_search` (strict where the report shows paint).
 
     >>> from minface import Faces
     >>> audit_faces(np.zeros((40, 40, 3), np.uint8), Faces([[5, 5, 35, 35]], [0.9]))
     ([], 1)
     """
-    from .audit_search import join
+    from .audit_search import LAX, NEAR_PAINT, NEAR_PAINT_RAISE, STRICT, join
 
-    if isinstance(faces, Faces):
-        faces = join(faces, None, cf_alone=0.0)
+    if isinstance(faces, Faces):  # one detector's faces (a quicker --preset): its own thresholds decide
+        faces = [{**c, "scores": None} for c in join(faces, None, cf_alone=0.0)]
+    bars = STRICT if painted is not None and painted.any() else LAX
     intact, redacted = [], 0
     h, w = image.shape[:2]
     for cand in faces:
@@ -297,9 +305,15 @@ def audit_faces(
         if eyes.any():
             eyes_painted = max(eyes_painted, _flat(image, box, eyes))
         detail = face_detail(image, box)
-        if 1.0 - eyes_painted < EYES_SHOWING or detail < DETAIL_THRESHOLD:
+        size = max(float(box[2] - box[0]), float(box[3] - box[1]))
+        # without the report, a face without face-scale detail is taken for a blur; a small face never has
+        # much (and with the report, paint is where it says: a blurry face it does not cover is intact)
+        blurred = painted is None and size >= DETAIL_MIN_SIZE and detail < DETAIL_THRESHOLD
+        if 1.0 - eyes_painted < EYES_SHOWING or blurred:
             redacted += 1
-        elif max(float(box[2] - box[0]), float(box[3] - box[1])) >= min_size:
+        elif cand.get("scores") and not bars.passes(cand["scores"], NEAR_PAINT_RAISE if covered >= NEAR_PAINT else 0.0):
+            continue  # below the bars: not a face the audit reports
+        elif size >= min_size:
             conf = round(float(cand["confidence"]), 4)
             intact.append(
                 {
