@@ -357,7 +357,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
 
 
 def _video_options(opts: ScrubJob) -> ScrubJob:
-    """The detector options for videos: upright frames, the video default ``min_face``."""
+    """The detector options for videos: the video default ``min_face`` (each video decides its orientations)."""
     import dataclasses
 
     from .video.scrub import DEFAULT_VIDEO_MIN_FACE
@@ -413,6 +413,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                 max_seconds=opts.max_video_seconds,
                 overwrite=opts.overwrite,
                 format=fmt,
+                turned=opts.turned,
             )
             size = os.path.getsize(dst)
             if not local_out:

@@ -107,6 +107,7 @@ class ScrubJob:
                 max_seconds=self.max_video_seconds,
                 batch=self.batch or 4,
                 overwrite=self.overwrite,
+                turned=self.turned,
                 output_root=task.root,
                 format=task.format,
             ).to_record()
@@ -230,7 +231,7 @@ class VerifyJob:
     turned: bool = True
     report: str | None = None
     check_metadata: bool = True
-    min_size: float = 20.0
+    min_size: float = 10.0
     #: frames of each video searched
     video_samples: int = 16
 
@@ -251,6 +252,10 @@ class VerifyJob:
             turned=self.turned,
         )
         regions = load_regions(self.report) if self.report else {}
+        if self.preset == "audit":  # the full audit: BlazeFace too (a quicker --preset searches with CenterFace only)
+            from .audit_search import AuditSearch
+
+            detector = AuditSearch(detector, threads=self.threads)  # type: ignore[assignment]
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
