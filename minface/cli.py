@@ -202,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
         "extension (IMG_1.HEIC -> IMG_1.jpg)",
     )
     _detector_options(s)
+    dg = s.add_argument_group("documents in photos (ID cards, bank cards, passports, forms; needs ONNX Runtime)")
+    dg.add_argument(
+        "--documents", action=argparse.BooleanOptionalAction, default=False,
+        help="also destroy ID numbers, card numbers, MRZ lines, phones, e-mails, every line of a card or "
+        "passport page that one of them proves, and its portrait (default: off; photos only)",
+    )
+    dg.add_argument(
+        "--text", choices=["all"], default=None,
+        help="all: destroy every text region found (licence plates, badges, screens, signs), without reading it",
+    )
     s.add_argument(
         "--batch",
         type=_positive_int,
@@ -446,6 +456,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 
+    docs = dict(documents=args.documents, text=args.text)
     video = dict(
         video_quality=args.video_quality,
         keep_audio=args.keep_audio,
@@ -456,6 +467,9 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     # (without loading the model: only the workers need it)
     check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
     if args.scheduler or args.dask:
+        if args.documents or args.text:
+            print("minface scrub: error: --documents and --text do not run on a cluster yet", file=sys.stderr)
+            return EXIT_USAGE
         if args.in_place:
             print("minface scrub: error: --in-place does not run on a cluster; give -o OUTDIR", file=sys.stderr)
             return EXIT_USAGE
@@ -529,6 +543,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         in_place=args.in_place,
         **video,
+        **docs,
     )
     return _run(args, job, "scrub", suffix=suffix)
 

@@ -54,6 +54,10 @@ class ScrubJob:
     #: videos: largest frame (pixels) and longest duration (seconds); None: no limit
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS
+    #: also destroy documents in photos (minface.documents)
+    documents: bool = False
+    #: "all": destroy every text region (detection only)
+    text: str | None = None
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -117,9 +121,11 @@ class ScrubJob:
                 in_place=self.in_place,
                 max_pixels=self.max_pixels,
                 output_root=task.root,
+                documents=self.documents,
+                text=self.text,
             ).to_record()
 
-        if self.batch > 0:
+        if self.batch > 0 and not (self.documents or self.text):  # text search goes file by file
 
             def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
                 if any(getattr(t, "kind", "image") == "video" for t in tasks):  # videos batch their own frames
