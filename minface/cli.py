@@ -250,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
+    v.add_argument(
+        "--documents", action="store_true",
+        help="also read the text left and report readable ID numbers, card numbers, MRZ lines, phones and e-mails "
+        "(kind, count, masked; needs ONNX Runtime)",
+    )
     _select_options(v)
     v.add_argument(
         "--html",
@@ -593,6 +598,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         report=os.path.abspath(args.report) if args.report else None,
         check_metadata=not args.no_metadata,
         min_size=args.min_size,
+        documents=args.documents,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
@@ -609,8 +615,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             counts["error"] += 1
             write[0](f"error: {name}: {rec.get('error')}")
             return
-        faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
-        if faces or meta:
+        faces, meta, numbers = rec.get("intact_faces") or [], rec.get("metadata") or [], rec.get("documents") or []
+        if faces or meta or numbers:
             counts["leak"] += 1
             counts["faces"] += len(faces)
             counts["metadata"] += bool(meta)
@@ -620,6 +626,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 print(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
                 print(f"{name}: metadata left: {', '.join(meta)}")
+            for n in numbers:
+                print(f"{name}: readable {n['kind']} left: {n['count']} ({', '.join(n['masked']) or 'masked'})")
         else:
             counts["clean"] += 1
 

@@ -231,6 +231,8 @@ class VerifyJob:
     min_size: float = 20.0
     #: frames of each video searched
     video_samples: int = 16
+    #: also report readable personal numbers left (minface.documents.audit)
+    documents: bool = False
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -272,6 +274,7 @@ class VerifyJob:
                 regions=regions.get(key),
                 check_metadata=self.check_metadata,
                 min_size=self.min_size,
+                documents=self.documents,
             )
             rec = res.to_record()
             rec["status"] = "ok" if res.status == "clean" else "leak"

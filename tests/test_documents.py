@@ -107,3 +107,16 @@ def test_text_search_memory_is_bounded_on_a_12000_pixel_photo():
     finally:
         tracemalloc.stop()
     assert peak < 120 * 2**20, peak  # the photo is 412 MiB: the search works on a scaled copy and crops
+
+
+def test_verify_documents_reports_a_readable_number_left_and_exits_1(tmp_path):
+    ds.require_fonts()
+    from minface.cli import main
+
+    sample = ds.make_sample(3, seed=11, scene="alone", documents=["bank_card"], augment=False)
+    (tmp_path / "card.jpg").write_bytes(sample.jpeg)
+    report = tmp_path / "v.jsonl"
+    assert main(["verify", str(tmp_path / "card.jpg"), "--documents", "--no-metadata", "--preset", "fast", "-q", "-j", "1", "--json", str(report)]) == 1
+    rec = json.loads(report.read_text().splitlines()[0])
+    assert rec["documents"] and rec["documents"][0]["kind"] == "bank_card"
+    assert all(f.secret.replace(" ", "") not in report.read_text() for f in sample.fields if f.kind == "bank_card")
