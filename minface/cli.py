@@ -294,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("files", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
     i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    i.add_argument(
+        "--documents", action="store_true",
+        help="also say whether each photo shows a document (ID card, bank card, passport page; needs ONNX Runtime)",
+    )
     _select_options(i)
     i.set_defaults(func=_cmd_inspect)
 
@@ -707,13 +711,30 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             else:
                 print(printable(f"{name}: error: {_reason(exc, name)}"), file=sys.stderr)
             continue
+        shown = _shows_document(name) if args.documents else None
         if args.json:
-            records.append({**report.to_dict(), "status": "ok"})
+            records.append({**report.to_dict(), "status": "ok", **({"documents": shown} if shown is not None else {})})
         else:  # what a file says, and its name, never reach the terminal raw
-            print("\n".join(printable(line) for line in report.to_text().split("\n")), end="\n\n", flush=True)
+            text = report.to_text()
+            if shown is not None:
+                kinds = ", ".join(f"{k} {n}" for k, n in sorted(shown["kinds"].items()))
+                text += f"\n  shows {shown['documents']} document(s)" + (f": {kinds}" if kinds else "")
+            print("\n".join(printable(line) for line in text.split("\n")), end="\n\n", flush=True)
     if args.json:  # valid UTF-8 whatever the names and the metadata hold
         print(json.dumps(printable_data(records), indent=1, ensure_ascii=False))
     return status
+
+
+def _shows_document(name: str) -> dict | None:
+    """``inspect --documents``: documents the photo shows (None: it could not be decoded)."""
+    from .documents.audit import shows_document
+    from .errors import MinfaceError
+    from .images import load_image
+
+    try:
+        return shows_document(load_image(name))
+    except (MinfaceError, OSError):
+        return None
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:

@@ -120,3 +120,14 @@ def test_verify_documents_reports_a_readable_number_left_and_exits_1(tmp_path):
     rec = json.loads(report.read_text().splitlines()[0])
     assert rec["documents"] and rec["documents"][0]["kind"] == "bank_card"
     assert all(f.secret.replace(" ", "") not in report.read_text() for f in sample.fields if f.kind == "bank_card")
+
+
+def test_inspect_documents_says_a_photo_shows_a_document(tmp_path, capsys):
+    ds.require_fonts()
+    from minface.cli import main
+
+    sample = ds.make_sample(3, seed=11, scene="alone", documents=["bank_card"], augment=False)
+    (tmp_path / "card.jpg").write_bytes(sample.jpeg)
+    assert main(["inspect", "--json", "--documents", str(tmp_path / "card.jpg")]) == 0
+    rec = json.loads(capsys.readouterr().out)[0]
+    assert rec["documents"]["documents"] >= 1 and rec["documents"]["kinds"].get("bank_card")

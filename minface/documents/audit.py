@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["numbers_left", "SECRET_KINDS"]
+__all__ = ["numbers_left", "shows_document", "SECRET_KINDS"]
 
 #: Kinds that are personal numbers or addresses in themselves.
 SECRET_KINDS = ("id_number", "bank_card", "mrz", "phone", "email")
@@ -34,3 +34,15 @@ def numbers_left(image: np.ndarray) -> list[dict[str, Any]]:
             if r.masked and r.masked not in entry["masked"]:
                 entry["masked"].append(r.masked)
     return list(out.values())
+
+
+def shows_document(image: np.ndarray) -> dict[str, Any]:
+    """Whether ``image`` (RGB uint8) shows a document: how many were proved, and the regions per kind.
+
+    >>> shows_document(np.full((64, 64, 3), 255, np.uint8))
+    {'documents': 0, 'kinds': {}}
+    """
+    from .finder import shared_finder
+
+    found = shared_finder().find(np.ascontiguousarray(image[:, :, :3]), "documents")
+    return {"documents": found.documents, "kinds": found.kinds()}
