@@ -105,6 +105,8 @@ class ScrubJob:
                 overwrite=self.overwrite,
                 output_root=task.root,
                 format=task.format,
+                documents=self.documents,
+                text=self.text,
             ).to_record()
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task

@@ -362,6 +362,8 @@ def scrub(
             overwrite=overwrite,
             output_root=output_root,
             format=video,
+            documents=documents,
+            text=text,
         )
     mode = _check_destination(src, dst, overwrite, in_place)
     style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)

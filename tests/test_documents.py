@@ -131,3 +131,35 @@ def test_inspect_documents_says_a_photo_shows_a_document(tmp_path, capsys):
     assert main(["inspect", "--json", "--documents", str(tmp_path / "card.jpg")]) == 0
     rec = json.loads(capsys.readouterr().out)[0]
     assert rec["documents"]["documents"] >= 1 and rec["documents"]["kinds"].get("bank_card")
+
+
+def test_video_frames_have_the_card_number_destroyed(tmp_path):
+    ds.require_fonts()
+    av = pytest.importorskip("av")
+    from minface.video import scrub_video
+
+    doc = ds.render_document("bank_card", np.random.default_rng(5), width=520)
+    h, w = doc.image.shape[:2]
+    frame = np.full((h + 80, w + 80, 3), 90, np.uint8)
+    frame[40 : 40 + h, 40 : 40 + w] = doc.image
+    src, dst = tmp_path / "card.mp4", tmp_path / "out.mp4"
+    with av.open(str(src), "w", format="mp4") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = frame.shape[1] // 2 * 2, frame.shape[0] // 2 * 2, "yuv420p"
+        vs.options = {"crf": "12"}
+        for i in range(7):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: vs.height, : vs.width]), format="rgb24")
+            f.pts = i
+            for p in vs.encode(f):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+    result = scrub_video(src, dst, documents=True, color=FILL, preset="fast")
+    assert result.documents.get("bank_card") and result.documents["frames_searched"] < 7
+    numbers = [f for f in doc.fields if f.kind == "bank_card"]
+    with av.open(str(dst)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(frames) == 7
+    for pixels in frames:
+        for f in numbers:
+            assert _painted_share(pixels, f.quad + 40) >= 0.9

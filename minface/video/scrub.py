@@ -96,6 +96,8 @@ class VideoScrubResult(ScrubResult):
     scene_cuts: int = 0
     rotation: int = 0
     audio: str = "none"  # "none" (the input has none), "dropped" or "kept"
+    #: ``documents=True`` / ``text="all"``: frames searched for text and regions painted per kind
+    documents: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,6 +156,9 @@ def scrub_video(
     overwrite: bool = False,
     output_root: str | os.PathLike | None = None,
     format: str | None = None,
+    documents: bool = False,
+    text: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     """Write a copy of the video ``src`` to ``dst`` (an MP4) with every face destroyed in every frame.
 
@@ -187,6 +192,10 @@ def scrub_video(
         The output folder: missing folders below it are created, none may be a link.
     format : str, optional
         The container format as :func:`minface.media.sniff` names it (default: sniffed).
+    documents, text
+        As for :func:`minface.scrub`: documents (``text="all"``: every text region)
+        are searched every ``text_every`` frames (and at every scene cut), and each
+        frame gets the regions of the searches just before and just after it.
 
     Raises
     ------
@@ -245,7 +254,8 @@ def scrub_video(
             av, container, stream, info, name, tmp, detector,
             style=dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength),
             quality=quality, keep_audio=keep_audio, max_seconds=max_seconds, batch=batch,
-            max_gap=max_gap, lookback=lookback,
+            max_gap=max_gap, lookback=max(lookback, text_every), text_mode=_text_mode(documents, text),
+            text_every=max(1, text_every),
         )
         os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
@@ -342,6 +352,8 @@ def _run(
     batch: int,
     max_gap: int,
     lookback: int,
+    text_mode: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     from ..redact import redact
 
@@ -446,10 +458,30 @@ def _run(
     stats = {"bridged": 0}
     detector_name = [None]
 
+    texts: dict[int, Any] = {}  # frame index -> TextResult, for the frames searched for text
+    text_kinds: dict[str, int] = {}
+
+    def paint_text(item: _Item) -> None:
+        from ..documents.finder import TextResult
+        from ..documents.paint import paint_text as paint
+
+        before = max((k for k in texts if k <= item.index), default=None)
+        after = min((k for k in texts if k > item.index), default=None)
+        regions = []
+        for k in (before, after):
+            if k is not None and (k == before or after - item.index < text_every):
+                regions += texts[k].regions
+        if regions:
+            paint(item.pixels, TextResult(regions), **{k: style[k] for k in ("method", "color", "blocks", "strength")})
+        for k in [k for k in texts if before is not None and k < before]:
+            del texts[k]
+
     def emit(item: _Item) -> None:
         boxes, kinds = tracker.boxes(item.index)
         if len(boxes):
             redact(item.pixels, boxes, copy=False, **style)
+        if text_mode is not None:
+            paint_text(item)
         counts.append(len(boxes))
         stats["bridged"] += sum(k != "detected" for k in kinds)
         tracker.release(item.index + 1)
@@ -460,7 +492,16 @@ def _run(
         found = detector.detect_batch([it.pixels for it in items], batch=batch)
         for it, faces in zip(items, found):
             detector_name[0] = faces.detector
-            tracker.update(it.index, faces.xyxy, cut=cuts(it.pixels))
+            cut = cuts(it.pixels)
+            tracker.update(it.index, faces.xyxy, cut=cut)
+            if text_mode is not None and (it.index % text_every == 0 or cut):
+                from ..documents.finder import shared_finder
+
+                res = shared_finder().find(it.pixels, text_mode, portraits=lambda crop: detector(crop).xyxy)
+                texts[it.index] = res
+                text_kinds["frames_searched"] = text_kinds.get("frames_searched", 0) + 1
+                for kind, count in res.kinds().items():
+                    text_kinds[kind] = text_kinds.get(kind, 0) + count
             window.append(it)
             while len(window) > lookback:
                 emit(window.popleft())
@@ -521,7 +562,14 @@ def _run(
         scene_cuts=len(tracker.cuts),
         rotation=rot,
         audio="none" if not container.streams.audio else ("kept" if audio_in is not None else "dropped"),
+        documents=dict(text_kinds) if text_mode is not None else {},
     )
+
+
+def _text_mode(documents: bool, text: str | None) -> str | None:
+    from ..pipeline import _text_mode as mode
+
+    return mode(documents, text)
 
 
 def _writer_error(state: dict, name: str) -> BaseException:
