@@ -62,7 +62,8 @@ from .errors import ImageWriteError, MinfaceError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS, atomic_write
 from .media import HEAD_BYTES, classify
-from .pipeline import ScrubJob, scrub_bytes
+from .jobs import ScrubJob
+from .pipeline import scrub_bytes
 from .redact import DEFAULT_PAD, METHODS, SHAPES
 from .walk import Filter, error_entry, route_other, skip_record
 
@@ -356,7 +357,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
 
 
 def _video_options(opts: ScrubJob) -> ScrubJob:
-    """The detector options for videos: upright frames, the video default ``min_face``."""
+    """The detector options for videos: the video default ``min_face`` (each video decides its orientations)."""
     import dataclasses
 
     from .video.scrub import DEFAULT_VIDEO_MIN_FACE
@@ -412,6 +413,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                 max_seconds=opts.max_video_seconds,
                 overwrite=opts.overwrite,
                 format=fmt,
+                turned=opts.turned,
             )
             size = os.path.getsize(dst)
             if not local_out:

@@ -73,7 +73,8 @@ def corpus(tmp_path_factory):
 
 def _records(path: Path, base: Path) -> dict[str, dict]:
     records = [json.loads(line) for line in path.read_text().splitlines()]
-    by_name = {os.path.relpath(r["input"], base): r for r in records}
+    # the records name files as the command line did ("in/..."), relative to the run's folder
+    by_name = {os.path.relpath(os.path.join(base.parent, r["input"]), base): r for r in records}
     assert len(by_name) == len(records), "one record per input"
     return by_name
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..verify import MIN_ALARM_SIZE, VerifyResult, audit_faces
-from .container import CorruptVideoError, leftovers, open_input, require_av, rotation, upright
+from .container import CorruptVideoError, display, leftovers, open_input, require_av, upright
 
 __all__ = ["verify_video", "VideoVerifyResult", "DEFAULT_SAMPLES"]
 
@@ -57,9 +57,9 @@ def verify_video(
     require_av()
     name = os.fspath(path)
     if detector is None:
-        from ..verify import _audit_detector
+        from ..verify import _audit_search
 
-        detector = _audit_detector()
+        detector = _audit_search()
     container, stream, info = open_input(name, format)
     intact: list[dict[str, Any]] = []
     redacted = 0
@@ -76,7 +76,7 @@ def verify_video(
                 if wanted is not None and index > max(wanted):
                     break
                 continue
-            pixels = upright(frame.to_ndarray(format="rgb24"), rotation(frame))
+            pixels = upright(frame.to_ndarray(format="rgb24"), display(frame))
             last_pixels = pixels
             found, n = audit_faces(pixels, detector(pixels), None, min_size=min_size)
             redacted += n
