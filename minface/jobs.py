@@ -331,6 +331,8 @@ def scrub_batch(
     keep_audio: bool = False,
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
+    documents: bool = False,
+    text: str | None = None,
 ) -> BatchSummary:
     """Scrub files and folders (recursively) into ``output_dir``, or in place.
 
@@ -368,6 +370,9 @@ def scrub_batch(
         Images per model call when detecting in batches (``device="cuda"``); 0: one file at a time.
     video_quality, keep_audio, max_video_pixels, max_video_seconds
         Videos (the ``video`` extra): H.264 quality, keep the audio, the largest frame and duration.
+    documents, text
+        Also destroy documents in photos and video frames; ``text="all"``: every text
+        region (:func:`minface.scrub`).
 
     Returns
     -------
@@ -410,6 +415,8 @@ def scrub_batch(
         keep_audio=keep_audio,
         max_video_pixels=max_video_pixels,
         max_video_seconds=max_video_seconds,
+        documents=documents,
+        text=text,
     )
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     return run_batch(
