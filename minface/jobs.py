@@ -62,6 +62,10 @@ class ScrubJob:
     #: videos: largest frame (pixels) and longest duration (seconds); None: no limit
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS
+    #: also destroy documents in photos (minface.documents)
+    documents: bool = False
+    #: "all": destroy every text region (detection only)
+    text: str | None = None
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -112,6 +116,8 @@ class ScrubJob:
                     turned=self.turned,
                     output_root=task.root,
                     format=task.format,
+                    documents=self.documents,
+                    text=self.text,
                 )
             except AudioOnlyError as exc:  # sound only: skipped like an MP3
                 return _audio_only(task, exc)
@@ -131,9 +137,11 @@ class ScrubJob:
                 in_place=self.in_place,
                 max_pixels=self.max_pixels,
                 output_root=task.root,
+                documents=self.documents,
+                text=self.text,
             ).to_record()
 
-        if self.batch > 0:
+        if self.batch > 0 and not (self.documents or self.text):  # text search goes file by file
 
             def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
                 if any(getattr(t, "kind", "image") == "video" for t in tasks):  # videos batch their own frames
@@ -241,6 +249,8 @@ class VerifyJob:
     blazeface: bool = True
     #: frames of each video searched
     video_samples: int = 16
+    #: also report readable personal numbers left (minface.documents.audit)
+    documents: bool = False
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -290,6 +300,7 @@ class VerifyJob:
                 regions=regions.get(key),
                 check_metadata=self.check_metadata,
                 min_size=self.min_size,
+                documents=self.documents,
             )
             rec = res.to_record()
             rec["status"] = "ok" if res.status == "clean" else "leak"
@@ -331,6 +342,8 @@ def scrub_batch(
     keep_audio: bool = False,
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
+    documents: bool = False,
+    text: str | None = None,
 ) -> BatchSummary:
     """Scrub files and folders (recursively) into ``output_dir``, or in place.
 
@@ -368,6 +381,9 @@ def scrub_batch(
         Images per model call when detecting in batches (``device="cuda"``); 0: one file at a time.
     video_quality, keep_audio, max_video_pixels, max_video_seconds
         Videos (the ``video`` extra): H.264 quality, keep the audio, the largest frame and duration.
+    documents, text
+        Also destroy documents in photos and video frames; ``text="all"``: every text
+        region (:func:`minface.scrub`).
 
     Returns
     -------
@@ -410,6 +426,8 @@ def scrub_batch(
         keep_audio=keep_audio,
         max_video_pixels=max_video_pixels,
         max_video_seconds=max_video_seconds,
+        documents=documents,
+        text=text,
     )
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     return run_batch(

@@ -117,6 +117,8 @@ class VerifyResult:
     intact_faces: list[dict[str, Any]] = field(default_factory=list)
     redacted_faces: int = 0
     metadata: list[str] = field(default_factory=list)
+    #: readable personal numbers left (``documents=True``): kind, count, masked values
+    documents: list[dict[str, Any]] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +187,7 @@ def verify_file(
     regions: Regions | None = None,
     check_metadata: bool = True,
     min_size: float = MIN_ALARM_SIZE,
+    documents: bool = False,
 ) -> VerifyResult:
     """Audit one file. ``regions``: what the scrub report says was painted in it.
 
@@ -192,6 +195,8 @@ def verify_file(
     :func:`audit_faces`); faces smaller than ``min_size`` pixels are not reported.
     ``detector``: what searches each plane, a :class:`minface.audit_search.AuditSearch`
     (the default) or a :class:`minface.detect.Detector` (CenterFace alone).
+    ``documents=True`` also reads the text left in the image and reports the
+    personal numbers still readable (:func:`minface.documents.audit.numbers_left`).
     """
     name = os.fspath(path)
     search = detector if detector is not None else _audit_search()
@@ -207,8 +212,13 @@ def verify_file(
     if check_metadata:
         report = inspect(path)
         leftovers = sorted({item.kind for item in report.sensitive})
-    status = "leak" if intact or leftovers else "clean"
-    return VerifyResult(name, status, None, intact, redacted, leftovers)
+    numbers: list[dict[str, Any]] = []
+    if documents:
+        from .documents.audit import numbers_left
+
+        numbers = numbers_left(image)
+    status = "leak" if intact or leftovers or numbers else "clean"
+    return VerifyResult(name, status, None, intact, redacted, leftovers, numbers)
 
 
 def _frames(path: str | os.PathLike, name: str) -> list[np.ndarray]:

@@ -51,7 +51,7 @@ import numpy as np
 from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
-from ..results import OutputExistsError, ScrubResult
+from ..results import OutputExistsError, ScrubResult, text_mode as _text_mode
 from .container import (
     DEFAULT_MAX_VIDEO_PIXELS,
     DEFAULT_MAX_VIDEO_SECONDS,
@@ -115,6 +115,8 @@ class VideoScrubResult(ScrubResult):
     rotation: int = 0
     mirrored: bool = False
     audio: str = "none"  # "none" (the input has none), "dropped" or "kept"
+    #: ``documents=True`` / ``text="all"``: frames searched for text and regions painted per kind
+    documents: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,6 +170,9 @@ def scrub_video(
     output_root: str | os.PathLike | None = None,
     format: str | None = None,
     turned: bool = True,
+    documents: bool = False,
+    text: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     """Write a copy of the video ``src`` to ``dst`` (an MP4) with every face destroyed in every frame.
 
@@ -202,6 +207,10 @@ def scrub_video(
         The output folder: missing folders below it are created, none may be a link.
     format : str, optional
         The container format as :func:`minface.media.sniff` names it (default: sniffed).
+    documents, text
+        As for :func:`minface.scrub`: documents (``text="all"``: every text region)
+        are searched every ``text_every`` frames (and at every scene cut), and each
+        frame gets the regions of the searches just before and just after it.
     turned : bool
         Frames are first shown as players show them (the display matrix: rotation
         and mirroring); with ``turned`` (default) they are also searched turned by
@@ -268,7 +277,8 @@ def scrub_video(
             av, container, stream, info, name, tmp, detector,
             style=dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength),
             quality=quality, keep_audio=keep_audio, max_seconds=max_seconds, batch=batch,
-            max_gap=max_gap, lookback=lookback, turned=turned, max_pixels=max_pixels,
+            max_gap=max_gap, lookback=max(lookback, text_every), turned=turned, max_pixels=max_pixels,
+            text_mode=_text_mode(documents, text), text_every=max(1, text_every),
         )
         os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
@@ -367,6 +377,8 @@ def _run(
     lookback: int,
     turned: bool,
     max_pixels: int | None,
+    text_mode: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     from ..redact import redact
 
@@ -490,12 +502,34 @@ def _run(
     stats = {"bridged": 0}
     detector_name = [None]
 
+    texts: dict[int, Any] = {}  # frame index -> TextResult, for the frames searched for text
+    text_kinds: dict[str, int] = {}
+
+    def text_regions(item: _Item) -> list:
+        """The text regions of the searches just before and just after this frame (older searches dropped)."""
+        before = max((k for k in texts if k <= item.index), default=None)
+        after = min((k for k in texts if k > item.index), default=None)
+        regions = []
+        if before is not None:
+            regions += texts[before].regions
+        if after is not None and after - item.index < text_every:
+            regions += texts[after].regions
+        for k in [k for k in texts if before is not None and k < before]:
+            del texts[k]
+        return regions
+
     def emit(item: _Item) -> None:
-        held[0] -= item.pixels.nbytes
         boxes, kinds = tracker.boxes(item.index)
-        if len(boxes):
+        regions = text_regions(item) if text_mode is not None else []
+        if len(boxes) or regions:
             rgb = i420_to_rgb(item.pixels)
-            redact(rgb, boxes, copy=False, **style)
+            if len(boxes):
+                redact(rgb, boxes, copy=False, **style)
+            if regions:
+                from ..documents.finder import TextResult
+                from ..documents.paint import paint_text
+
+                paint_text(rgb, TextResult(regions), **{k: style[k] for k in ("method", "color", "blocks", "strength")})
             item.pixels = rgb_to_i420(rgb)
             del rgb
         counts.append(len(boxes))
@@ -538,7 +572,16 @@ def _run(
         found = search(items, rgb)
         for it, faces, px in zip(items, found, rgb):
             detector_name[0] = faces.detector
-            tracker.update(it.index, faces.xyxy, cut=cuts(px))
+            cut = cuts(px)
+            tracker.update(it.index, faces.xyxy, cut=cut)
+            if text_mode is not None and (it.index % text_every == 0 or cut):
+                from ..documents.finder import shared_finder
+
+                res = shared_finder().find(px, text_mode, portraits=lambda crop: detector(crop).xyxy)
+                texts[it.index] = res
+                text_kinds["frames_searched"] = text_kinds.get("frames_searched", 0) + 1
+                for kind, count in res.kinds().items():
+                    text_kinds[kind] = text_kinds.get(kind, 0) + count
             window.append(it)
             held[0] += it.pixels.nbytes
             while len(window) > lookback or (len(window) > 1 and held[0] > WINDOW_BYTES):
@@ -599,6 +642,7 @@ def _run(
         rotation=shown.rotation,
         mirrored=shown.mirrored,
         audio="none" if not container.streams.audio else ("kept" if audio_in is not None else "dropped"),
+        documents=dict(text_kinds) if text_mode is not None else {},
     )
 
 
@@ -647,6 +691,8 @@ def _check_complete(
             f"{name}: truncated or still being written: its video ends at {got:.2f} s of "
             f"{declared - float((stream.start_time or 0) * tb):.2f} s declared ({frames} frames decoded)"
         )
+
+
 
 
 def _threads(width: int, height: int) -> int:
