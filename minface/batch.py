@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ._temp import remove_stale
+from .engine.store import LocalStore
 from .detect.runtimes import default_threads
 from .walk import JOURNAL_NAME, Filter, Task, error_entry, plan, skip_record
 
@@ -112,10 +112,7 @@ class BatchSummary:
 
 def _remove_stale_temporaries(tasks: Iterable[Task]) -> int:
     """Delete the temporaries next to the tasks' outputs whose owner is gone (:func:`minface._temp.is_stale`)."""
-    by_dir: dict[Path, set[str]] = {}
-    for t in tasks:
-        by_dir.setdefault(t.output.parent, set()).add(t.output.name)
-    return sum(remove_stale(folder, names) for folder, names in by_dir.items())
+    return LocalStore().remove_stale_next_to(t.output for t in tasks)
 
 
 class _Journal:

@@ -16,7 +16,7 @@ The guarantees are those of the single-machine batch:
   folders it matches, as if a shell had expanded it);
 * each output is written to a temporary key next to the final one, named for
   the worker process that writes it (:mod:`minface._temp`; on a local disk by
-  :func:`minface.images.atomic_write`) and moved to its final key only when
+  :mod:`minface.engine.store`) and moved to its final key only when
   complete, so an object under its final key is always whole;
 * a rerun skips outputs that exist (they are complete by construction);
   temporaries left by a killed worker are removed by the driver at the start
@@ -39,6 +39,7 @@ overlaps the computation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -53,14 +54,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from ._temp import TEMP_SUFFIX, Owner, gone_here, is_stale, temporary_name, temporary_owner, temporary_target
+from ._temp import TEMP_SUFFIX, Owner, gone_here, temporary_owner, temporary_target
 from .colors import parse_color
 from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
+from .engine.store import FsspecStore, Temporary, remove_stale_spools
 from .errors import ImageWriteError, MinfaceError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
-from .images import DEFAULT_MAX_PIXELS, atomic_write
+from .images import DEFAULT_MAX_PIXELS
 from .media import HEAD_BYTES, classify
 from .jobs import ScrubJob
 from .pipeline import scrub_bytes
@@ -166,16 +168,16 @@ class _PartitionJob:
     """What every partition task needs: the options and the two filesystems (picklable)."""
 
     options: ScrubJob
-    in_fs: AbstractFileSystem
-    out_fs: AbstractFileSystem
+    inputs: FsspecStore
+    outputs: FsspecStore
 
     def input_url(self, item: _Item) -> str:
         """The input's URL, as records name it."""
-        return self.in_fs.unstrip_protocol(item.input)
+        return self.inputs.url(item.input)
 
     def output_url(self, item: _Item) -> str:
         """The output's URL, as records name it."""
-        return self.out_fs.unstrip_protocol(item.output)
+        return self.outputs.url(item.output)
 
 
 _DETECTORS: dict[tuple, Detector] = {}
@@ -203,59 +205,17 @@ def _cached_detector(options: ScrubJob) -> Detector:
     return detector
 
 
-def _is_local(fs: AbstractFileSystem) -> bool:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
-
-
-def _temporary_key(path: str) -> str:
-    """A temporary key next to ``path``, named for the worker process that writes it (:mod:`minface._temp`)."""
-    folder, _, name = path.rpartition("/")
-    return f"{folder}/{temporary_name(name)}"
-
-
-def _commit(fs: AbstractFileSystem, path: str, url: str, data: bytes) -> float:
-    """Write ``data`` under ``path`` atomically for its store; return the seconds it took.
-
-    A local disk gets :func:`minface.images.atomic_write` (temporary file, fsync,
-    rename). Other stores get the bytes under a temporary key next to the final
-    one, then ``fs.mv`` to the final key: on object stores the final object
-    appears only through a completed copy, whole or not at all.
-    """
+def _commit(store: FsspecStore, path: str, data: bytes) -> float:
+    """Commit ``data`` at ``path`` in ``store`` (atomically, :meth:`~minface.engine.store.Store.commit`); the seconds it took."""
     start = time.perf_counter()
-    if _is_local(fs):
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        except OSError as exc:
-            raise ImageWriteError(f"{url}: cannot create its folder ({exc.strerror or exc})") from exc
-        atomic_write(path, data)
-        return time.perf_counter() - start
-    tmp = _temporary_key(path)
-    try:
-        fs.pipe_file(tmp, data)
-        fs.mv(tmp, path)
-    except BaseException as exc:
-        try:
-            fs.rm_file(tmp)
-        except Exception:  # best effort: the driver removes stale temporaries too
-            pass
-        if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
-            raise ImageWriteError(f"{url}: cannot write ({exc or type(exc).__name__})") from exc
-        raise
+    store.commit(path, data)
     return time.perf_counter() - start
 
 
-def _read(fs: AbstractFileSystem, path: str) -> tuple[bytes, float]:
-    """A file's bytes and the seconds it took; on a local disk only a regular file is read (a FIFO would block)."""
+def _read(store: FsspecStore, path: str) -> tuple[bytes, float]:
+    """A file's bytes and the seconds it took (:meth:`~minface.engine.store.Store.read`)."""
     start = time.perf_counter()
-    if _is_local(fs):
-        from .media import open_regular
-
-        with os.fdopen(open_regular(path), "rb") as f:
-            data = f.read()
-    else:
-        data = fs.cat_file(path)
+    data = store.read(path)
     return data, time.perf_counter() - start
 
 
@@ -281,7 +241,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
                 nxt = next(queue, None)
                 if nxt is None:
                     return
-                reads.append((nxt, pool.submit(_read, job.in_fs, nxt.input)))
+                reads.append((nxt, pool.submit(_read, job.inputs, nxt.input)))
 
         def settle() -> None:
             index, item, fut, size = writes.popleft()
@@ -344,7 +304,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
             while len(writes) >= _PENDING_WRITES:
                 settle()
             writes.append(
-                (len(records) - 1, item, pool.submit(_commit, job.out_fs, item.output, job.output_url(item), out), len(out))
+                (len(records) - 1, item, pool.submit(_commit, job.outputs, item.output, out), len(out))
             )
         while writes:
             settle()
@@ -377,31 +337,28 @@ def video_output(path: str) -> str:
 
 
 def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: Detector, fmt: str | None) -> dict[str, Any]:
-    """Scrub one video on a worker: through local temporary files when a store is not a local disk."""
-    import tempfile
-
+    """Scrub one video on a worker; from a store that is not a local disk through a spooled copy the engine removes."""
+    from .engine.store import spool
     from .video.scrub import scrub_video
 
     opts = job.options
     out_path = video_output(item.output)
-    out_url = job.out_fs.unstrip_protocol(out_path)
+    out_url = job.outputs.url(out_path)
     start = time.perf_counter()
     try:
-        if not opts.overwrite and job.out_fs.exists(out_path):
+        if not opts.overwrite and job.outputs.exists(out_path):
             return skip_record(job.input_url(item), "output exists", out_url)
-        with tempfile.TemporaryDirectory(prefix="minface-video-") as work:
-            src = item.input
-            if not _is_local(job.in_fs):
-                src = os.path.join(work, "input")
-                with open(src, "wb") as f:
-                    f.write(data)
-            local_out = _is_local(job.out_fs)
-            dst = out_path if local_out else os.path.join(work, "output.mp4")
+        with contextlib.ExitStack() as stack:
+            src = stack.enter_context(job.inputs.local_copy(item.input, data))
+            local_out = job.outputs.local
             if local_out:
+                dst = out_path
                 try:
                     os.makedirs(os.path.dirname(out_path), exist_ok=True)
                 except OSError as exc:
                     raise ImageWriteError(f"{out_url}: cannot create its folder ({exc.strerror or exc})") from exc
+            else:
+                dst = stack.enter_context(spool(None, "output.mp4"))
             result = scrub_video(
                 src,
                 dst,
@@ -411,24 +368,12 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                 keep_audio=opts.keep_audio,
                 max_pixels=opts.max_video_pixels,
                 max_seconds=opts.max_video_seconds,
-                overwrite=opts.overwrite,
+                overwrite=opts.overwrite or not local_out,  # the spooled output is this process's own empty file
                 format=fmt,
-                turned=opts.turned,
             )
             size = os.path.getsize(dst)
             if not local_out:
-                tmp = _temporary_key(out_path)
-                try:
-                    job.out_fs.put_file(dst, tmp)
-                    job.out_fs.mv(tmp, out_path)
-                except BaseException as exc:
-                    try:
-                        job.out_fs.rm_file(tmp)
-                    except Exception:  # best effort: the driver removes stale temporaries too
-                        pass
-                    if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
-                        raise ImageWriteError(f"{out_url}: cannot write ({exc or type(exc).__name__})") from exc
-                    raise
+                job.outputs.commit_file(dst, out_path)
     except Exception as exc:  # one bad video must never stop the partition
         return error_record(job.input_url(item), exc, time.perf_counter() - start)
     record = result.to_record()
@@ -465,7 +410,7 @@ def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, s
         fs, path = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:  # e.g. s3:// without s3fs
         raise MissingDependencyError(f"{url}: {exc}") from exc
-    if _is_local(fs):
+    if FsspecStore(fs).local:
         return fs, posixpath.normpath(path)
     return fs, path.rstrip("/") or path
 
@@ -567,43 +512,7 @@ def _plan(
     return items, records, in_fs, out_fs, out_root
 
 
-def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tuple[str, str, float | None]]]:
-    """One listing of the output tree: ``(existing outputs, [(temporary, its target, modified)])``."""
-    try:
-        found = fs.find(root, detail=True)
-    except FileNotFoundError:
-        found = {}
-    existing: set[str] = set()
-    temporaries: list[tuple[str, str, float | None]] = []
-    for p, info in found.items():
-        folder, _, name = p.rpartition("/")
-        target = temporary_target(name)
-        if target is not None:
-            temporaries.append((p, f"{folder}/{target}", _modified(info)))
-        else:
-            existing.add(p)
-    return existing, temporaries
-
-
-def _modified(info: dict[str, Any]) -> float | None:
-    """When a store says an object was last written (epoch seconds), or None."""
-    import datetime
-
-    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
-        value = info.get(key)
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, datetime.datetime):
-            return value.timestamp() if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc).timestamp()
-        if isinstance(value, str):
-            try:
-                return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-            except ValueError:
-                continue
-    return None
-
-
-def _gone_on_workers(client: Client | None, temporaries: list[tuple[str, str, float | None]]) -> set[Owner]:
+def _gone_on_workers(client: Client | None, temporaries: list[Temporary]) -> set[Owner]:
     """Owners of ``temporaries`` that ran on a worker's machine and are gone, as the workers themselves tell."""
     owners = {o for o in (temporary_owner(posixpath.basename(p)) for p, _, _ in temporaries) if o is not None}
     if client is None or not owners:
@@ -615,22 +524,14 @@ def _gone_on_workers(client: Client | None, temporaries: list[tuple[str, str, fl
     return {o for gone in answers.values() for o in gone}
 
 
-def _remove_temporaries(
-    fs: AbstractFileSystem,
-    temporaries: list[tuple[str, str, float | None]],
-    targets: set[str],
-    gone: set[Owner] = frozenset(),  # type: ignore[assignment]
-) -> int:
-    """Delete the temporary keys of ``targets`` whose writer is gone (:func:`minface._temp.is_stale`)."""
-    removed = 0
-    for tmp, target, modified in temporaries:
-        if target in targets and is_stale(posixpath.basename(tmp), modified, gone=gone):
-            try:
-                fs.rm_file(tmp)
-                removed += 1
-            except (OSError, ValueError):
-                pass
-    return removed
+def _clean_spools_on_workers(client: Client | None) -> None:
+    """Ask every worker to remove the spooled copies of inputs left by its killed processes."""
+    if client is None:
+        return
+    try:
+        client.run(remove_stale_spools)
+    except Exception:  # noqa: BLE001 - best effort: the next spool on that machine removes them too
+        pass
 
 
 def _chunks(items: Sequence[_Item], size: int) -> Iterator[list[_Item]]:
@@ -891,7 +792,7 @@ def scrub(
         max_video_pixels=max_video_pixels,
         max_video_seconds=max_video_seconds,
     )
-    job = _PartitionJob(options, in_fs, out_fs)
+    job = _PartitionJob(options, FsspecStore(in_fs), FsspecStore(out_fs))
     summary = DistributedReport()
     writer = _ReportWriter(report, out_options)
     summary.report = writer.url
@@ -912,7 +813,7 @@ def scrub(
     try:
         for record in planned:
             emit(record)
-        existing, temporaries = _scan_outputs(out_fs, out_root)
+        existing, temporaries = job.outputs.scan(out_root)
         targets = {it.output for it in items}
         targets |= {video_output(it.output) for it in items if _named_like_video(it.input)}
         todo: list[_Item] = []
@@ -926,7 +827,7 @@ def scrub(
             for it in todo:
                 emit(_skip(job, it, "dry run"))
             return summary
-        summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets)
+        summary.temporaries_removed += job.outputs.remove_temporaries(temporaries, targets)
         del existing, targets
         if not todo:
             return summary
@@ -946,10 +847,11 @@ def scrub(
             bar.close()
         if not dry_run and items:
             try:  # what killed workers (or an interrupted driver) left behind
-                _, temporaries = _scan_outputs(out_fs, out_root)
+                _, temporaries = job.outputs.scan(out_root)
                 targets = {it.output for it in items} | {video_output(it.output) for it in items if _named_like_video(it.input)}
                 gone = _gone_on_workers(client, temporaries)
-                summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets, gone)
+                summary.temporaries_removed += job.outputs.remove_temporaries(temporaries, targets, gone)
+                _clean_spools_on_workers(client)
             except (OSError, ValueError):
                 pass
         if own_client is not None:
