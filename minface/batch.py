@@ -44,70 +44,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .engine.records import EXIT_SIGTERM, BatchSummary, ReportWriter, error_record
+from .engine.records import Progress as _Progress
 from .engine.store import LocalStore
 from .detect.runtimes import default_threads
 from .walk import JOURNAL_NAME, Filter, Task, error_entry, plan, skip_record
 
 __all__ = ["run_batch", "BatchSummary", "Task", "Filter", "JOURNAL_NAME", "error_record", "EXIT_SIGTERM"]
 
-#: Exit code after SIGTERM (128 + 15, what shells report for a process killed by it).
-EXIT_SIGTERM = 143
-
-
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread when the process receives SIGTERM (handled as Ctrl-C is)."""
-
-
-@dataclass
-class BatchSummary:
-    """Totals of a batch run."""
-
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    faces: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    #: the signal that interrupted the run (``signal.SIGINT`` or ``signal.SIGTERM``), if any
-    signal: int | None = None
-
-    @property
-    def total(self) -> int:
-        return self.ok + self.failed + self.skipped
-
-    @property
-    def exit_code(self) -> int:
-        """0 all ok (or skipped), 1 some files failed, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM."""
-        if self.interrupted:
-            return EXIT_SIGTERM if self.signal == signal.SIGTERM else 130
-        return 1 if self.failed else 0
-
-    def to_text(self) -> str:
-        rate = self.ok / self.seconds if self.seconds > 0 else 0.0
-        text = (
-            f"{self.total} file(s): {self.ok} ok, {self.failed} failed, {self.skipped} skipped; "
-            f"{self.faces} face(s); {self.seconds:.1f} s ({rate:.2f} files/s)"
-        )
-        if self.interrupted:
-            text += " -- interrupted; run again to finish"
-        return text
-
-    def count(self, rec: dict) -> None:
-        """Add one report record to the totals."""
-        status = rec.get("status")
-        if status == "ok":
-            self.ok += 1
-            self.faces += len(rec.get("faces") or [])
-        elif status == "skipped":
-            self.skipped += 1
-        else:
-            self.failed += 1
-            self.errors.append((str(rec.get("input")), str(rec.get("error"))))
 
 
 def _remove_stale_temporaries(tasks: Iterable[Task]) -> int:
@@ -230,107 +179,6 @@ def _safe(job: Callable[[Task], dict], task: Task) -> dict:
         return error_record(os.fspath(task.input), exc, time.perf_counter() - start)
 
 
-def error_record(name: str, exc: BaseException, seconds: float) -> dict:
-    """The report record of an input that failed with ``exc`` (no output was written).
-
-    minface's own errors and ``OSError``s speak for themselves; anything else is
-    unexpected, so the reason names the exception too. The record names the
-    input once: a reason that starts with it (as minface's messages do, so they
-    stand alone when raised) loses that prefix.
-
-    >>> error_record("a.jpg", OSError("a.jpg: truncated"), 0.5)["error"]
-    'truncated'
-    """
-    from .errors import MinfaceError
-
-    reason = str(exc) or type(exc).__name__
-    if not isinstance(exc, (MinfaceError, OSError)):
-        reason = f"{type(exc).__name__}: {reason}"
-    reason = _without_name(reason, name)
-    return {"input": name, "output": None, "status": "error", "error": reason, "seconds": round(seconds, 4)}
-
-
-def _without_name(reason: str, name: str) -> str:
-    for prefix in (f"{name}: ", f"{os.path.basename(name)}: "):
-        if name and reason.startswith(prefix) and len(reason) > len(prefix):
-            return reason[len(prefix) :]
-    return reason
-
-
-class _Progress:
-    """Progress on stderr: tqdm when installed (a terminal), else a counter; lines now and then off a terminal.
-
-    Off a terminal (a log, ``nohup``, a CI job) a bar would be noise, and nothing
-    at all looks like a hang: a line with the count, the rate and the time left
-    is printed every ``every`` seconds instead. :meth:`write` prints a message
-    (an error line) without breaking the bar.
-    """
-
-    def __init__(self, total: int, enabled: bool, desc: str, *, every: float = 30.0) -> None:
-        self._bar = None
-        self._n = 0
-        self._total = total
-        self._enabled = enabled
-        self._desc = desc
-        self._start = time.monotonic()
-        self._last = self._start
-        self._every = every
-        self._tty = enabled and sys.stderr.isatty()
-        self._counter_shown = False
-        if self._tty:
-            try:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True)
-            except ImportError:
-                pass
-
-    def update(self, status: str) -> None:
-        self._n += 1
-        now = time.monotonic()
-        if self._bar is not None:
-            self._bar.update(1)
-        elif self._tty and (now - self._last > 0.5 or self._n in (1, self._total)):
-            self._last = now
-            print(f"\r{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
-            self._counter_shown = True
-        elif self._enabled and not self._tty and now - self._last >= self._every and self._n < self._total:
-            self._last = now
-            print(self._line(now), file=sys.stderr, flush=True)
-
-    def _line(self, now: float) -> str:
-        elapsed = max(now - self._start, 1e-9)
-        rate = self._n / elapsed
-        left = (self._total - self._n) / rate if rate > 0 else float("inf")
-        pct = 100.0 * self._n / self._total if self._total else 100.0
-        eta = "" if left == float("inf") else f", about {_duration(left)} left"
-        return f"{self._desc}: {self._n}/{self._total} files ({pct:.0f}%), {rate:.2f} files/s{eta}"
-
-    def write(self, line: str) -> None:
-        """Print ``line`` on stderr above the bar (or the counter)."""
-        if self._bar is not None:
-            self._bar.write(line, file=sys.stderr)
-        elif self._counter_shown:
-            print(f"\r\033[K{line}", file=sys.stderr)
-            print(f"{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        elif self._counter_shown:
-            print(file=sys.stderr)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM (``kill``, ``timeout``, systemd) raises :class:`Terminated` in the main thread."""
@@ -405,27 +253,12 @@ def run_batch(
         videos=bool(getattr(job_factory, "videos", False)),
     )
     tasks = work.tasks
-    out_fh: IO[str] | None
-    close_report = False
-    if report is None:
-        out_fh = None
-    elif hasattr(report, "write"):
-        out_fh = report  # type: ignore[assignment]
-    else:
-        try:
-            out_fh = open(report, "a", encoding="utf-8")  # type: ignore[arg-type]
-        except OSError as exc:  # a name too long, a folder that is not there: nothing was done
-            from .errors import ImageWriteError
-
-            raise ImageWriteError(f"{report}: cannot write the report ({exc.strerror or exc}); nothing was done") from exc
-        close_report = True
+    writer = ReportWriter(report)
 
     def emit(rec: dict) -> None:
         rec = work.shown(rec)  # files named as the command line named them (relative stays relative)
         summary.count(rec)
-        if out_fh is not None:
-            out_fh.write(json.dumps(rec) + "\n")
-            out_fh.flush()
+        writer.write(rec)
         if on_record is not None:
             on_record(rec)
 
@@ -504,8 +337,7 @@ def run_batch(
         if journal is not None:
             journal.close(finished)
         summary.seconds = time.perf_counter() - start
-        if close_report:
-            out_fh.close()  # type: ignore[union-attr]
+        writer.close()
     return summary
 
 

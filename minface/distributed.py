@@ -40,7 +40,6 @@ overlaps the computation.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import posixpath
@@ -56,7 +55,9 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ._temp import TEMP_SUFFIX, Owner, gone_here, temporary_owner, temporary_target
 from .colors import parse_color
-from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
+from .engine.records import BatchSummary, ReportWriter, error_record
+from .engine.records import Progress as _Progress
+from .walk import JOURNAL_NAME
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .engine.store import FsspecStore, Temporary, remove_stale_spools
@@ -552,42 +553,6 @@ def _validate(method: str, shape: str, blocks: int, strength: float, quality: in
         raise ValueError(f"quality must be 1-100, got {quality}")
 
 
-class _ReportWriter:
-    """Appends JSON lines to a report at any fsspec URL (or an open text file)."""
-
-    def __init__(self, report: str | os.PathLike | IO[str] | None, storage_options: dict[str, Any]) -> None:
-        self._text: IO[str] | None = None
-        self._binary: IO[bytes] | None = None
-        self.url: str | None = None
-        if report is None:
-            return
-        if hasattr(report, "write"):
-            self._text = report  # type: ignore[assignment]
-            self.url = getattr(report, "name", None)
-            return
-        fs, path = _url_to_fs(os.fspath(report), storage_options)  # type: ignore[arg-type]
-        self.url = fs.unstrip_protocol(path)
-        try:
-            self._binary = fs.open(path, "ab")
-        except (NotImplementedError, ValueError):  # a store without append: rewrite what was there
-            old = fs.cat_file(path) if fs.exists(path) else b""
-            self._binary = fs.open(path, "wb")
-            self._binary.write(old)  # type: ignore[union-attr]
-
-    def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record) + "\n"
-        if self._text is not None:
-            self._text.write(line)
-            self._text.flush()
-        elif self._binary is not None:
-            self._binary.write(line.encode("utf-8"))
-            self._binary.flush()
-
-    def close(self) -> None:
-        if self._binary is not None:
-            self._binary.close()
-
-
 # -- driver side: the job ---------------------------------------------------------
 
 
@@ -794,7 +759,7 @@ def scrub(
     )
     job = _PartitionJob(options, FsspecStore(in_fs), FsspecStore(out_fs))
     summary = DistributedReport()
-    writer = _ReportWriter(report, out_options)
+    writer = ReportWriter(report, out_options)
     summary.report = writer.url
     bar: _Progress | None = None
 

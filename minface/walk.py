@@ -34,6 +34,7 @@ from typing import Any
 
 from . import media
 from ._temp import temporary_target
+from .engine.records import error_entry, skip_record
 
 __all__ = ["Task", "Plan", "Filter", "plan", "JOURNAL_NAME", "skip_record", "error_entry", "route_other", "VIDEO_SUFFIX"]
 
@@ -96,23 +97,6 @@ class Plan:
     @property
     def records(self) -> list[dict[str, Any]]:
         return [i for i in self.items if not isinstance(i, Task)]
-
-
-def skip_record(name: str | os.PathLike, reason: str, output: str | os.PathLike | None = None, **extra: Any) -> dict:
-    """A ``skipped`` report record."""
-    return {
-        "input": os.fspath(name),
-        "output": None if output is None else os.fspath(output),
-        "status": "skipped",
-        "error": None,
-        "reason": reason,
-        **extra,
-    }
-
-
-def error_entry(name: str | os.PathLike, reason: str) -> dict:
-    """An ``error`` report record for something the walk could not use."""
-    return {"input": os.fspath(name), "output": None, "status": "error", "error": reason, "seconds": 0.0}
 
 
 class Filter:
