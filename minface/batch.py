@@ -39,14 +39,13 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import IO, Any
 
+from .engine.executors import InlineExecutor, ProcessExecutor
 from .engine.records import EXIT_SIGTERM, BatchSummary, ReportWriter, error_record
 from .engine.records import Progress as _Progress
 from .engine.store import LocalStore
@@ -116,67 +115,6 @@ class _Journal:
         if needless:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
-
-
-# -- worker side ------------------------------------------------------------------
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(factory: Callable[[], Callable[[Task], dict]], parent: int | None = None) -> None:
-    if parent is not None:
-        _exit_with_parent(parent)
-    _WORKER["job"] = factory()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Make this worker process exit when ``parent`` dies, however it dies (``kill -9`` included).
-
-    Linux delivers SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon
-    thread notices within a second that the process was re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="minface-parent-watch", daemon=True).start()
-
-
-def _run_unit(tasks: list[Task]) -> list[dict]:
-    return _run_chunk(_WORKER["job"], tasks)
-
-
-def _run_chunk(job: Callable[[Task], dict], tasks: list[Task]) -> list[dict]:
-    """Records of ``tasks``, in order: through ``job.many`` (a job that batches files, such as
-    the GPU scrub) when it has one, else file by file; a chunk that fails as a whole is redone
-    file by file, so one bad file never costs the others their records."""
-    many = getattr(job, "many", None)
-    if many is not None:
-        try:
-            return many(tasks)
-        except Exception:  # the chunk as a whole failed: redo it file by file
-            pass
-    return [_safe(job, t) for t in tasks]
-
-
-def _safe(job: Callable[[Task], dict], task: Task) -> dict:
-    """Run one task; any failure becomes an error record (the batch goes on)."""
-    start = time.perf_counter()
-    try:
-        return job(task)
-    except Exception as exc:  # one bad file must never stop the batch: report it and go on
-        return error_record(os.fspath(task.input), exc, time.perf_counter() - start)
 
 
 @contextlib.contextmanager
@@ -316,13 +254,8 @@ def run_batch(
 
         with _sigterm_as_interrupt():
             try:
-                if n_jobs == 1:
-                    job = job_factory()
-                    for unit in units:
-                        for rec, t in zip(_run_chunk(job, unit), unit):
-                            finish(rec, t)
-                else:
-                    _run_pool(units, n_jobs, job_factory, finish)
+                executor = InlineExecutor(job_factory) if n_jobs == 1 else ProcessExecutor(n_jobs, job_factory)
+                executor.run(units, finish)
             except KeyboardInterrupt as exc:
                 summary.interrupted = True
                 summary.signal = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
@@ -357,104 +290,3 @@ def _make_roots(todo: list[Task], emit: Callable[[dict], None]) -> list[Task]:
     return [t for t in todo if t.root not in failed]
 
 
-@contextlib.contextmanager
-def _workers_skip_main(job_factory: object) -> Iterator[None]:
-    """While worker processes start, make them import a stub instead of the caller's main script.
-
-    A "spawn" worker re-runs the main script to rebuild its namespace. A script
-    that calls :func:`minface.scrub_batch` at top level, without
-    ``if __name__ == "__main__":`` (as a README snippet reads), would then call
-    it again in every worker, which cannot start processes while it is itself
-    starting: every worker died and the files were blamed. minface's own jobs
-    need nothing from the main script, so the workers are pointed at
-    ``minface._worker_main`` instead. A job defined in the main script keeps the
-    standard behaviour (it needs the script, and the guard).
-    """
-    main = sys.modules.get("__main__")
-    module = getattr(job_factory, "__module__", None) or type(job_factory).__module__
-    if main is None or module == "__main__" or type(job_factory).__module__ == "__main__":
-        yield
-        return
-    import importlib.machinery
-
-    had = "__spec__" in vars(main)
-    old = getattr(main, "__spec__", None)
-    main.__spec__ = importlib.machinery.ModuleSpec("minface._worker_main", None)  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        if had:
-            main.__spec__ = old  # type: ignore[assignment]
-        else:
-            del main.__spec__
-
-
-def _run_pool(
-    units: list[list[Task]],
-    n_jobs: int,
-    job_factory: Callable[[], Callable[[Task], dict]],
-    finish: Callable[[dict, Task], None],
-) -> None:
-    """Feed units of tasks to a process pool, at most ``2 * n_jobs`` in flight (bounded memory).
-
-    A worker that dies (a decoder crash, the out-of-memory killer) breaks the
-    pool: the units in flight are retried in a new pool, a unit of several files
-    split into single files, and a file that breaks it twice is reported as failed.
-    On an interruption (Ctrl-C, SIGTERM) the workers are stopped at once; the
-    files they had finished are kept.
-    """
-    import multiprocessing as mp
-    from concurrent.futures.process import BrokenProcessPool
-
-    ctx = mp.get_context("spawn")  # workers start clean: no inherited inference threads or locks
-    queue = list(reversed(units))
-    attempts: dict[Task, int] = {}
-    while queue:
-        pending: dict[Future, list[Task]] = {}
-        broken = False
-        pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(job_factory, os.getpid()))
-        try:
-            while queue or pending:
-                while queue and len(pending) < 2 * n_jobs and not broken:
-                    unit = queue.pop()
-                    with _workers_skip_main(job_factory):
-                        pending[pool.submit(_run_unit, unit)] = unit
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    unit = pending.pop(fut)
-                    try:
-                        for rec, t in zip(fut.result(), unit):
-                            finish(rec, t)
-                    except BrokenProcessPool:
-                        broken = True
-                        if len(unit) > 1:
-                            queue.extend([t] for t in unit)
-                            continue
-                        t = unit[0]
-                        attempts[t] = attempts.get(t, 0) + 1
-                        if attempts[t] >= 2:
-                            finish(_error(t, "the worker process died on this file (twice)"), t)
-                        else:
-                            queue.append(unit)
-                if broken and not pending:
-                    break
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            _stop_workers(pool)
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes now (an interrupted batch does not wait for files in flight)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
-            proc.terminate()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
-
-
-def _error(t: Task, reason: str) -> dict:
-    return {"input": os.fspath(t.input), "output": None, "status": "error", "error": reason, "seconds": 0.0}

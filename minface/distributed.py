@@ -40,13 +40,13 @@ overlaps the computation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import posixpath
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,8 +60,9 @@ from .engine.records import Progress as _Progress
 from .walk import JOURNAL_NAME
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
+from .engine.executors import DaskExecutor, cluster_threads
 from .engine.store import FsspecStore, Temporary, remove_stale_spools
-from .errors import ImageWriteError, MinfaceError, MissingDependencyError
+from .errors import ImageWriteError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS
 from .media import HEAD_BYTES, classify
@@ -580,10 +581,7 @@ def _local_cluster(workers: int | None) -> tuple[Client, Any]:
 
 
 def _threads(client: Client) -> int:
-    try:
-        return int(sum(client.nthreads().values()))
-    except Exception:  # a scheduler that does not answer: assume one thread
-        return 1
+    return cluster_threads(client)
 
 
 def scrub(
@@ -802,9 +800,26 @@ def scrub(
         if client is None:
             own_client, own_cluster = _local_cluster(None)
             client = own_client
-        summary.threads = _threads(client)
+        executor = DaskExecutor(client, functools.partial(_scrub_partition, job), retries=retries, name="minface-scrub")
+        summary.threads = executor.threads()
         bar = _Progress(len(todo), progress, "scrub")
-        _run_partitions(client, job, todo, partition_size, retries, summary, emit)
+        threads = max(1, summary.threads)
+        size = partition_size or max(1, min(_MAX_PARTITION, math.ceil(len(todo) / (_PARTITIONS_PER_THREAD * threads))))
+
+        def done(items: list[_Item], result: dict[str, Any]) -> None:
+            summary.bytes_in += result["bytes_in"]
+            summary.bytes_out += result["bytes_out"]
+            for record in result["records"]:
+                emit(record)
+
+        def failed(items: list[_Item], reason: str) -> None:
+            for it in items:
+                emit({"input": job.input_url(it), "output": None, "status": "error", "error": reason, "seconds": 0.0})
+
+        try:
+            executor.run(list(_chunks(todo, size)), done, failed)
+        finally:
+            summary.partitions = executor.submitted
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -829,85 +844,6 @@ def scrub(
 
 def _skip(job: _PartitionJob, it: _Item, reason: str) -> dict[str, Any]:
     return {"input": job.input_url(it), "output": job.output_url(it), "status": "skipped", "error": None, "reason": reason}
-
-
-def _run_partitions(
-    client: Client,
-    job: _PartitionJob,
-    todo: list[_Item],
-    partition_size: int | None,
-    retries: int,
-    summary: DistributedReport,
-    emit: Callable[[dict[str, Any]], None],
-) -> None:
-    """Submit partitions, a few per worker thread in flight, and emit their records as they finish.
-
-    A partition whose workers kept dying (``KilledWorker``: the scheduler gave up
-    after ``allowed-failures`` deaths) is split into single files, the
-    *suspects*, run one at a time beside the other partitions: a suspect that
-    kills its worker again is the culprit and gets an error record; the others
-    finish normally. (One at a time, because a dying worker takes the blame for
-    every task queued on it.)
-    """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
-
-    threads = max(1, summary.threads)
-    size = partition_size or max(1, min(_MAX_PARTITION, math.ceil(len(todo) / (_PARTITIONS_PER_THREAD * threads))))
-    queue: deque[list[_Item]] = deque(_chunks(todo, size))
-    suspects: deque[_Item] = deque()
-    token = uuid.uuid4().hex[:12]
-    in_flight: dict[Any, tuple[list[_Item], bool]] = {}  # future -> (its files, whether it is a suspect)
-    done = as_completed(loop=client.loop)
-    last_check = time.monotonic()
-
-    def submit(items: list[_Item], suspect: bool) -> None:
-        summary.partitions += 1
-        future = client.submit(
-            _scrub_partition, job, items, retries=retries, pure=False, key=f"minface-scrub-{token}-{summary.partitions}"
-        )
-        in_flight[future] = (items, suspect)
-        done.add(future)
-
-    def fill() -> None:
-        nonlocal threads, last_check
-        if time.monotonic() - last_check > 10:  # the cluster may have grown or shrunk
-            threads, last_check = max(1, _threads(client)), time.monotonic()
-        if suspects and not any(suspect for _, suspect in in_flight.values()):
-            submit([suspects.popleft()], True)
-        while queue and len(in_flight) < 2 * threads + 2:
-            submit(queue.popleft(), False)
-
-    def fail(items: list[_Item], reason: str) -> None:
-        for it in items:
-            emit({"input": job.input_url(it), "output": None, "status": "error", "error": reason, "seconds": 0.0})
-
-    try:
-        fill()
-        for future in done:
-            items, suspect = in_flight.pop(future)
-            if future.status == "finished":
-                result = future.result()
-                summary.bytes_in += result["bytes_in"]
-                summary.bytes_out += result["bytes_out"]
-                for record in result["records"]:
-                    emit(record)
-            else:
-                try:
-                    exc = future.exception()
-                except Exception as cancelled:  # a cancelled future raises here
-                    exc = cancelled
-                if isinstance(exc, KilledWorker) and not suspect:
-                    suspects.extend(items)
-                elif isinstance(exc, KilledWorker):
-                    fail(items, "the worker process died on this file (decoder crash or out of memory?), also when run alone")
-                else:
-                    fail(items, str(exc) if isinstance(exc, MinfaceError) else f"{type(exc).__name__}: {exc}")
-            future.release()
-            fill()
-    except BaseException:
-        client.cancel(list(in_flight))
-        raise
 
 
 # -- command line -----------------------------------------------------------------
