@@ -51,13 +51,12 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any
 
-from ._temp import TEMP_SUFFIX, Owner, gone_here, temporary_owner, temporary_target
+from ._temp import TEMP_SUFFIX, Owner, gone_here, temporary_owner
 from .colors import parse_color
 from .engine.records import BatchSummary, ReportWriter, error_record
 from .engine.records import Progress as _Progress
-from .walk import JOURNAL_NAME
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .engine.executors import DaskExecutor, cluster_threads
@@ -69,11 +68,10 @@ from .media import HEAD_BYTES, classify
 from .jobs import ScrubJob
 from .pipeline import scrub_bytes
 from .redact import DEFAULT_PAD, METHODS, SHAPES
-from .walk import Filter, error_entry, route_other, skip_record
+from .engine.plan import Filter, StoreTask, plan_store, route_other, skip_record
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
-    from fsspec import AbstractFileSystem
 
 __all__ = ["TEMP_SUFFIX", "DistributedReport", "scrub", "scrub_from_cli"]
 
@@ -158,11 +156,7 @@ def _size(n: int) -> str:
 # -- worker side ------------------------------------------------------------------
 
 
-class _Item(NamedTuple):
-    """One input file: its path in the input store and its output's path in the output store."""
-
-    input: str
-    output: str
+_Item = StoreTask
 
 
 @dataclass(frozen=True)
@@ -405,115 +399,6 @@ def _require() -> None:
         ) from exc
 
 
-def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
-    import fsspec
-
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **options)
-    except ImportError as exc:  # e.g. s3:// without s3fs
-        raise MissingDependencyError(f"{url}: {exc}") from exc
-    if FsspecStore(fs).local:
-        return fs, posixpath.normpath(path)
-    return fs, path.rstrip("/") or path
-
-
-def _has_magic(path: str) -> bool:
-    return any(c in path for c in "*?[")
-
-
-def _parent(path: str) -> str:
-    parent = posixpath.dirname(path)
-    return parent if parent else ""
-
-
-def _ours(name: str) -> bool:
-    """Files a walk skips: the batch journal and the temporary files minface writes (local or remote)."""
-    return name == JOURNAL_NAME or temporary_target(name) is not None
-
-
-def _under(path: str, folder: str | None) -> bool:
-    return folder is not None and (path == folder or path.startswith(folder.rstrip("/") + "/"))
-
-
-def _walk(fs: AbstractFileSystem, root: str, exclude: str | None) -> list[str]:
-    found = fs.find(root)
-    return sorted(p for p in found if not _ours(posixpath.basename(p)) and not _under(p, exclude))
-
-
-def _relative(path: str, base: str) -> str:
-    if not base or base == "/":
-        return path.lstrip("/")
-    return path[len(base.rstrip("/")) + 1 :]
-
-
-def _plan(
-    inputs: Sequence[str],
-    output: str,
-    storage_options: dict[str, Any],
-    output_storage_options: dict[str, Any],
-    select: Filter | None = None,
-    suffix: str | None = None,
-) -> tuple[list[_Item], list[dict[str, Any]], AbstractFileSystem, AbstractFileSystem, str]:
-    """Expand URLs, globs and folders into items; return ``(items, records, in_fs, out_fs, out_root)``.
-
-    ``records``: an error for each input that matches nothing, a skip for each
-    file ``select`` (``--include``/``--exclude``) leaves out. What each file is
-    (image, video, other) is told on the workers, which read it anyway.
-    """
-    out_fs, out_root = _url_to_fs(output, output_storage_options)
-    in_fs: AbstractFileSystem | None = None
-    roots: list[str] = []
-    files: list[tuple[str, str]] = []  # (path, path relative to the input it was found in)
-    problems: list[tuple[str, str]] = []
-    for url in inputs:
-        fs, path = _url_to_fs(url, storage_options)
-        if in_fs is None:
-            in_fs = fs
-        elif type(fs) is not type(in_fs) or fs.storage_options != in_fs.storage_options:
-            raise ValueError(f"{url}: all inputs must be in one store (the first is {in_fs.unstrip_protocol('')})")
-        exclude = out_root if type(fs) is type(out_fs) else None
-        if _has_magic(path):
-            matches = fs.glob(path, detail=True)
-            if not matches:
-                problems.append((url, "no file matches this pattern"))
-            for name in sorted(matches):
-                if _under(name, exclude):
-                    continue
-                if matches[name].get("type") == "directory":
-                    roots.append(name)
-                    files.extend((f, _relative(f, name)) for f in _walk(fs, name, exclude))
-                elif not _ours(posixpath.basename(name)):
-                    roots.append(_parent(name))
-                    files.append((name, posixpath.basename(name)))
-        elif fs.isdir(path):
-            roots.append(path)
-            files.extend((f, _relative(f, path)) for f in _walk(fs, path, exclude))
-        elif fs.isfile(path):
-            roots.append(_parent(path))
-            files.append((path, posixpath.basename(path)))
-        else:
-            problems.append((url, "no such file or directory"))
-    assert in_fs is not None
-    base = posixpath.commonpath(roots) if roots else ""
-    items: list[_Item] = []
-    records = [error_entry(url, reason) for url, reason in problems]
-    seen: set[str] = set()
-    out_base = out_root.rstrip("/")
-    for f, rel in files:
-        if f in seen:
-            continue
-        seen.add(f)
-        why = select.why_not_path(rel) if select else None
-        if why:
-            records.append(skip_record(in_fs.unstrip_protocol(f), why))
-            continue
-        out = _relative(f, base)
-        if suffix:
-            out = posixpath.splitext(out)[0] + suffix
-        items.append(_Item(f, f"{out_base}/{out}" if out_base else out))
-    return items, records, in_fs, out_fs, out_root
-
-
 def _gone_on_workers(client: Client | None, temporaries: list[Temporary]) -> set[Owner]:
     """Owners of ``temporaries`` that ran on a worker's machine and are gone, as the workers themselves tell."""
     owners = {o for o in (temporary_owner(posixpath.basename(p)) for p, _, _ in temporaries) if o is not None}
@@ -727,7 +612,7 @@ def scrub(
 
     out_format = _out_format(format)
     suffix = FORMAT_EXTENSIONS[out_format][0] if out_format else None
-    items, planned, in_fs, out_fs, out_root = _plan(
+    items, planned, in_fs, out_fs, out_root = plan_store(
         urls, os.fspath(output), in_options, out_options, Filter(include, exclude), suffix
     )
     if out_fs.isfile(out_root):
