@@ -60,7 +60,7 @@ from .engine.records import Progress as _Progress
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
 from .engine.executors import DaskExecutor, cluster_threads
-from .engine.store import FsspecStore, Temporary, remove_stale_spools
+from .engine.store import FsspecStore, Temporary, remove_stale_spools, spool_folder
 from .errors import ImageWriteError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS
@@ -335,6 +335,7 @@ def video_output(path: str) -> str:
 def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: Detector, fmt: str | None) -> dict[str, Any]:
     """Scrub one video on a worker; from a store that is not a local disk through a spooled copy the engine removes."""
     from .engine.store import spool
+    from .video.container import AUDIO_ONLY_REASON, AudioOnlyError
     from .video.scrub import scrub_video
 
     opts = job.options
@@ -370,6 +371,8 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
             size = os.path.getsize(dst)
             if not local_out:
                 job.outputs.commit_file(dst, out_path)
+    except AudioOnlyError:  # sound only: skipped like an MP3
+        return skip_record(job.input_url(item), AUDIO_ONLY_REASON, format=fmt)
     except Exception as exc:  # one bad video must never stop the partition
         return error_record(job.input_url(item), exc, time.perf_counter() - start)
     record = result.to_record()
@@ -381,6 +384,9 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
 
 
 # -- driver side: planning --------------------------------------------------------
+
+
+_spool = spool_folder  # the worker's spool folder for videos (:func:`minface.engine.store.spool_folder`)
 
 
 def _named_like_video(path: str) -> bool:
@@ -412,7 +418,7 @@ def _gone_on_workers(client: Client | None, temporaries: list[Temporary]) -> set
 
 
 def _clean_spools_on_workers(client: Client | None) -> None:
-    """Ask every worker to remove the spooled copies of inputs left by its killed processes."""
+    """Ask every worker to remove the spool folders its killed processes left (videos copied from a store)."""
     if client is None:
         return
     try:

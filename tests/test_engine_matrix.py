@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import dead_temporary
-from test_scrub import jpeg_bytes, make_tree, scene
+from test_scrub import jpeg_bytes, scene
 
 import minface
 from minface.engine import store as engine_store
@@ -171,14 +171,20 @@ def test_links_are_never_followed_or_written_through(archive):
     assert sorted(p.name for p in elsewhere.iterdir()) == ["x.jpg"]
 
 
-def test_a_spooled_copy_is_removed_also_after_its_owner_was_killed(tmp_path):
+def test_a_spooled_copy_is_removed_also_after_its_owner_was_killed(tmp_path, monkeypatch):
     """A remote input spooled to a local file (a video for the scrubber) never stays in the temporary folder."""
-    with engine_store.spool(b"a whole video", "clip.mov", folder=str(tmp_path)) as path:
-        assert Path(path).read_bytes() == b"a whole video"
+    import tempfile
+
+    from minface._temp import temporary_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with engine_store.spool(b"a whole video", "clip.mov") as path:
+        assert Path(path).read_bytes() == b"a whole video" and Path(path).name == "clip.mov"
     assert not list(tmp_path.iterdir())
-    left = tmp_path / dead_temporary("spool-clip.mov")  # what a killed worker leaves
-    left.write_bytes(b"a whole video")
-    mine = tmp_path / engine_store.temporary_name("spool-other.mov")  # a live process's: kept
-    mine.write_bytes(b"in use")
-    assert engine_store.remove_stale_spools(str(tmp_path)) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+    left = tmp_path / dead_temporary("minface-video")  # what a killed worker leaves
+    left.mkdir()
+    (left / "clip.mov").write_bytes(b"a whole video")
+    mine = temporary_folder(tmp_path)  # a live process's: kept
+    with engine_store.spool(b"x", "other.mov") as path:  # each new spool sweeps first
+        assert Path(path).parent.parent == tmp_path and not left.exists()
+    assert sorted(tmp_path.iterdir()) == [mine], "the killed owner's copy removed, the live one's kept"

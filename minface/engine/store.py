@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._temp import Owner, is_stale, remove_stale, temporary_name, temporary_target
+from .._temp import Owner, is_stale, remove_stale, sweep_spools, temporary_folder, temporary_name, temporary_target
 
 if TYPE_CHECKING:  # pragma: no cover
     from fsspec import AbstractFileSystem
@@ -303,55 +303,43 @@ def modified_time(info: dict[str, Any]) -> float | None:
 # -- spooling ----------------------------------------------------------------------
 
 
-def spool_folder() -> str:
-    """Where spooled copies live: the system temporary folder (``TMPDIR``)."""
-    return tempfile.gettempdir()
+@contextlib.contextmanager
+def spool_folder() -> Iterator[str]:
+    """A private owner-named folder in the system temporary folder (``TMPDIR``), removed on leaving.
+
+    Named as :mod:`minface._temp` says (:func:`minface._temp.temporary_folder`),
+    so a folder a killed process leaves (holding a byte-identical copy of a
+    user's video) is removed by :func:`remove_stale_spools` once its owner is
+    gone; that sweep runs first, each time a spool folder is made.
+    """
+    import shutil
+
+    remove_stale_spools()
+    work = temporary_folder(tempfile.gettempdir())
+    try:
+        yield os.fspath(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def spool(data: bytes | None, name: str, folder: str | None = None) -> Iterator[str]:
-    """A local temporary file owned by this process (holding ``data`` when given), always removed.
-
-    Named as :mod:`minface._temp` says, so a copy a killed process leaves (a
-    byte-identical copy of a user's video) is recognised and removed by
-    :func:`remove_stale_spools` once its owner is gone. ``name`` (the input's
-    name) only gives the temporary its extension and a readable target.
+def spool(data: bytes | None, name: str) -> Iterator[str]:
+    """A local file named ``name`` (holding ``data`` when given) in a :func:`spool_folder`, always removed.
 
     >>> with spool(b"abc", "clip.mov") as p:
-    ...     open(p, "rb").read(), os.path.basename(p).endswith(".minface-tmp")
-    (b'abc', True)
+    ...     open(p, "rb").read(), os.path.basename(p)
+    (b'abc', 'clip.mov')
     >>> os.path.exists(p)
     False
     """
-    folder = folder or spool_folder()
-    remove_stale_spools(folder)
-    path = ""
-    for _ in range(100):
-        path = os.path.join(folder, temporary_name(f"spool-{name}"))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover
-        raise OSError(f"cannot find a free temporary name in {folder}")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with spool_folder() as work:
+        path = os.path.join(work, os.path.basename(name) or "input")
+        with open(path, "wb") as f:
             if data is not None:
                 f.write(data)
         yield path
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
 
 
-def remove_stale_spools(folder: str | None = None) -> int:
-    """Delete the spooled copies in ``folder`` (default :func:`spool_folder`) whose owner is gone."""
-    folder = folder or spool_folder()
-    try:
-        names = [n for n in os.listdir(folder) if (temporary_target(n) or "").startswith("spool-")]
-    except OSError:
-        return 0
-    return remove_stale(folder, {temporary_target(n) for n in names}) if names else 0  # type: ignore[misc]
-
-
+def remove_stale_spools(parent: str | None = None) -> int:
+    """Delete the spool folders in ``parent`` (default: the system temporary folder) whose owner is gone."""
+    return sweep_spools(parent)
