@@ -707,7 +707,7 @@ def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - y
 
 def _reason(exc: BaseException, name: str) -> str:
     """An exception's message without the file name it starts with (the caller prints the name)."""
-    from .batch import _without_name
+    from .engine.records import _without_name
 
     return _without_name(str(exc) or type(exc).__name__, name)
 
