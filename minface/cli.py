@@ -90,9 +90,9 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
         "--backend",
-        choices=["auto", "onnxruntime", "opencv"],
+        choices=["auto", "openvino", "onnxruntime", "opencv"],
         default="auto",
-        help="inference runtime (default: auto = ONNX Runtime if installed)",
+        help="inference runtime (default: auto = OpenVINO if installed, else ONNX Runtime, else OpenCV)",
     )
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run the model (default: cpu)")
     g.add_argument(
@@ -202,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
         "extension (IMG_1.HEIC -> IMG_1.jpg)",
     )
     _detector_options(s)
+    dg = s.add_argument_group("documents in photos (ID cards, bank cards, passports, forms; needs ONNX Runtime)")
+    dg.add_argument(
+        "--documents", action=argparse.BooleanOptionalAction, default=False,
+        help="also destroy ID numbers, card numbers, MRZ lines, phones, e-mails, every line of a card or "
+        "passport page that one of them proves, and its portrait (default: off; photos only)",
+    )
+    dg.add_argument(
+        "--text", choices=["all"], default=None,
+        help="all: destroy every text region found (licence plates, badges, screens, signs), without reading it",
+    )
     s.add_argument(
         "--batch",
         type=_positive_int,
@@ -244,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--no-blazeface", action="store_true", help="search with CenterFace alone (quicker; sees fewer faces)"
     )
+    v.add_argument(
+        "--documents", action="store_true",
+        help="also read the text left and report readable ID numbers, card numbers, MRZ lines, phones and e-mails "
+        "(kind, count, masked; needs ONNX Runtime)",
+    )
     _select_options(v)
     v.add_argument(
         "--html",
@@ -283,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("files", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
     i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    i.add_argument(
+        "--documents", action="store_true",
+        help="also say whether each photo shows a document (ID card, bank card, passport page; needs ONNX Runtime)",
+    )
     _select_options(i)
     i.set_defaults(func=_cmd_inspect)
 
@@ -450,6 +469,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 
+    docs = dict(documents=args.documents, text=args.text)
     video = dict(
         video_quality=args.video_quality,
         keep_audio=args.keep_audio,
@@ -460,6 +480,9 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     # (without loading the model: only the workers need it)
     check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
     if args.scheduler or args.dask:
+        if args.documents or args.text:
+            print("minface scrub: error: --documents and --text do not run on a cluster yet", file=sys.stderr)
+            return EXIT_USAGE
         if args.in_place:
             print("minface scrub: error: --in-place does not run on a cluster; give -o OUTDIR", file=sys.stderr)
             return EXIT_USAGE
@@ -533,6 +556,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         in_place=args.in_place,
         **video,
+        **docs,
     )
     return _run(args, job, "scrub", suffix=suffix)
 
@@ -583,6 +607,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         check_metadata=not args.no_metadata,
         min_size=args.min_size,
         blazeface=not args.no_blazeface,
+        documents=args.documents,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
@@ -608,8 +633,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             counts["error"] += 1
             write[0](f"error: {name}: {rec.get('error')}")
             return
-        faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
-        if faces or meta:
+        faces, meta, numbers = rec.get("intact_faces") or [], rec.get("metadata") or [], rec.get("documents") or []
+        if faces or meta or numbers:
             counts["leak"] += 1
             counts["faces"] += len(faces)
             counts["metadata"] += bool(meta)
@@ -619,6 +644,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 print(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
                 print(f"{name}: metadata left: {', '.join(meta)}")
+            for n in numbers:
+                print(f"{name}: readable {n['kind']} left: {n['count']} ({', '.join(n['masked']) or 'masked'})")
         else:
             counts["clean"] += 1
 
@@ -654,8 +681,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.html:
         from .review import write_review
 
+        from ._text import printable
+
         write_review(records + missing, args.html)
-        print(f"review page: {args.html}", file=sys.stderr)
+        print(f"review page: {printable(args.html)}", file=sys.stderr)
     if summary.interrupted:
         return summary.exit_code
     return EXIT_FAILED if counts["leak"] or counts["error"] or missing else EXIT_OK
@@ -678,7 +707,7 @@ def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - y
 
 def _reason(exc: BaseException, name: str) -> str:
     """An exception's message without the file name it starts with (the caller prints the name)."""
-    from .batch import _without_name
+    from .engine.records import _without_name
 
     return _without_name(str(exc) or type(exc).__name__, name)
 
@@ -707,13 +736,30 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             else:
                 print(printable(f"{name}: error: {_reason(exc, name)}"), file=sys.stderr)
             continue
+        shown = _shows_document(name) if args.documents else None
         if args.json:
-            records.append({**report.to_dict(), "status": "ok"})
+            records.append({**report.to_dict(), "status": "ok", **({"documents": shown} if shown is not None else {})})
         else:  # what a file says, and its name, never reach the terminal raw
-            print("\n".join(printable(line) for line in report.to_text().split("\n")), end="\n\n", flush=True)
+            text = report.to_text()
+            if shown is not None:
+                kinds = ", ".join(f"{k} {n}" for k, n in sorted(shown["kinds"].items()))
+                text += f"\n  shows {shown['documents']} document(s)" + (f": {kinds}" if kinds else "")
+            print("\n".join(printable(line) for line in text.split("\n")), end="\n\n", flush=True)
     if args.json:  # valid UTF-8 whatever the names and the metadata hold
         print(json.dumps(printable_data(records), indent=1, ensure_ascii=False))
     return status
+
+
+def _shows_document(name: str) -> dict | None:
+    """``inspect --documents``: documents the photo shows (None: it could not be decoded)."""
+    from .documents.audit import shows_document
+    from .errors import MinfaceError
+    from .images import load_image
+
+    try:
+        return shows_document(load_image(name))
+    except (MinfaceError, OSError):
+        return None
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:

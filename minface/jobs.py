@@ -62,6 +62,10 @@ class ScrubJob:
     #: videos: largest frame (pixels) and longest duration (seconds); None: no limit
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS
+    #: also destroy documents in photos (minface.documents)
+    documents: bool = False
+    #: "all": destroy every text region (detection only)
+    text: str | None = None
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -83,6 +87,7 @@ class ScrubJob:
         videos: list = []
 
         def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
+            from .video.container import AudioOnlyError
             from .video.scrub import scrub_video, video_detector
 
             if not videos:  # loaded on the first video: upright frames, the video default min_face
@@ -96,21 +101,27 @@ class ScrubJob:
                         threads=self.threads,
                     )
                 )
-            return scrub_video(
-                task.input,
-                task.output,
-                detector=videos[0],
-                **self.paint,
-                video_quality=self.video_quality,
-                keep_audio=self.keep_audio,
-                max_pixels=self.max_video_pixels,
-                max_seconds=self.max_video_seconds,
-                batch=self.batch or 4,
-                overwrite=self.overwrite,
-                turned=self.turned,
-                output_root=task.root,
-                format=task.format,
-            ).to_record()
+            try:
+                result = scrub_video(
+                    task.input,
+                    task.output,
+                    detector=videos[0],
+                    **self.paint,
+                    video_quality=self.video_quality,
+                    keep_audio=self.keep_audio,
+                    max_pixels=self.max_video_pixels,
+                    max_seconds=self.max_video_seconds,
+                    batch=self.batch or 4,
+                    overwrite=self.overwrite,
+                    turned=self.turned,
+                    output_root=task.root,
+                    format=task.format,
+                    documents=self.documents,
+                    text=self.text,
+                )
+            except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                return _audio_only(task, exc)
+            return result.to_record()
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
@@ -126,9 +137,11 @@ class ScrubJob:
                 in_place=self.in_place,
                 max_pixels=self.max_pixels,
                 output_root=task.root,
+                documents=self.documents,
+                text=self.text,
             ).to_record()
 
-        if self.batch > 0:
+        if self.batch > 0 and not (self.documents or self.text):  # text search goes file by file
 
             def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
                 if any(getattr(t, "kind", "image") == "video" for t in tasks):  # videos batch their own frames
@@ -236,6 +249,8 @@ class VerifyJob:
     blazeface: bool = True
     #: frames of each video searched
     video_samples: int = 16
+    #: also report readable personal numbers left (minface.documents.audit)
+    documents: bool = False
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -262,15 +277,19 @@ class VerifyJob:
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
                 from .video.audit import verify_video
+                from .video.container import AudioOnlyError
 
-                res = verify_video(
-                    task.input,
-                    detector=detector,
-                    samples=self.video_samples,
-                    check_metadata=self.check_metadata,
-                    min_size=self.min_size,
-                    format=task.format,
-                )
+                try:
+                    res = verify_video(
+                        task.input,
+                        detector=detector,
+                        samples=self.video_samples,
+                        check_metadata=self.check_metadata,
+                        min_size=self.min_size,
+                        format=task.format,
+                    )
+                except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                    return _audio_only(task, exc)
                 rec = res.to_record()
                 rec["status"] = "ok" if res.status == "clean" else "leak"
                 return rec
@@ -281,6 +300,7 @@ class VerifyJob:
                 regions=regions.get(key),
                 check_metadata=self.check_metadata,
                 min_size=self.min_size,
+                documents=self.documents,
             )
             rec = res.to_record()
             rec["status"] = "ok" if res.status == "clean" else "leak"
@@ -322,6 +342,8 @@ def scrub_batch(
     keep_audio: bool = False,
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
+    documents: bool = False,
+    text: str | None = None,
 ) -> BatchSummary:
     """Scrub files and folders (recursively) into ``output_dir``, or in place.
 
@@ -359,6 +381,9 @@ def scrub_batch(
         Images per model call when detecting in batches (``device="cuda"``); 0: one file at a time.
     video_quality, keep_audio, max_video_pixels, max_video_seconds
         Videos (the ``video`` extra): H.264 quality, keep the audio, the largest frame and duration.
+    documents, text
+        Also destroy documents in photos and video frames; ``text="all"``: every text
+        region (:func:`minface.scrub`).
 
     Returns
     -------
@@ -401,6 +426,8 @@ def scrub_batch(
         keep_audio=keep_audio,
         max_video_pixels=max_video_pixels,
         max_video_seconds=max_video_seconds,
+        documents=documents,
+        text=text,
     )
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     return run_batch(
@@ -472,3 +499,11 @@ def strip_batch(
         include=include,
         exclude=exclude,
     )
+
+
+def _audio_only(task: Any, exc: BaseException) -> dict[str, Any]:
+    """The ``skipped`` record of a sound-only file met as a video (``.m4a``, ``.mka``, audio-only ``.webm``)."""
+    from .video.container import AUDIO_ONLY_REASON
+    from .walk import skip_record
+
+    return skip_record(task.input, AUDIO_ONLY_REASON, format=getattr(task, "format", None))

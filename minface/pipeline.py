@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .batch import error_record
+from .engine.records import error_record
 from .detect import Detector, detect
 from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
 from .io.atomic import atomic_write
@@ -28,7 +28,7 @@ from .io.encode import _HandedOver, encode_image
 from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
-from .results import OutputExistsError, ScrubResult, check_destination as _check_destination
+from .results import OutputExistsError, ScrubResult, check_destination as _check_destination, text_mode as _text_mode
 
 __all__ = ["scrub", "scrub_bytes", "scrub_many", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
@@ -217,6 +217,8 @@ def scrub(
     output_root: str | os.PathLike | None = None,
     video_quality: int | None = None,
     keep_audio: bool = False,
+    documents: bool = False,
+    text: str | None = None,
 ) -> ScrubResult:
     """Write a copy of ``src`` to ``dst`` with every face destroyed and no metadata.
 
@@ -259,6 +261,13 @@ def scrub(
     video_quality, keep_audio
         Videos only: the H.264 constant rate factor (0-51, default 20) and
         whether the audio is kept (default: dropped).
+    documents : bool
+        Also destroy documents in the photo (:mod:`minface.documents`): ID numbers,
+        card numbers, MRZ lines, phones, e-mails, identity-document fields, every
+        line of a proved document and its portrait (needs ONNX Runtime).
+    text : {None, "all"}
+        ``"all"``: destroy every text region the detector finds (plates, badges,
+        screens, signs), without reading it.
 
     Returns
     -------
@@ -306,10 +315,12 @@ def scrub(
             overwrite=overwrite,
             output_root=output_root,
             format=video,
+            documents=documents,
+            text=text,
         )
     mode = _check_destination(src, dst, overwrite, in_place)
     style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
-    data, result = _scrub_source(src, name, detector, preset, min_face, max_pixels, style)
+    data, result = _scrub_source(src, name, detector, preset, min_face, max_pixels, style, _text_mode(documents, text))
     atomic_write(dst, data, mode=mode, root=output_root)
     del data
     result.output = os.fspath(dst)
@@ -346,11 +357,14 @@ def scrub_bytes(
     quality: int | None = None,
     format: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    documents: bool = False,
+    text: str | None = None,
 ) -> tuple[bytes, ScrubResult]:
     """:func:`scrub` from bytes to bytes, for storage that is not a local file system.
 
     Returns the output file's bytes and the result (its ``output`` is None:
     the caller decides where the bytes go). Raises on any failure.
+    ``documents`` and ``text`` are those of :func:`scrub`.
 
     >>> from importlib import resources
     >>> data = (resources.files("minface") / "examples" / "group.jpg").read_bytes()
@@ -360,7 +374,7 @@ def scrub_bytes(
     """
     start = time.perf_counter()
     style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
-    out, result = _scrub_source(data, name, detector, preset, min_face, max_pixels, style)
+    out, result = _scrub_source(data, name, detector, preset, min_face, max_pixels, style, _text_mode(documents, text))
     result.seconds = round(time.perf_counter() - start, 4)
     return out, result
 
@@ -373,17 +387,23 @@ def _scrub_source(
     min_face: float | None,
     max_pixels: int | None,
     style: dict[str, Any],
+    text_mode: str | None = None,
 ) -> tuple[bytes, ScrubResult]:
     """Decode, detect and redact every frame, encode; the shared core of scrub and scrub_bytes."""
     source = _read_source(src, name, max_pixels, _out_format(style.get("format")))
-    faces = []
+    faces, texts = [], []
+    search = detector if detector is not None else (lambda rgb: detect(rgb, preset=preset, min_face=min_face))
     for f in source.frames:  # each plane searched (minface.planes), an RGB copy of one at a time
         found = []
         for plane, rgb in searched_planes(f):
-            found.append((plane, detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face)))
+            found.append((plane, search(rgb)))
+            if text_mode is not None and plane == "colour":
+                from .documents.finder import shared_finder
+
+                texts.append(shared_finder().find(rgb, text_mode, portraits=lambda crop: search(crop).xyxy))
             del rgb
         faces.append(merge_planes(found))
-    return _render(source, faces, name, **style)
+    return _render(source, faces, name, texts=texts or None, **style)
 
 
 def _out_format(fmt: str | None) -> str | None:
@@ -408,8 +428,9 @@ def _render(
     strength: float = 0.25,
     quality: int | None = None,
     format: str | None = None,
+    texts: list | None = None,
 ) -> tuple[bytes, ScrubResult]:
-    """Redact the detected faces of every frame and encode the file; the record of what was painted.
+    """Redact the detected faces (and ``texts``' regions) of every frame and encode the file; the record of what was painted.
 
     The frames are painted in place and handed over to the encoder, which frees
     each once converted: ``source.frames`` is empty afterwards. Peak memory is
@@ -419,11 +440,19 @@ def _render(
     h, w = source.frames[0].shape[:2]
     n = len(source.frames)
     faces_out: list[dict[str, Any]] = []
+    regions_out: list[dict[str, Any]] = []
     detector_name = None
     paint = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
     for i, (frame, (faces, planes)) in enumerate(zip(source.frames, faces_per_frame)):
         source.frames[i] = paint_alpha(redact(frame, faces, copy=False, **paint), faces, **paint)
         del frame
+        if texts is not None and i < len(texts):
+            from .documents.paint import paint_text
+
+            for entry in paint_text(source.frames[i], texts[i], method=method, color=color, blocks=blocks, strength=strength):
+                if n > 1:
+                    entry["frame"] = i
+                regions_out.append(entry)
         regs = regions(faces, pad=pad, shape=shape).to_list()
         for rec, reg, plane in zip(faces.to_list(), regs, planes):
             item = {"box": rec["box"], "score": rec["score"], "region": reg}
@@ -459,6 +488,7 @@ def _render(
         frames=n,
         detector=detector_name,
         notes=list(source.notes),
+        regions=regions_out,
     )
     return data, result
 

@@ -33,11 +33,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ._defaults import DEFAULT_MAX_PIXELS
 from .faces import Faces
 from .images import decode_image
+from .scrub_report import report_paths
 from .metadata import inspect
 from .planes import searched_planes
-from .redact import Regions, region_mask
+from .redact import SHAPES, Regions, region_mask
 
 __all__ = [
     "verify_file", "audit_faces", "eye_region", "VerifyResult", "load_regions", "face_detail", "painted_share",
@@ -115,13 +117,40 @@ class VerifyResult:
     intact_faces: list[dict[str, Any]] = field(default_factory=list)
     redacted_faces: int = 0
     metadata: list[str] = field(default_factory=list)
+    #: readable personal numbers left (``documents=True``): kind, count, masked values
+    documents: list[dict[str, Any]] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def _box(value: Any) -> list[float] | None:
+    """``value`` as a box of four finite numbers, or None (a malformed report line).
+
+    >>> _box([1, 2, 3, 4]), _box([1, 2]), _box("1234"), _box([1, 2, 3, float("nan")])
+    ([1.0, 2.0, 3.0, 4.0], None, None, None)
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        return None
+    try:
+        box = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return box if all(np.isfinite(box)) else None
+
+
 def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
-    """Painted regions per output file, from a scrub JSON-lines report."""
+    """Painted regions per output file, from a scrub JSON-lines report (keys: absolute paths).
+
+    >>> import json, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> report = os.path.join(folder, "scrub.jsonl")
+    >>> face = {"region": {"shape": "ellipse", "box": [1, 2, 3, 4]}}
+    >>> with open(report, "w") as f:
+    ...     _ = f.write(json.dumps({"status": "ok", "output": "clean/a.jpg", "faces": [face]}))
+    >>> load_regions(report)[os.path.join(folder, "clean", "a.jpg")].boxes.tolist()
+    [[1.0, 2.0, 3.0, 4.0]]
+    """
     out: dict[str, list[list[float]]] = {}
     shapes: dict[str, str] = {}
     with open(report, encoding="utf-8", errors="replace") as f:
@@ -133,12 +162,15 @@ def load_regions(report: str | os.PathLike) -> dict[str, Regions]:
             if not isinstance(rec, dict) or rec.get("status") != "ok" or not rec.get("output"):
                 continue
             target = str(rec["output"])
-            key = os.path.abspath(target[len("file://") :] if target.startswith("file://") else target)
-            for face in rec.get("faces") or []:
-                reg = face.get("region") or {}
-                if "box" in reg:
-                    out.setdefault(key, []).append(reg["box"])
-                    shapes[key] = reg.get("shape", "ellipse")
+            faces = rec.get("faces")
+            for key in report_paths(target, report):
+                for face in faces if isinstance(faces, list) else []:
+                    reg = face.get("region") if isinstance(face, dict) else None
+                    box = _box(reg.get("box")) if isinstance(reg, dict) else None
+                    if box is not None:  # a malformed box excuses nothing: a face there stays an alarm
+                        out.setdefault(key, []).append(box)
+                        shape = reg.get("shape", "ellipse")
+                        shapes[key] = shape if shape in SHAPES else "ellipse"
     return {k: Regions(np.asarray(v, np.float64).reshape(-1, 4), shapes[k]) for k, v in out.items()}
 
 
@@ -155,6 +187,7 @@ def verify_file(
     regions: Regions | None = None,
     check_metadata: bool = True,
     min_size: float = MIN_ALARM_SIZE,
+    documents: bool = False,
 ) -> VerifyResult:
     """Audit one file. ``regions``: what the scrub report says was painted in it.
 
@@ -162,22 +195,41 @@ def verify_file(
     :func:`audit_faces`); faces smaller than ``min_size`` pixels are not reported.
     ``detector``: what searches each plane, a :class:`minface.audit_search.AuditSearch`
     (the default) or a :class:`minface.detect.Detector` (CenterFace alone).
+    ``documents=True`` also reads the text left in the image and reports the
+    personal numbers still readable (:func:`minface.documents.audit.numbers_left`).
     """
     name = os.fspath(path)
     search = detector if detector is not None else _audit_search()
-    image = decode_image(path, alpha=True).pixels
-    painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
+    frames = _frames(path, name)
     intact, redacted = [], 0
-    for _, plane in searched_planes(image):  # the planes scrub searches: colour, and alpha (minface.planes)
-        found, done = audit_faces(plane, search(plane), painted, min_size=min_size)
-        intact, redacted = intact + found, redacted + done
+    for index, image in enumerate(frames):  # every frame of an animation (GIF, WebP, APNG, AVIF)
+        painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
+        for _, plane in searched_planes(image):  # the planes scrub searches: colour, and alpha (minface.planes)
+            found, done = audit_faces(plane, search(plane), painted, min_size=min_size)
+            intact, redacted = intact + ([{**f, "frame": index} for f in found] if len(frames) > 1 else found), redacted + done
     intact.sort(key=lambda a: -a["confidence"])
     leftovers: list[str] = []
     if check_metadata:
         report = inspect(path)
         leftovers = sorted({item.kind for item in report.sensitive})
-    status = "leak" if intact or leftovers else "clean"
-    return VerifyResult(name, status, None, intact, redacted, leftovers)
+    numbers: list[dict[str, Any]] = []
+    if documents:
+        from .documents.audit import numbers_left
+
+        numbers = numbers_left(image)
+    status = "leak" if intact or leftovers or numbers else "clean"
+    return VerifyResult(name, status, None, intact, redacted, leftovers, numbers)
+
+
+def _frames(path: str | os.PathLike, name: str) -> list[np.ndarray]:
+    """Every frame of ``path`` as scrub reads it (upright, alpha kept): one for a still image."""
+    decoded = decode_image(path, alpha=True)
+    if decoded.n_frames <= 1:
+        return [decoded.pixels]
+    del decoded
+    from .pipeline import _read_source
+
+    return _read_source(path, name, DEFAULT_MAX_PIXELS, "PNG").frames  # PNG: a format that keeps alpha
 
 
 def eye_region(box: np.ndarray, landmarks: np.ndarray | None, height: int, width: int) -> np.ndarray:

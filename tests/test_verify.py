@@ -78,6 +78,24 @@ def test_report_regions_excuse_detections_inside_them(tmp_path, capsys):
     assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0
 
 
+def test_a_report_with_relative_names_works_from_another_folder(tmp_path, monkeypatch, capsys):
+    """Reports name files as the scrub's command line did; verify run elsewhere still finds the paint."""
+    from minface.verify import load_regions
+
+    work = tmp_path / "work"
+    (work / "in").mkdir(parents=True)
+    Image.fromarray(scene(13, 640, 480).image).save(work / "in" / "a.png")
+    monkeypatch.chdir(work)
+    argv = ["scrub", "-q", "-j", "1", "--method", "pixelate", "--blocks", "10", "in", "-o", "out", "--report", "scrub.jsonl"]
+    assert cli_main(argv) == 0
+    rec = json.loads((work / "scrub.jsonl").read_text().splitlines()[0])
+    assert rec["output"] == "out/a.png"  # as given
+    monkeypatch.chdir(tmp_path)  # the audit runs from another folder
+    assert len(load_regions("work/scrub.jsonl")[str(work / "out" / "a.png")]) == 2
+    assert cli_main(["verify", "-q", "-j", "1", "work/out", "--report", "work/scrub.jsonl"]) == 0
+    assert "not scrubbed" not in capsys.readouterr().err
+
+
 # -- the review page -----------------------------------------------------------------
 
 

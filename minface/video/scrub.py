@@ -51,7 +51,7 @@ import numpy as np
 from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
-from ..results import OutputExistsError, ScrubResult
+from ..results import OutputExistsError, ScrubResult, text_mode as _text_mode
 from .container import (
     DEFAULT_MAX_VIDEO_PIXELS,
     DEFAULT_MAX_VIDEO_SECONDS,
@@ -115,6 +115,8 @@ class VideoScrubResult(ScrubResult):
     rotation: int = 0
     mirrored: bool = False
     audio: str = "none"  # "none" (the input has none), "dropped" or "kept"
+    #: ``documents=True`` / ``text="all"``: frames searched for text and regions painted per kind
+    documents: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,6 +170,9 @@ def scrub_video(
     output_root: str | os.PathLike | None = None,
     format: str | None = None,
     turned: bool = True,
+    documents: bool = False,
+    text: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     """Write a copy of the video ``src`` to ``dst`` (an MP4) with every face destroyed in every frame.
 
@@ -176,7 +181,8 @@ def scrub_video(
     src : path
         MP4, MOV, M4V, MKV, WebM, AVI (and other containers FFmpeg reads).
     dst : path
-        The output MP4 file (H.264, yuv420p). Its folder must exist or lie below ``output_root``.
+        The output MP4 file (H.264, yuv420p), named ``.mp4`` (any other name is refused:
+        a ``.jpg`` holding a video misleads every tool). Its folder must exist or lie below ``output_root``.
     detector : minface.Detector, optional
         A detector to reuse (its own ``turned`` setting is not used: see
         ``turned``). Default: one for ``preset`` and ``min_face``.
@@ -201,6 +207,10 @@ def scrub_video(
         The output folder: missing folders below it are created, none may be a link.
     format : str, optional
         The container format as :func:`minface.media.sniff` names it (default: sniffed).
+    documents, text
+        As for :func:`minface.scrub`: documents (``text="all"``: every text region)
+        are searched every ``text_every`` frames (and at every scene cut), and each
+        frame gets the regions of the searches just before and just after it.
     turned : bool
         Frames are first shown as players show them (the display matrix: rotation
         and mirroring); with ``turned`` (default) they are also searched turned by
@@ -231,6 +241,8 @@ def scrub_video(
         raise ValueError(f"video_quality must be 0-51 (an H.264 CRF), got {quality}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
+    if os.path.splitext(os.fspath(dst))[1].lower() != ".mp4":
+        raise ImageWriteError(f"{os.fspath(dst)}: a video is written as an MP4 file; give an output name ending in .mp4")
     _check_destination(src, dst, overwrite)
     if format is None:
         from ..media import classify, read_head
@@ -265,7 +277,8 @@ def scrub_video(
             av, container, stream, info, name, tmp, detector,
             style=dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength),
             quality=quality, keep_audio=keep_audio, max_seconds=max_seconds, batch=batch,
-            max_gap=max_gap, lookback=lookback, turned=turned, max_pixels=max_pixels,
+            max_gap=max_gap, lookback=max(lookback, text_every), turned=turned, max_pixels=max_pixels,
+            text_mode=_text_mode(documents, text), text_every=max(1, text_every),
         )
         os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
@@ -364,6 +377,8 @@ def _run(
     lookback: int,
     turned: bool,
     max_pixels: int | None,
+    text_mode: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     from ..redact import redact
 
@@ -383,8 +398,13 @@ def _run(
             last_pts: int | None = None
             step = max(1, int(round(1 / (float(tb) * (info.fps or 30.0)))))
             pending_audio: list = []
-            streams = [stream] + ([audio_in] if audio_in is not None else [])
-            for packet in container.demux(*streams):
+            others_end = None  # where the packets of the other streams end (seconds)
+            last_duration = 0
+            for packet in container.demux():  # every stream, to know where the file's content ends
+                if packet.stream is not stream:
+                    others_end = _packet_end(packet, others_end)
+                    if packet.stream is not audio_in:
+                        continue
                 if packet.stream.type == "audio":
                     if packet.dts is None:
                         continue
@@ -405,6 +425,7 @@ def _run(
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # an encoder needs increasing times
                     last_pts = pts
+                    last_duration = int(getattr(frame, "duration", None) or 0)
                     if max_seconds is not None and float((pts - (stream.start_time or 0)) * tb) > max_seconds:
                         raise VideoLimitError(f"{name}: longer than max_seconds={max_seconds:,.0f} (raise the limit to scrub it)")
                     pixels = decoded_i420(frame, state["display"], name)
@@ -416,6 +437,10 @@ def _run(
                         return
             if audio_in is not None and not copy_audio:
                 pending_audio.extend(audio_in.codec_context.decode(None))  # the decoder's last frames
+            video_end = None  # where the last decoded frame ends: a damaged last packet decodes to nothing
+            if last_pts is not None:
+                video_end = float((last_pts + last_duration) * tb) if last_duration > 0 else float(last_pts * tb) + 1 / (info.fps or 30.0)
+            _check_complete(name, info, container, stream, index, video_end, others_end)
             state["frames"] = index
             state["tail_audio"] = pending_audio
             _put(q_in, _END, stop)
@@ -477,12 +502,34 @@ def _run(
     stats = {"bridged": 0}
     detector_name = [None]
 
+    texts: dict[int, Any] = {}  # frame index -> TextResult, for the frames searched for text
+    text_kinds: dict[str, int] = {}
+
+    def text_regions(item: _Item) -> list:
+        """The text regions of the searches just before and just after this frame (older searches dropped)."""
+        before = max((k for k in texts if k <= item.index), default=None)
+        after = min((k for k in texts if k > item.index), default=None)
+        regions = []
+        if before is not None:
+            regions += texts[before].regions
+        if after is not None and after - item.index < text_every:
+            regions += texts[after].regions
+        for k in [k for k in texts if before is not None and k < before]:
+            del texts[k]
+        return regions
+
     def emit(item: _Item) -> None:
-        held[0] -= item.pixels.nbytes
         boxes, kinds = tracker.boxes(item.index)
-        if len(boxes):
+        regions = text_regions(item) if text_mode is not None else []
+        if len(boxes) or regions:
             rgb = i420_to_rgb(item.pixels)
-            redact(rgb, boxes, copy=False, **style)
+            if len(boxes):
+                redact(rgb, boxes, copy=False, **style)
+            if regions:
+                from ..documents.finder import TextResult
+                from ..documents.paint import paint_text
+
+                paint_text(rgb, TextResult(regions), **{k: style[k] for k in ("method", "color", "blocks", "strength")})
             item.pixels = rgb_to_i420(rgb)
             del rgb
         counts.append(len(boxes))
@@ -525,7 +572,16 @@ def _run(
         found = search(items, rgb)
         for it, faces, px in zip(items, found, rgb):
             detector_name[0] = faces.detector
-            tracker.update(it.index, faces.xyxy, cut=cuts(px))
+            cut = cuts(px)
+            tracker.update(it.index, faces.xyxy, cut=cut)
+            if text_mode is not None and (it.index % text_every == 0 or cut):
+                from ..documents.finder import shared_finder
+
+                res = shared_finder().find(px, text_mode, portraits=lambda crop: detector(crop).xyxy)
+                texts[it.index] = res
+                text_kinds["frames_searched"] = text_kinds.get("frames_searched", 0) + 1
+                for kind, count in res.kinds().items():
+                    text_kinds[kind] = text_kinds.get(kind, 0) + count
             window.append(it)
             held[0] += it.pixels.nbytes
             while len(window) > lookback or (len(window) > 1 and held[0] > WINDOW_BYTES):
@@ -559,8 +615,6 @@ def _run(
             raise CorruptVideoError(f"{name}: truncated or damaged, cannot decode ({exc})") from exc
         raise
     n = state["frames"]
-    if info.frames and n < info.frames:
-        raise CorruptVideoError(f"{name}: truncated or damaged: {n} of {info.frames} frames could be decoded")
     summary = tracker.summary()
     arr = np.asarray(counts, np.float64)
     shown = state["display"]
@@ -588,7 +642,57 @@ def _run(
         rotation=shown.rotation,
         mirrored=shown.mirrored,
         audio="none" if not container.streams.audio else ("kept" if audio_in is not None else "dropped"),
+        documents=dict(text_kinds) if text_mode is not None else {},
     )
+
+
+def _packet_end(packet: Any, end: float | None) -> float | None:
+    """``end`` or where ``packet`` ends (seconds), whichever is later."""
+    t = packet.pts if packet.pts is not None else packet.dts
+    if t is None or packet.stream.time_base is None:
+        return end
+    here = float((t + (packet.duration or 0)) * packet.stream.time_base)
+    return here if end is None else max(end, here)
+
+
+def _check_complete(
+    name: str, info: Any, container: Any, stream: Any, frames: int, video_end: float | None, others_end: float | None
+) -> None:
+    """Raise :class:`CorruptVideoError` unless the decoded frames reach where the file says its video ends.
+
+    A file cut short (a download stopped, a Matroska file still being written, a
+    fragmented MP4 missing fragments) demuxes without an error up to the cut: only
+    the end it declares tells. The video stream's own duration is used when the
+    container has one (an MP4's track: its edit list applied, so a trimmed file is
+    complete), else the container's, against the last packet of any stream (sound
+    may run longer than the pictures). A Matroska or WebM file that declares no
+    duration at all is refused too: a finished file has one.
+    """
+    tb = stream.time_base or Fraction(1, 90000)
+    tolerance = max(0.02, 0.75 / (info.fps or 30.0))
+    if stream.duration is not None and stream.duration > 0:
+        declared = float(((stream.start_time or 0) + stream.duration) * tb)
+        seen = video_end
+    elif container.duration is not None and container.duration > 0:
+        declared = ((container.start_time or 0) + container.duration) / 1_000_000
+        seen = max((t for t in (video_end, others_end) if t is not None), default=None)
+    else:
+        if info.format in ("Matroska", "WebM"):
+            raise CorruptVideoError(
+                f"{name}: declares no duration: cut short or still being written "
+                "(a finished file has one; remux it with `ffmpeg -i IN -c copy OUT` if it is complete)"
+            )
+        if info.frames and frames < info.frames:
+            raise CorruptVideoError(f"{name}: truncated or damaged: {frames} of {info.frames} frames could be decoded")
+        return
+    if seen is None or seen < declared - tolerance:
+        got = 0.0 if seen is None else seen - float((stream.start_time or 0) * tb)
+        raise CorruptVideoError(
+            f"{name}: truncated or still being written: its video ends at {got:.2f} s of "
+            f"{declared - float((stream.start_time or 0) * tb):.2f} s declared ({frames} frames decoded)"
+        )
+
+
 
 
 def _threads(width: int, height: int) -> int:
