@@ -207,7 +207,7 @@ def get_runtime(
             if name == "openvino":
                 from ._openvino import OpenVinoRuntime
 
-                rt = OpenVinoRuntime(model, n)
+                rt = OpenVinoRuntime(MODELS[model], model_bytes(model), PIXEL_INPUT, n)
             elif name == "onnxruntime":
                 rt = _OrtRuntime(model, device, n)
             else:
