@@ -367,6 +367,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                 max_seconds=opts.max_video_seconds,
                 overwrite=opts.overwrite or not local_out,  # the spooled output is this process's own empty file
                 format=fmt,
+                turned=opts.turned,
             )
             size = os.path.getsize(dst)
             if not local_out:
