@@ -5,20 +5,25 @@ searches every plane with CenterFace (preset ``audit``: faces from 8 px, the
 enlarged scale where something small was seen, every orientation searched in
 full where the four-orientation vote points) *and* with BlazeFace full-range
 (:mod:`minface.detect.blazeface`, a different network trained on different
-data: faces from 10 px upright, from 20 px in the three other orientations),
+data: faces from 10 px upright, from 40 px in the three other orientations),
 and joins their candidates:
 
-* a candidate both detectors see (overlapping boxes) is kept at any score the
-  two searches let through;
-* a candidate only one sees must reach that detector's own bar:
-  :data:`CENTERFACE_ALONE` or :data:`BLAZEFACE_ALONE` (set on the benchmark
-  ``benchmarks/verify_audit.py``, see the README).
+* a candidate both detectors see (overlapping boxes) must reach both
+  detectors' lower bars; a candidate only one sees must reach that detector's
+  own, higher bar (:class:`Bars`);
+* the bars are :data:`STRICT` in a file the scrub report says was painted, and
+  :data:`LAX` in a file where nothing was painted (never scrubbed, or the
+  scrub saw nothing there, or no report given): there every face is one no
+  scrub painted. A candidate touching paint must clear bars raised by
+  :data:`NEAR_PAINT_RAISE` (the rim of a painted head looks like a face).
+  The bars were set on ``benchmarks/verify_audit.py`` (see the README).
 
 The candidate's confidence is the highest of its scores; alarms are ranked by it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,18 +32,43 @@ from .detect.centerface import iou_matrix, nms
 from .detect.orientation import boxes_to_stored, to_stored
 from .faces import Faces
 
-__all__ = ["AuditSearch", "join", "CENTERFACE_ALONE", "BLAZEFACE_ALONE"]
+__all__ = ["AuditSearch", "Bars", "join", "STRICT", "LAX", "NEAR_PAINT", "NEAR_PAINT_RAISE"]
 
-#: Smallest CenterFace score of a candidate BlazeFace does not confirm.
-CENTERFACE_ALONE = 0.3
-#: Smallest BlazeFace score of a candidate CenterFace does not confirm.
-BLAZEFACE_ALONE = 0.75
-#: Smallest scores of a candidate both detectors see.
-CF_BOTH = 0.0
-BF_BOTH = 0.0
+@dataclass(frozen=True)
+class Bars:
+    """The scores a candidate must reach: alone (one detector saw it) or with both detectors' agreement."""
+
+    cf_alone: float
+    bf_alone: float
+    cf_both: float
+    bf_both: float
+
+    def passes(self, scores: dict[str, float], raise_by: float = 0.0) -> bool:
+        """Whether a candidate with ``scores`` (per detector) clears these bars raised by ``raise_by``."""
+        cf, bf = scores.get("centerface"), scores.get("blazeface")
+        if cf is not None and bf is not None and cf >= self.cf_both + raise_by and bf >= self.bf_both + raise_by:
+            return True
+        return (cf is not None and cf >= self.cf_alone + raise_by) or (bf is not None and bf >= self.bf_alone + raise_by)
+
+
+#: The bars in a file the scrub report says was painted (set on ``benchmarks/verify_audit.py``:
+#: at most a few percent of the photos a ``balanced`` scrub leaves are flagged).
+STRICT = Bars(cf_alone=0.5, bf_alone=0.9, cf_both=0.4, bf_both=0.6)
+#: The bars in a file with nothing painted (never scrubbed, or the scrub saw no face, or no
+#: report given): every face there is one no scrub painted, so the audit looks harder.
+LAX = Bars(cf_alone=0.4, bf_alone=0.7, cf_both=0.2, bf_both=0.3)
+#: A candidate touching paint (this share of its box) must clear the bars raised by NEAR_PAINT_RAISE:
+#: the rim of a painted head (chin, neck, hair line) looks like a face to both detectors.
+NEAR_PAINT = 0.05
+NEAR_PAINT_RAISE = 0.2
+#: Kept by the search (the lowest of all bars); the final bars are applied knowing the paint.
+CENTERFACE_ALONE = min(STRICT.cf_alone, LAX.cf_alone)
+BLAZEFACE_ALONE = min(STRICT.bf_alone, LAX.bf_alone)
+CF_BOTH = min(STRICT.cf_both, LAX.cf_both)
+BF_BOTH = min(STRICT.bf_both, LAX.bf_both)
 #: In the image turned (a quarter, a half, three quarters), BlazeFace reads faces from this many
 #: times ``min_face`` (a photo stored turned is rarer; the time goes to the upright search).
-TURNED_MIN_FACE = 2.0
+TURNED_MIN_FACE = 4.0
 #: Boxes overlapping this much (intersection over union) are one face seen by both detectors.
 SAME_FACE = 0.3
 

@@ -87,6 +87,7 @@ class ScrubJob:
         videos: list = []
 
         def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
+            from .video.container import AudioOnlyError
             from .video.scrub import scrub_video, video_detector
 
             if not videos:  # loaded on the first video: upright frames, the video default min_face
@@ -100,23 +101,27 @@ class ScrubJob:
                         threads=self.threads,
                     )
                 )
-            return scrub_video(
-                task.input,
-                task.output,
-                detector=videos[0],
-                **self.paint,
-                video_quality=self.video_quality,
-                keep_audio=self.keep_audio,
-                max_pixels=self.max_video_pixels,
-                max_seconds=self.max_video_seconds,
-                batch=self.batch or 4,
-                overwrite=self.overwrite,
-                turned=self.turned,
-                output_root=task.root,
-                format=task.format,
-                documents=self.documents,
-                text=self.text,
-            ).to_record()
+            try:
+                result = scrub_video(
+                    task.input,
+                    task.output,
+                    detector=videos[0],
+                    **self.paint,
+                    video_quality=self.video_quality,
+                    keep_audio=self.keep_audio,
+                    max_pixels=self.max_video_pixels,
+                    max_seconds=self.max_video_seconds,
+                    batch=self.batch or 4,
+                    overwrite=self.overwrite,
+                    turned=self.turned,
+                    output_root=task.root,
+                    format=task.format,
+                    documents=self.documents,
+                    text=self.text,
+                )
+            except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                return _audio_only(task, exc)
+            return result.to_record()
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
@@ -240,6 +245,8 @@ class VerifyJob:
     report: str | None = None
     check_metadata: bool = True
     min_size: float = 10.0
+    #: the second network (preset ``audit`` only)
+    blazeface: bool = True
     #: frames of each video searched
     video_samples: int = 16
     #: also report readable personal numbers left (minface.documents.audit)
@@ -262,23 +269,27 @@ class VerifyJob:
             turned=self.turned,
         )
         regions = load_regions(self.report) if self.report else {}
-        if self.preset == "audit":  # the full audit: BlazeFace too (a quicker --preset searches with CenterFace only)
+        if self.preset == "audit":  # the audit's bars; BlazeFace too unless left out (another --preset: its thresholds)
             from .audit_search import AuditSearch
 
-            detector = AuditSearch(detector, threads=self.threads)  # type: ignore[assignment]
+            detector = AuditSearch(detector, blazeface=self.blazeface, threads=self.threads)  # type: ignore[assignment]
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
                 from .video.audit import verify_video
+                from .video.container import AudioOnlyError
 
-                res = verify_video(
-                    task.input,
-                    detector=detector,
-                    samples=self.video_samples,
-                    check_metadata=self.check_metadata,
-                    min_size=self.min_size,
-                    format=task.format,
-                )
+                try:
+                    res = verify_video(
+                        task.input,
+                        detector=detector,
+                        samples=self.video_samples,
+                        check_metadata=self.check_metadata,
+                        min_size=self.min_size,
+                        format=task.format,
+                    )
+                except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                    return _audio_only(task, exc)
                 rec = res.to_record()
                 rec["status"] = "ok" if res.status == "clean" else "leak"
                 return rec
@@ -488,3 +499,11 @@ def strip_batch(
         include=include,
         exclude=exclude,
     )
+
+
+def _audio_only(task: Any, exc: BaseException) -> dict[str, Any]:
+    """The ``skipped`` record of a sound-only file met as a video (``.m4a``, ``.mka``, audio-only ``.webm``)."""
+    from .video.container import AUDIO_ONLY_REASON
+    from .walk import skip_record
+
+    return skip_record(task.input, AUDIO_ONLY_REASON, format=getattr(task, "format", None))

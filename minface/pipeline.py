@@ -28,7 +28,7 @@ from .io.encode import _HandedOver, encode_image
 from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
-from .results import OutputExistsError, ScrubResult, check_destination as _check_destination
+from .results import OutputExistsError, ScrubResult, check_destination as _check_destination, text_mode as _text_mode
 
 __all__ = ["scrub", "scrub_bytes", "scrub_many", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
@@ -404,15 +404,6 @@ def _scrub_source(
             del rgb
         faces.append(merge_planes(found))
     return _render(source, faces, name, texts=texts or None, **style)
-
-
-def _text_mode(documents: bool, text: str | None) -> str | None:
-    """What text is searched: None (none), ``"documents"`` or ``"all"``."""
-    if text is not None and text not in ("all", "documents"):
-        raise ValueError(f"text must be None, 'documents' or 'all', got {text!r}")
-    if text == "all":
-        return "all"
-    return "documents" if documents or text == "documents" else None
 
 
 def _out_format(fmt: str | None) -> str | None:

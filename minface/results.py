@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import MinfaceError
 
-__all__ = ["OutputExistsError", "ScrubResult", "check_destination"]
+__all__ = ["OutputExistsError", "ScrubResult", "check_destination", "text_mode"]
 
 
 class OutputExistsError(MinfaceError, FileExistsError):
@@ -65,3 +65,12 @@ def check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_plac
     elif os.path.lexists(dst) and not overwrite:
         raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
     return None
+
+
+def text_mode(documents: bool, text: str | None) -> str | None:
+    """What text is searched: None (none), ``"documents"`` or ``"all"``."""
+    if text is not None and text not in ("all", "documents"):
+        raise ValueError(f"text must be None, 'documents' or 'all', got {text!r}")
+    if text == "all":
+        return "all"
+    return "documents" if documents or text == "documents" else None

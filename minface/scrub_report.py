@@ -29,7 +29,20 @@ def _local(target: str) -> str:
     return target[len("file://") :] if target.startswith("file://") else target
 
 
-def _why(rec: dict[str, Any]) -> str | None:
+def report_paths(target: str, report: str | os.PathLike) -> set[str]:
+    """Absolute paths a report's output name can mean.
+
+    Reports name files as the scrub's command line did, so a relative name is relative to the
+    folder the scrub ran in: usually the working folder, and usually where the report was
+    written. Both are taken, so verify finds the painted regions from either place.
+    """
+    target = _local(target)
+    if os.path.isabs(target):
+        return {os.path.abspath(target)}
+    return {os.path.abspath(target), os.path.abspath(os.path.join(os.path.dirname(os.fspath(report)), target))}
+
+
+def _why(rec: dict[str, Any], report: str | os.PathLike) -> str | None:
     """Why ``rec`` (one scrub record) left its input without a scrubbed output, or None when it did not."""
     status = rec.get("status")
     if status == "error":
@@ -43,7 +56,7 @@ def _why(rec: dict[str, Any]) -> str | None:
         return None  # not an image: nothing to scrub
     if status == "ok":
         target = rec.get("output")
-        if target and not os.path.exists(_local(str(target))):
+        if target and not any(os.path.exists(p) for p in report_paths(str(target), report)):
             return "the scrub wrote it, but the output is gone"
         return None
     return f"unknown status {status!r} in the scrub report"
@@ -77,7 +90,7 @@ def not_scrubbed(report: str | os.PathLike) -> list[dict[str, Any]]:
                 name = f"{os.fspath(report)}:{number}"
                 last[name] = _record(name, None, "this line of the scrub report cannot be read")
                 continue
-            why = _why(rec)
+            why = _why(rec, report)
             name = rec["input"]
             last.pop(name, None)  # the latest record of an input decides (and keeps report order)
             output = rec.get("output")

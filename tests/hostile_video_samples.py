@@ -90,10 +90,11 @@ def size_switch_ts(path: Path, small: tuple[int, int] = (64, 48), large: tuple[i
 
 
 def plain_clip(path: Path, n: int = 60, *, container: str | None = None, options: dict | None = None, size=(96, 64)) -> None:
-    """``n`` frames of a moving background (no face), for the truncation cases."""
+    """``n`` frames of a moving background (no face), for the truncation cases (VP9 in WebM, else H.264)."""
     w, h = size
     frames = [np.roll(V.background(w, h), 3 * i, axis=1) for i in range(n)]
-    V.write_video(path, frames, container=container, options=options)
+    codec = "libvpx-vp9" if container == "webm" else "libx264"
+    V.write_video(path, frames, container=container, options=options, codec=codec)
 
 
 def truncated(src: Path, dst: Path, keep: float = 0.4) -> None:
@@ -158,3 +159,25 @@ def one_pixel_wide(path: Path, height: int = 32, n: int = 4) -> None:
                 out.mux(p)
         for p in vs.encode():
             out.mux(p)
+
+
+def unfinished_mkv(path: Path, frames: int = 60, keep: float = 0.5) -> None:
+    """A Matroska file as a recorder leaves it while still writing: streamed (no duration, no index yet)
+    and cut at ``keep`` of its bytes (``ffmpeg ... -f matroska -`` into a file)."""
+    data = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=15", "-frames:v", str(frames),
+         "-c:v", "libx264", "-g", "15", "-f", "matroska", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def animation(path: Path, fmt: str, face_frames: tuple[int, ...] = (2, 3), n: int = 4) -> None:
+    """An animated GIF, WebP, PNG or AVIF of ``n`` frames with the face in ``face_frames`` only."""
+    from PIL import Image
+
+    shown, _ = shown_frames(n, 160, 120, faces=1)
+    frames = [Image.fromarray(shown[i] if i in face_frames else V.background(160, 120, seed=i)) for i in range(n)]
+    options = {"GIF": {}, "WEBP": {"lossless": True}, "PNG": {}, "AVIF": {"quality": 90}}[fmt]
+    frames[0].save(path, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0, **options)

@@ -158,3 +158,237 @@ def test_one_pixel_wide_video_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(minface.MinfaceError, match="too small to encode"):
         minface.scrub(src, tmp_path / "out.mp4")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thin.avi"]
+
+
+def _scrub_folder(tmp_path: Path, files: dict[str, Path]) -> tuple[int, dict[str, dict], Path]:
+    """``minface scrub IN -o OUT`` over ``files``; the exit code, the records by file name, OUT."""
+    from minface.cli import main
+
+    out = tmp_path / "out"
+    report = tmp_path / f"report-{len(list(tmp_path.glob('report-*')))}.jsonl"
+    code = main(["scrub", str(next(iter(files.values())).parent), "-o", str(out), "--report", str(report), "-q", "--preset", "fast"])
+    records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
+    return code, records, out
+
+
+@pytest.mark.parametrize("container, suffix, options", [
+    ("matroska", ".mkv", None),
+    ("webm", ".webm", None),
+    ("mp4", ".mp4", {"movflags": "frag_keyframe+empty_moov"}),
+])
+def test_truncated_video_is_refused(tmp_path, container, suffix, options) -> None:
+    whole = tmp_path / f"whole{suffix}"
+    H.plain_clip(whole, 60, container=container, options=options)
+    src_dir = tmp_path / "in"
+    src_dir.mkdir()
+    cut = src_dir / f"cut{suffix}"
+    H.truncated(whole, cut, 0.5)
+    before = cut.read_bytes()
+    for _ in range(2):  # a rerun refuses it again (never "output exists")
+        code, records, out = _scrub_folder(tmp_path, {"cut": cut})
+        assert code == 1 and records[cut.name]["status"] == "error", records
+        assert "truncated" in records[cut.name]["error"] or "damaged" in records[cut.name]["error"]
+        assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+    assert cut.read_bytes() == before
+    import minface
+
+    assert minface.scrub(whole, tmp_path / "whole-out.mp4", preset="fast").frames == 60  # the whole file is fine
+
+
+def test_unfinished_matroska_is_refused(tmp_path) -> None:
+    if not _require("ffmpeg"):
+        pytest.skip("needs ffmpeg")
+    src_dir = tmp_path / "in"
+    src_dir.mkdir()
+    src = src_dir / "recording.mkv"
+    H.unfinished_mkv(src)
+    code, records, out = _scrub_folder(tmp_path, {"rec": src})
+    assert code == 1 and records[src.name]["status"] == "error"
+    assert "still being written" in records[src.name]["error"]
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_trimmed_mp4_with_an_edit_list_is_ok(tmp_path) -> None:
+    if not _require("ffmpeg"):
+        pytest.skip("needs ffmpeg")
+    import minface
+
+    whole = tmp_path / "x.mp4"
+    H.plain_clip(whole, 60)
+    cut = tmp_path / "cut.mp4"
+    H.edit_list_mp4(whole, cut, 1.3)
+    with av.open(str(cut)) as c:
+        declared = c.streams.video[0].frames
+        shown = sum(1 for _ in c.decode(video=0))
+    assert declared > shown  # the edit list hides the frames before the cut
+    r = minface.scrub(cut, tmp_path / "out.mp4", preset="fast")
+    assert r.status == "ok" and r.frames == shown
+    assert len(decode(tmp_path / "out.mp4")) == shown
+
+
+@pytest.mark.parametrize("fmt, suffix", [("GIF", ".gif"), ("WEBP", ".webp"), ("PNG", ".png"), ("AVIF", ".avif")])
+def test_verify_checks_every_frame_of_an_animation(tmp_path, fmt, suffix) -> None:
+    from PIL import features
+
+    from minface.verify import verify_file
+
+    if fmt == "AVIF" and not features.check("avif"):
+        pytest.skip("Pillow without AVIF")
+    src = tmp_path / f"anim{suffix}"
+    H.animation(src, fmt, face_frames=(2, 3))
+    r = verify_file(src, check_metadata=False)
+    assert r.status == "leak", r
+    assert {a["frame"] for a in r.intact_faces} <= {2, 3} and r.intact_faces
+
+
+def test_verify_samples_videos_by_time_too(tmp_path) -> None:
+    """A variable-frame-rate MKV: nine frames in half a second, then one after a gap of 100 s, holding the face."""
+    from minface.video.audit import verify_video
+
+    src = tmp_path / "vfr.mkv"
+    n = H.vfr_gap_mkv(src, face_at=9)
+    r = verify_video(src, check_metadata=False, samples=4)
+    assert r.status == "leak" and {a["frame"] for a in r.intact_faces} == {n - 1}
+    assert 0 in r.frames_checked and n - 1 in r.frames_checked
+
+
+@pytest.mark.parametrize("container, codec, suffix", [("ipod", "aac", ".m4a"), ("matroska", "aac", ".mka"), ("webm", "libopus", ".webm")])
+def test_audio_only_files_are_skipped(tmp_path, container, codec, suffix) -> None:
+    src_dir = tmp_path / "in"
+    src_dir.mkdir()
+    src = src_dir / f"voice{suffix}"
+    H.audio_only(src, container, codec)
+    code, records, out = _scrub_folder(tmp_path, {"a": src})
+    assert code == 0 and records[src.name]["status"] == "skipped", records
+    assert "audio only" in records[src.name]["reason"]
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_a_video_is_never_written_under_another_name(tmp_path) -> None:
+    import minface
+
+    src = tmp_path / "clip.mp4"
+    H.plain_clip(src, 4)
+    for name in ("x.jpg", "x.mov", "x"):
+        with pytest.raises(minface.MinfaceError, match=r"\.mp4"):
+            minface.scrub(src, tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert minface.scrub(src, tmp_path / "X.MP4", preset="fast").status == "ok"
+
+
+def test_spool_of_a_killed_worker_is_swept(tmp_path) -> None:
+    """A worker killed while a video from an object store sits in its spool folder: the next sweep removes it."""
+    import signal
+    import sys
+
+    from minface._temp import sweep_spools, temporary_folder, temporary_target
+
+    code = (
+        "import os, signal, sys\n"
+        "from minface._temp import temporary_folder\n"
+        "d = temporary_folder(sys.argv[1])\n"
+        "(d / 'input').write_bytes(b'the original video')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    (left,) = list(tmp_path.iterdir())
+    assert temporary_target(left.name) == "minface-video" and (left / "input").exists()
+    mine = temporary_folder(tmp_path)  # a spool of a process still at work is kept
+    assert sweep_spools(tmp_path) == 1
+    assert sorted(tmp_path.iterdir()) == [mine]
+
+
+def test_dask_video_spool_is_owner_named_and_removed(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from minface import distributed
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    with distributed._spool() as work:
+        seen.append(Path(work))
+        assert Path(work).parent == tmp_path and Path(work).name.endswith(".minface-tmp")
+        (Path(work) / "input").write_bytes(b"x")
+    assert not seen[0].exists() and list(tmp_path.iterdir()) == []
+
+
+def _photo_folder(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((64, 64, 3), 100 + 20 * i, np.uint8)).save(out / f"p{i}.jpg")
+    return out
+
+
+def test_verify_missing_report_is_a_clear_error(tmp_path, capsys) -> None:
+    from minface.cli import main
+
+    out = _photo_folder(tmp_path)
+    code = main(["verify", str(out), "--report", str(tmp_path / "missing.jsonl"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing.jsonl" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_verify_malformed_report_lines_give_records_not_tracebacks(tmp_path, capsys, jobs) -> None:
+    from minface.cli import main
+
+    out = _photo_folder(tmp_path)
+    report = tmp_path / "scrub.jsonl"
+    lines = [
+        {"input": "p0.jpg", "output": str(out / "p0.jpg"), "status": "ok", "faces": [{"region": {"box": [1, 2], "shape": "ellipse"}}]},
+        {"input": "p1.jpg", "output": str(out / "p1.jpg"), "status": "ok", "faces": [{"region": {"box": "x"}}, "face", {"region": 3}]},
+    ]
+    report.write_text("\n".join(json.dumps(r) for r in lines) + "\n", encoding="utf-8")
+    verdicts = tmp_path / "verify.jsonl"
+    code = main(["verify", str(out), "--report", str(report), "-q", "-j", jobs, "--json", str(verdicts)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "worker process died" not in err
+    records = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert code == 0 and sorted(Path(r["input"]).name for r in records) == ["p0.jpg", "p1.jpg"]
+    assert all(r["status"] == "ok" for r in records)
+
+
+def test_verify_html_page_with_a_non_utf8_name(tmp_path, capsys) -> None:
+    from minface.cli import main
+
+    out = _photo_folder(tmp_path)
+    page = os.fsencode(tmp_path) + b"/review\xff.html"
+    code = main(["verify", str(out), "-q", "--html", os.fsdecode(page)])
+    err = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in err
+    assert os.path.exists(page) and b"<html" in Path(os.fsdecode(page)).read_bytes().lower()
+
+
+def test_hostile_video_folder_keeps_the_batch_invariants(tmp_path, capsys) -> None:
+    """All kinds at once through the CLI: one record each, no traceback, originals untouched, nothing outside -o."""
+    from minface.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    H.mirrored_clip(src / "hflip.mp4", "hflip", n=6)
+    whole = tmp_path / "whole.mkv"
+    H.plain_clip(whole, 30, container="matroska")
+    H.truncated(whole, src / "cut.mkv", 0.5)
+    H.size_switch_ts(src / "switch.ts", (64, 48), (640, 480), n=3)
+    H.audio_only(src / "voice.m4a", "ipod", "aac")
+    H.one_pixel_wide(src / "thin.avi")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+    outside = sorted(tmp_path.iterdir())
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    code = main(["scrub", str(src), "-o", str(out), "--report", str(report), "-q", "--preset", "fast",
+                 "--max-video-pixels", "100000"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    records = {Path(r["input"]).name: r for r in map(json.loads, report.read_text().splitlines())}
+    assert sorted(records) == sorted(before) and code == 1
+    status = {k: r["status"] for k, r in records.items()}
+    assert status == {"hflip.mp4": "ok", "cut.mkv": "error", "switch.ts": "error", "voice.m4a": "skipped", "thin.avi": "error"}
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()} == before
+    assert sorted(p.name for p in out.rglob("*")) == ["hflip.mp4"]  # no partial output, no temporary
+    assert sorted(p for p in tmp_path.iterdir() if p not in (out, report)) == outside

@@ -78,6 +78,24 @@ def test_report_regions_excuse_detections_inside_them(tmp_path, capsys):
     assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0
 
 
+def test_a_report_with_relative_names_works_from_another_folder(tmp_path, monkeypatch, capsys):
+    """Reports name files as the scrub's command line did; verify run elsewhere still finds the paint."""
+    from minface.verify import load_regions
+
+    work = tmp_path / "work"
+    (work / "in").mkdir(parents=True)
+    Image.fromarray(scene(13, 640, 480).image).save(work / "in" / "a.png")
+    monkeypatch.chdir(work)
+    argv = ["scrub", "-q", "-j", "1", "--method", "pixelate", "--blocks", "10", "in", "-o", "out", "--report", "scrub.jsonl"]
+    assert cli_main(argv) == 0
+    rec = json.loads((work / "scrub.jsonl").read_text().splitlines()[0])
+    assert rec["output"] == "out/a.png"  # as given
+    monkeypatch.chdir(tmp_path)  # the audit runs from another folder
+    assert len(load_regions("work/scrub.jsonl")[str(work / "out" / "a.png")]) == 2
+    assert cli_main(["verify", "-q", "-j", "1", "work/out", "--report", "work/scrub.jsonl"]) == 0
+    assert "not scrubbed" not in capsys.readouterr().err
+
+
 # -- the review page -----------------------------------------------------------------
 
 
@@ -182,16 +200,19 @@ def test_inputs_the_scrub_left_without_output_are_not_scrubbed(scrubbed, tmp_pat
     partial = tmp_path / "scrub.jsonl"
     failed = {"input": "/photos/bad.heic", "output": None, "status": "error", "error": "damaged tile"}
     skipped = {"input": "/photos/notes.txt", "output": None, "status": "skipped", "error": None, "reason": "not an image"}
-    partial.write_text(report.read_text() + json.dumps(failed) + "\n" + json.dumps(skipped) + "\n[1]\n\xff{")
+    gone = {"input": "/photos/gone.jpg", "output": str(tmp_path / "gone.jpg"), "status": "ok", "faces": []}
+    partial.write_text(report.read_text() + "".join(json.dumps(r) + "\n" for r in (failed, skipped, gone)) + "[1]\n\xff{")
     lines, page = tmp_path / "v.jsonl", tmp_path / "review.html"
     argv = ["verify", "-q", "-j", "1", str(out), "--report", str(partial), "--json", str(lines), "--html", str(page)]
     assert cli_main(argv) == 1
     err = capsys.readouterr().err
     assert "not scrubbed: /photos/bad.heic: the scrub failed: damaged tile" in err and "notes.txt" not in err
-    assert "3 clean" in err and "3 input(s) of the scrub report not scrubbed" in err
+    assert "3 clean" in err and "4 input(s) of the scrub report not scrubbed" in err
     records = [json.loads(line) for line in lines.read_text().splitlines()]
     missing = [r for r in records if r["status"] == "not scrubbed"]
     n = len(report.read_text().splitlines())
-    assert [r["input"].rsplit("/", 1)[-1] for r in missing] == ["bad.heic", f"scrub.jsonl:{n + 3}", f"scrub.jsonl:{n + 4}"]
-    assert "bad.heic" in page.read_text() and "Not scrubbed (3)" in page.read_text()
+    names = [r["input"].rsplit("/", 1)[-1] for r in missing]
+    assert names == ["bad.heic", "gone.jpg", f"scrub.jsonl:{n + 4}", f"scrub.jsonl:{n + 5}"]
+    assert "bad.heic" in page.read_text() and "Not scrubbed (4)" in page.read_text()
+    assert (tmp_path / "review.not-scrubbed.txt").read_text().split()[:2] == ["/photos/bad.heic", "/photos/gone.jpg"]
     assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0  # the full report: all done

@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_MAX_VIDEO_SECONDS",
     "VideoLimitError",
     "CorruptVideoError",
+    "AudioOnlyError",
+    "AUDIO_ONLY_REASON",
 ]
 
 from .._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
@@ -70,6 +72,14 @@ class VideoLimitError(MinfaceError, ValueError):
 
 class CorruptVideoError(MinfaceError, OSError):
     """A video cannot be decoded to its end (truncated, damaged, or no video stream)."""
+
+
+class AudioOnlyError(CorruptVideoError):
+    """A video container holding sound only (``.m4a``, ``.mka``, an audio-only ``.webm``): skipped like an MP3."""
+
+
+#: The ``reason`` of the ``skipped`` record of a sound-only file.
+AUDIO_ONLY_REASON = "audio only (no video stream)"
 
 
 def available() -> bool:
@@ -126,6 +136,8 @@ def open_input(path: str | os.PathLike, fmt: str | None) -> tuple[Any, Any, Vide
     try:
         stream = _main_video(container)
         if stream is None:
+            if container.streams.audio:
+                raise AudioOnlyError(f"{name}: {AUDIO_ONLY_REASON}")
             raise CorruptVideoError(f"{name}: no video stream")
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:

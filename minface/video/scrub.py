@@ -51,7 +51,7 @@ import numpy as np
 from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
-from ..results import OutputExistsError, ScrubResult
+from ..results import OutputExistsError, ScrubResult, text_mode as _text_mode
 from .container import (
     DEFAULT_MAX_VIDEO_PIXELS,
     DEFAULT_MAX_VIDEO_SECONDS,
@@ -181,7 +181,8 @@ def scrub_video(
     src : path
         MP4, MOV, M4V, MKV, WebM, AVI (and other containers FFmpeg reads).
     dst : path
-        The output MP4 file (H.264, yuv420p). Its folder must exist or lie below ``output_root``.
+        The output MP4 file (H.264, yuv420p), named ``.mp4`` (any other name is refused:
+        a ``.jpg`` holding a video misleads every tool). Its folder must exist or lie below ``output_root``.
     detector : minface.Detector, optional
         A detector to reuse (its own ``turned`` setting is not used: see
         ``turned``). Default: one for ``preset`` and ``min_face``.
@@ -240,6 +241,8 @@ def scrub_video(
         raise ValueError(f"video_quality must be 0-51 (an H.264 CRF), got {quality}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
+    if os.path.splitext(os.fspath(dst))[1].lower() != ".mp4":
+        raise ImageWriteError(f"{os.fspath(dst)}: a video is written as an MP4 file; give an output name ending in .mp4")
     _check_destination(src, dst, overwrite)
     if format is None:
         from ..media import classify, read_head
@@ -395,8 +398,13 @@ def _run(
             last_pts: int | None = None
             step = max(1, int(round(1 / (float(tb) * (info.fps or 30.0)))))
             pending_audio: list = []
-            streams = [stream] + ([audio_in] if audio_in is not None else [])
-            for packet in container.demux(*streams):
+            others_end = None  # where the packets of the other streams end (seconds)
+            last_duration = 0
+            for packet in container.demux():  # every stream, to know where the file's content ends
+                if packet.stream is not stream:
+                    others_end = _packet_end(packet, others_end)
+                    if packet.stream is not audio_in:
+                        continue
                 if packet.stream.type == "audio":
                     if packet.dts is None:
                         continue
@@ -417,6 +425,7 @@ def _run(
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # an encoder needs increasing times
                     last_pts = pts
+                    last_duration = int(getattr(frame, "duration", None) or 0)
                     if max_seconds is not None and float((pts - (stream.start_time or 0)) * tb) > max_seconds:
                         raise VideoLimitError(f"{name}: longer than max_seconds={max_seconds:,.0f} (raise the limit to scrub it)")
                     pixels = decoded_i420(frame, state["display"], name)
@@ -428,6 +437,10 @@ def _run(
                         return
             if audio_in is not None and not copy_audio:
                 pending_audio.extend(audio_in.codec_context.decode(None))  # the decoder's last frames
+            video_end = None  # where the last decoded frame ends: a damaged last packet decodes to nothing
+            if last_pts is not None:
+                video_end = float((last_pts + last_duration) * tb) if last_duration > 0 else float(last_pts * tb) + 1 / (info.fps or 30.0)
+            _check_complete(name, info, container, stream, index, video_end, others_end)
             state["frames"] = index
             state["tail_audio"] = pending_audio
             _put(q_in, _END, stop)
@@ -602,8 +615,6 @@ def _run(
             raise CorruptVideoError(f"{name}: truncated or damaged, cannot decode ({exc})") from exc
         raise
     n = state["frames"]
-    if info.frames and n < info.frames:
-        raise CorruptVideoError(f"{name}: truncated or damaged: {n} of {info.frames} frames could be decoded")
     summary = tracker.summary()
     arr = np.asarray(counts, np.float64)
     shown = state["display"]
@@ -635,10 +646,53 @@ def _run(
     )
 
 
-def _text_mode(documents: bool, text: str | None) -> str | None:
-    from ..pipeline import _text_mode as mode
+def _packet_end(packet: Any, end: float | None) -> float | None:
+    """``end`` or where ``packet`` ends (seconds), whichever is later."""
+    t = packet.pts if packet.pts is not None else packet.dts
+    if t is None or packet.stream.time_base is None:
+        return end
+    here = float((t + (packet.duration or 0)) * packet.stream.time_base)
+    return here if end is None else max(end, here)
 
-    return mode(documents, text)
+
+def _check_complete(
+    name: str, info: Any, container: Any, stream: Any, frames: int, video_end: float | None, others_end: float | None
+) -> None:
+    """Raise :class:`CorruptVideoError` unless the decoded frames reach where the file says its video ends.
+
+    A file cut short (a download stopped, a Matroska file still being written, a
+    fragmented MP4 missing fragments) demuxes without an error up to the cut: only
+    the end it declares tells. The video stream's own duration is used when the
+    container has one (an MP4's track: its edit list applied, so a trimmed file is
+    complete), else the container's, against the last packet of any stream (sound
+    may run longer than the pictures). A Matroska or WebM file that declares no
+    duration at all is refused too: a finished file has one.
+    """
+    tb = stream.time_base or Fraction(1, 90000)
+    tolerance = max(0.02, 0.75 / (info.fps or 30.0))
+    if stream.duration is not None and stream.duration > 0:
+        declared = float(((stream.start_time or 0) + stream.duration) * tb)
+        seen = video_end
+    elif container.duration is not None and container.duration > 0:
+        declared = ((container.start_time or 0) + container.duration) / 1_000_000
+        seen = max((t for t in (video_end, others_end) if t is not None), default=None)
+    else:
+        if info.format in ("Matroska", "WebM"):
+            raise CorruptVideoError(
+                f"{name}: declares no duration: cut short or still being written "
+                "(a finished file has one; remux it with `ffmpeg -i IN -c copy OUT` if it is complete)"
+            )
+        if info.frames and frames < info.frames:
+            raise CorruptVideoError(f"{name}: truncated or damaged: {frames} of {info.frames} frames could be decoded")
+        return
+    if seen is None or seen < declared - tolerance:
+        got = 0.0 if seen is None else seen - float((stream.start_time or 0) * tb)
+        raise CorruptVideoError(
+            f"{name}: truncated or still being written: its video ends at {got:.2f} s of "
+            f"{declared - float((stream.start_time or 0) * tb):.2f} s declared ({frames} frames decoded)"
+        )
+
+
 
 
 def _threads(width: int, height: int) -> int:
