@@ -90,9 +90,9 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
         "--backend",
-        choices=["auto", "onnxruntime", "opencv"],
+        choices=["auto", "openvino", "onnxruntime", "opencv"],
         default="auto",
-        help="inference runtime (default: auto = ONNX Runtime if installed)",
+        help="inference runtime (default: auto = OpenVINO if installed, else ONNX Runtime, else OpenCV)",
     )
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run the model (default: cpu)")
     g.add_argument(
@@ -707,7 +707,7 @@ def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - y
 
 def _reason(exc: BaseException, name: str) -> str:
     """An exception's message without the file name it starts with (the caller prints the name)."""
-    from .batch import _without_name
+    from .engine.records import _without_name
 
     return _without_name(str(exc) or type(exc).__name__, name)
 

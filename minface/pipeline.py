@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .batch import error_record
+from .engine.records import error_record
 from .detect import Detector, detect
 from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
 from .io.atomic import atomic_write

@@ -101,7 +101,7 @@ def test_fifo_given_to_the_api_is_refused_not_waited_on(tmp_path):
 
 
 def test_walk_errors_are_records_not_silence(tmp_path, monkeypatch):
-    from minface import walk
+    from minface.engine import plan as walk
 
     photos(tmp_path / "in" / "ok", 1)
     locked = tmp_path / "in" / "locked"
@@ -481,7 +481,8 @@ def test_inspect_and_detect_walk_folders(tmp_path, capsys):
     assert sorted((Path(r["input"]).name, r["status"]) for r in recs) == [
         ("img0.jpg", "ok"), ("img1.jpg", "ok"), ("notes.txt", "skipped"),
     ]
-    assert all(len(r["faces"]) == 2 for r in recs if r["status"] == "ok")
+    # the two pasted faces, confidently (a score near the threshold differs between runtimes and models)
+    assert all(sum(f["score"] >= 0.5 for f in r["faces"]) == 2 for r in recs if r["status"] == "ok")
 
 
 def test_one_colour_vocabulary(tmp_path, capsys):

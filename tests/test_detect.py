@@ -85,7 +85,7 @@ def test_opencv_runs_the_reference_weights_and_says_so():
 def test_detector_records_what_ran(balanced):
     f = balanced(np.zeros((40, 40, 3), np.uint8))
     assert f.detector == balanced.description
-    assert balanced.backend in ("onnxruntime", "opencv") and balanced.device == "cpu"
+    assert balanced.backend in runtimes.BACKENDS and balanced.device == "cpu"
     assert "balanced" in f.detector and "centerface" in f.detector
 
 
@@ -171,9 +171,21 @@ def test_cuda_request_never_falls_back_to_cpu():
         Detector(device="cuda")
 
 
+def test_missing_openvino_gives_install_hint(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "openvino" else real_find_spec(n, *a))
+    assert "openvino" not in runtimes.available_backends()
+    assert runtimes.resolve_backend("auto") != "openvino"
+    monkeypatch.setitem(__import__("sys").modules, "openvino", None)  # import fails
+    monkeypatch.setattr(runtimes, "_cache", {})
+    with pytest.raises(MissingDependencyError, match=r"pip install 'minface\[openvino\]'"):
+        Detector(backend="openvino")
+
+
 def test_missing_onnxruntime_gives_install_hint(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "onnxruntime" else real_find_spec(n, *a))
+    missing = ("onnxruntime", "openvino")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n in missing else real_find_spec(n, *a))
     assert runtimes.available_backends() == ["opencv"]
     assert runtimes.resolve_backend("auto") == "opencv"
     monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # import fails
@@ -354,6 +366,60 @@ def test_both_detectors_find_every_easy_pasted_face(crowd_scene, big_face_scene,
         strong = found.boxes[found.scores >= 0.6]
         assert matched(easy, strong, min_iou=0.4).all(), (easy.tolist(), strong.tolist())
         assert matched(easy, centerface(scene.image).xyxy).all()
+
+
+HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
+
+
+@pytest.mark.skipif(not (HAS_OPENVINO and HAS_ORT), reason="openvino or onnxruntime not installed")
+@pytest.mark.parametrize("model", ["fp32", "int8"])
+def test_openvino_finds_the_faces_onnxruntime_finds(crowd_scene, big_face_scene, model):
+    """Parity: OpenVINO and ONNX Runtime find the same astronaut faces (IoU >= 0.5 both ways)."""
+    ov = Detector("balanced", backend="openvino", model=model, threads=1)
+    ort = Detector("balanced", backend="onnxruntime", model=model, threads=1)
+    assert ov.description.startswith("centerface") and "openvino" in ov.description
+    for scene in (crowd_scene, big_face_scene):
+        a, b = ov(scene.image), ort(scene.image)
+        assert len(a) and matched(b.xyxy, a.xyxy, min_iou=0.5).all() and matched(a.xyxy, b.xyxy, min_iou=0.5).all()
+        assert matched(scene.faces, a.xyxy).all()
+
+
+def _openvino_runtime(model: str):
+    """A fresh OpenVINO runtime of a bundled model, one thread (not the shared one of get_runtime)."""
+    from minface.detect import _openvino
+    from minface.detect.runtimes import MODELS, PIXEL_INPUT, model_bytes
+
+    return _openvino.OpenVinoRuntime(MODELS[model], model_bytes(model), PIXEL_INPUT, 1)
+
+
+@pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
+def test_openvino_compiles_repeated_shapes_and_keeps_a_few(monkeypatch):
+    """A shape seen STATIC_AFTER times gets its own compiled model, the same outputs; at most MAX_SHAPES are kept."""
+    from minface.detect import _openvino
+
+    monkeypatch.setattr(_openvino, "MAX_SHAPES", 2)
+    run = _openvino_runtime("fp32")
+    rng = np.random.default_rng(0)
+    blob = rng.integers(0, 255, (1, 64, 96, 3), dtype=np.uint8)
+    first = run(blob)
+    for _ in range(_openvino.STATIC_AFTER - 1):
+        again = run(blob)
+    assert run.shapes() == [blob.shape]
+    for x, y in zip(first, again):
+        np.testing.assert_allclose(x, y, atol=1e-3)
+    for h in (32, 96, 128):
+        for _ in range(_openvino.STATIC_AFTER):
+            run(rng.integers(0, 255, (1, h, 64, 3), dtype=np.uint8))
+    assert run.shapes() == [(1, 96, 64, 3), (1, 128, 64, 3)]
+
+
+@pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
+def test_openvino_runs_int8_on_int8_kernels():
+    """The int8 model's convolutions run at 8 bits (all but the first, which takes the pixels), not dequantized."""
+    kinds = _openvino_runtime("int8").layer_precisions()
+    eight = sum(n for (_, p), n in kinds.items() if p in ("u8", "i8"))
+    assert eight >= sum(kinds.values()) - 1 and eight > 50, kinds
+    assert all(p == "f32" for (_, p) in _openvino_runtime("fp32").layer_precisions())
 
 
 def test_fuse_floor_changes_nothing_above_it():

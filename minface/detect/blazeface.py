@@ -24,7 +24,7 @@ import numpy as np
 
 from ..faces import Faces
 from .centerface import nms
-from .runtimes import bundled_model, default_threads, resolve_backend
+from .runtimes import bundled_model, default_threads, plain_backend
 
 __all__ = ["BlazeFace", "decode", "MODEL_FILE", "MODEL_SHA256"]
 
@@ -109,7 +109,7 @@ class BlazeFace:
         self.min_face = float(min_face)
         self.threshold = float(threshold)
         data = bundled_model(MODEL_FILE, MODEL_SHA256)
-        self.backend = resolve_backend(backend)
+        self.backend = plain_backend(backend)
         threads = threads or default_threads()
         if self.backend == "onnxruntime":
             import onnxruntime as ort

@@ -22,7 +22,7 @@ from .runtimes import MODELS, get_runtime
 
 __all__ = ["Detector", "detect", "Backend", "Orientations"]
 
-Backend = Literal["auto", "onnxruntime", "opencv"]
+Backend = Literal["auto", "openvino", "onnxruntime", "opencv"]
 #: The orientations a frame is searched in, as :meth:`Detector.detect_frames` returns them:
 #: ``(k, rank, scale)`` per orientation (``k`` quarter turns counter-clockwise; see :class:`Look`).
 Orientations = tuple[tuple[int, int, float], ...]
@@ -44,9 +44,9 @@ class Detector:
     threshold : float, optional
         One score threshold for every face size instead of the preset's curve.
         Lower finds more faces and more false alarms.
-    backend : {"auto", "onnxruntime", "opencv"}
-        ``"auto"`` uses ONNX Runtime when installed, else OpenCV. The backend and
-        model that ran are recorded in ``Faces.detector``.
+    backend : {"auto", "openvino", "onnxruntime", "opencv"}
+        ``"auto"`` uses OpenVINO when installed, else ONNX Runtime, else OpenCV.
+        The backend and model that ran are recorded in ``Faces.detector``.
     model : {"fp32", "int8"}, optional
         Weights to run. Default: the preset's, except that OpenCV always runs the
         fp32 weights (it cannot run the 8-bit model correctly, nor faster), and so

@@ -172,6 +172,8 @@ def check_options(
     if device not in ("cpu", "cuda"):
         raise ValueError(f"unknown device {device!r}; choose 'cpu' or 'cuda'")
     resolved = resolve_backend("onnxruntime" if device == "cuda" and backend == "auto" else backend)
+    if resolved == "openvino" and device == "cuda":
+        raise BackendError("device='cuda' needs backend='onnxruntime' (pip install 'minface[cuda]')")
     if resolved == "opencv":
         if device == "cuda":
             raise BackendError("device='cuda' needs backend='onnxruntime' (pip install 'minface[cuda]')")

@@ -1,14 +1,16 @@
 """Inference runtimes for the bundled ONNX model.
 
-Two runtimes run the *same* model bytes (checksum verified on load):
+Three runtimes run the *same* model bytes (checksum verified on load):
 
+* ``"openvino"`` — OpenVINO on the CPU (``pip install 'minface[openvino]'``); the fastest
+  on CPU, the int8 model on its int8 kernels.
 * ``"onnxruntime"`` — ONNX Runtime, CPU or CUDA execution provider
-  (``pip install 'minface[ort]'`` or ``'minface[cuda]'``); the faster one on CPU.
+  (``pip install 'minface[ort]'`` or ``'minface[cuda]'``).
 * ``"opencv"`` — OpenCV's DNN module, always available with the core install.
 
-``backend="auto"`` picks ONNX Runtime when it is importable, else OpenCV, and the
-choice is recorded in every result (``Faces.detector``). Asking for a backend by
-name never falls back to another one.
+``backend="auto"`` picks OpenVINO when it is importable, else ONNX Runtime, else
+OpenCV, and the choice is recorded in every result (``Faces.detector``). Asking for
+a backend by name never falls back to another one.
 """
 
 from __future__ import annotations
@@ -76,14 +78,14 @@ PIXEL_INPUT = "pixels"  # ONNX Runtime's input: uint8 NHWC, see _onnxproto.with_
 #: On CUDA, model inputs are padded to a multiple of this many pixels a side (see _OrtRuntime)
 GPU_SHAPE_STEP = 256
 
-BACKENDS = ("onnxruntime", "opencv")
+BACKENDS = ("openvino", "onnxruntime", "opencv")
 DEVICES = ("cpu", "cuda")
 
 
 class Runtime(Protocol):
     """What a runtime offers the detector."""
 
-    name: str  # "onnxruntime" or "opencv"
+    name: str  # "openvino", "onnxruntime" or "opencv"
     device: str  # "cpu" or "cuda"
     description: str  # recorded in Faces.detector, e.g. "onnxruntime:CPUExecutionProvider"
     layout: str  # the input it takes: "nchw" (float32) or "pixels" (uint8 NHWC); see centerface.to_blob
@@ -131,6 +133,8 @@ def available_backends() -> list[str]:
     out = ["opencv"]
     if importlib.util.find_spec("onnxruntime") is not None:
         out.insert(0, "onnxruntime")
+    if importlib.util.find_spec("openvino") is not None:
+        out.insert(0, "openvino")
     return out
 
 
@@ -140,6 +144,18 @@ def resolve_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of 'auto', {', '.join(map(repr, BACKENDS))}")
     return backend
+
+
+def plain_backend(backend: str) -> str:
+    """``backend`` for a model that only ONNX Runtime and OpenCV run (the segmenter, BlazeFace).
+
+    ``"auto"`` and ``"openvino"`` mean ONNX Runtime when it is installed, else OpenCV; the
+    others are returned as :func:`resolve_backend` does.
+    """
+    name = resolve_backend(backend)
+    if name == "openvino":
+        return "onnxruntime" if importlib.util.find_spec("onnxruntime") is not None else "opencv"
+    return name
 
 
 def default_threads() -> int:
@@ -188,7 +204,14 @@ def get_runtime(
     with _lock:
         rt = _cache.get(key)
         if rt is None:
-            rt = _OrtRuntime(model, device, n) if name == "onnxruntime" else _OpenCVRuntime(model, n)
+            if name == "openvino":
+                from ._openvino import OpenVinoRuntime
+
+                rt = OpenVinoRuntime(MODELS[model], model_bytes(model), PIXEL_INPUT, n)
+            elif name == "onnxruntime":
+                rt = _OrtRuntime(model, device, n)
+            else:
+                rt = _OpenCVRuntime(model, n)
             _cache[key] = rt
     return rt
 

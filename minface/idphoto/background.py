@@ -41,7 +41,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..detect.runtimes import bundled_model, default_threads, resolve_backend
+from ..detect.runtimes import bundled_model, default_threads, plain_backend
 from ..errors import MissingDependencyError
 
 __all__ = ["Segmenter", "MODEL_FILE", "MODEL_SHA256", "INPUT_SIZE", "ALPHA_RANGE", "replace_background"]
@@ -60,9 +60,10 @@ class Segmenter:
 
     Parameters
     ----------
-    backend : {"auto", "onnxruntime", "opencv"}
-        ONNX Runtime when installed (``"auto"``), else OpenCV's DNN module, as for
-        the detector; naming one never falls back to the other.
+    backend : {"auto", "openvino", "onnxruntime", "opencv"}
+        ONNX Runtime when installed (``"auto"``, and ``"openvino"``, which has no
+        segmenter of its own), else OpenCV's DNN module; naming ``"onnxruntime"``
+        or ``"opencv"`` never falls back to the other.
     threads : int, optional
         Threads for one inference (default: the CPUs this process may use).
 
@@ -73,7 +74,7 @@ class Segmenter:
     """
 
     def __init__(self, backend: str = "auto", threads: int | None = None) -> None:
-        self.backend = resolve_backend(backend)
+        self.backend = plain_backend(backend)
         data = bundled_model(MODEL_FILE, MODEL_SHA256)
         n = threads or default_threads()
         self._lock = threading.Lock()
@@ -117,7 +118,7 @@ _segmenters_lock = threading.Lock()
 
 def shared_segmenter(backend: str = "auto") -> Segmenter:
     """One :class:`Segmenter` per backend and process, loaded on first use."""
-    name = resolve_backend(backend)
+    name = plain_backend(backend)
     with _segmenters_lock:
         seg = _segmenters.get(name)
         if seg is None:
