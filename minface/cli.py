@@ -92,7 +92,7 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
         "--backend",
         choices=["auto", "openvino", "onnxruntime", "opencv"],
         default="auto",
-        help="inference runtime (default: auto = OpenVINO if installed, else ONNX Runtime, else OpenCV)",
+        help="inference runtime (default: auto = ONNX Runtime if installed, else OpenVINO, else OpenCV)",
     )
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run the model (default: cpu)")
     g.add_argument(

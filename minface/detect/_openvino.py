@@ -7,7 +7,9 @@ imports OpenVINO without it (see :func:`minface._privacy.import_openvino`). Ever
 shape; a shape seen :data:`STATIC_AFTER` times gets a model compiled for that
 shape alone (about 1.5x faster per call on this CPU, 0.3 s to 1 s to compile),
 and at most :data:`MAX_SHAPES` such models are kept, the least recently used
-dropped first. On CPUs with int8 instructions, the int8 model's convolutions run
+dropped first. On photos of many sizes (WIDER FACE) the model for any shape
+runs at about half ONNX Runtime's speed and each image's compiles cost more than
+they save, so ``backend="auto"`` prefers ONNX Runtime. On CPUs with int8 instructions, the int8 model's convolutions run
 on int8 kernels (see :meth:`OpenVinoRuntime.layer_precisions`).
 """
 

@@ -45,7 +45,7 @@ class Detector:
         One score threshold for every face size instead of the preset's curve.
         Lower finds more faces and more false alarms.
     backend : {"auto", "openvino", "onnxruntime", "opencv"}
-        ``"auto"`` uses OpenVINO when installed, else ONNX Runtime, else OpenCV.
+        ``"auto"`` uses ONNX Runtime when installed, else OpenVINO, else OpenCV.
         The backend and model that ran are recorded in ``Faces.detector``.
     model : {"fp32", "int8"}, optional
         Weights to run. Default: the preset's, except that OpenCV always runs the

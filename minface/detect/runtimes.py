@@ -2,13 +2,14 @@
 
 Three runtimes run the *same* model bytes (checksum verified on load):
 
-* ``"openvino"`` — OpenVINO on the CPU (``pip install 'minface[openvino]'``); the fastest
-  on CPU, the int8 model on its int8 kernels.
 * ``"onnxruntime"`` — ONNX Runtime, CPU or CUDA execution provider
-  (``pip install 'minface[ort]'`` or ``'minface[cuda]'``).
+  (``pip install 'minface[ort]'`` or ``'minface[cuda]'``); the fastest on photos of many sizes.
+* ``"openvino"`` — OpenVINO on the CPU (``pip install 'minface[openvino]'``), the int8 model
+  on its int8 kernels; the fastest where input shapes repeat (photos of one size), slower than
+  ONNX Runtime where every photo has a new size (see ``_openvino``).
 * ``"opencv"`` — OpenCV's DNN module, always available with the core install.
 
-``backend="auto"`` picks OpenVINO when it is importable, else ONNX Runtime, else
+``backend="auto"`` picks ONNX Runtime when it is importable, else OpenVINO, else
 OpenCV, and the choice is recorded in every result (``Faces.detector``). Asking for
 a backend by name never falls back to another one.
 """
@@ -131,10 +132,10 @@ def available_backends() -> list[str]:
     'opencv'
     """
     out = ["opencv"]
-    if importlib.util.find_spec("onnxruntime") is not None:
-        out.insert(0, "onnxruntime")
     if importlib.util.find_spec("openvino") is not None:
         out.insert(0, "openvino")
+    if importlib.util.find_spec("onnxruntime") is not None:
+        out.insert(0, "onnxruntime")
     return out
 
 
