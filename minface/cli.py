@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._cli_conventions import Console, Parser, add_json, add_max_pixels, add_report, add_verbosity, positive_int
 from .errors import MinfaceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
@@ -37,17 +38,8 @@ exit codes: 0 all ok (files that are not images are skipped, not failed), 1 some
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+_Parser = Parser
+_positive_int = positive_int
 
 
 def _fraction(text: str) -> float:
@@ -149,9 +141,10 @@ def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
         "-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs; with --device cuda, half of them, at most 8)"
     )
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
-    g.add_argument("--report", metavar="FILE", help="append one JSON line per input to FILE")
+    add_report(p, g)
     g.add_argument("--dry-run", action="store_true", help=f"list what would be {verb}, do nothing")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
+    add_verbosity(g)
+    add_max_pixels(g)
     _select_options(p)
 
 
@@ -234,11 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
         "every face that still looks intact (not inside a painted region) and every file that still carries "
         "metadata. Exit code 1 when anything remains.",
     )
-    v.add_argument("inputs", nargs="+", metavar="PATH", help="files or folders to audit")
-    v.add_argument("--report", metavar="FILE", help="the scrub report: faces inside its painted regions are redacted")
-    v.add_argument("--json", metavar="FILE", help="append one JSON line per file to FILE")
+    v.add_argument("inputs", nargs="*", metavar="PATH", help="files or folders to audit")
+    v.add_argument(
+        "--scrub-report", metavar="FILE", help="the scrub's --report: faces inside its painted regions are redacted"
+    )
+    v.add_argument("--report", dest="old_report", metavar="FILE", help=argparse.SUPPRESS)  # deprecated: --scrub-report
+    v.add_argument(
+        "--json", nargs="?", const="-", metavar="FILE",
+        help="print one JSON line per file on stdout (the old --json FILE still appends to FILE, deprecated)",
+    )
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_verbosity(v, quiet="no progress, only the findings and the summary")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
     _select_options(v)
     v.add_argument(
@@ -390,8 +389,13 @@ def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None)
     if args.output and not to_file and os.path.lexists(args.output) and not os.path.isdir(args.output):
         print(f"minface {verb}: error: {args.output} exists and is not a folder", file=sys.stderr)
         return EXIT_USAGE
+    problem = _folder_output_named_like_file(args)
+    if problem:
+        print(f"minface {verb}: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     jobs = args.jobs or default_threads()
-    show, hook = _printer(args.dry_run)
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    show, hook = _printer(args.dry_run, console)
     summary = run_batch(
         args.inputs,
         args.output,
@@ -410,24 +414,38 @@ def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None)
         output_is_file=to_file,
         suffix=suffix,
     )
-    print(summary.to_text(), file=sys.stderr)
+    console.finish(summary.to_text(faces=verb != "strip"))
     return summary.exit_code
 
 
-def _printer(dry_run: bool):  # noqa: ANN202
+def _folder_output_named_like_file(args: argparse.Namespace) -> str | None:
+    """Why ``-o`` cannot be the output folder of these inputs (a folder, or several inputs, and ``-o out.jpg``)."""
+    from .media import VIDEO_EXTENSIONS, format_of_extension
+
+    out = args.output
+    several = len(args.inputs) > 1 or any(os.path.isdir(i) for i in args.inputs)
+    if not out or not several or os.path.isdir(out):
+        return None
+    ext = os.path.splitext(out)[1].lower()
+    if format_of_extension(out) is None and ext not in VIDEO_EXTENSIONS:
+        return None
+    what = "a folder input needs" if any(os.path.isdir(i) for i in args.inputs) else f"{len(args.inputs)} inputs need"
+    return f"-o {out} is named like a file, but {what} an output folder: give -o a folder name"
+
+
+def _printer(dry_run: bool, console: Console):  # noqa: ANN202
     """A record printer, and the hook through which it learns to print above the progress bar."""
-    write = [lambda line: print(line, file=sys.stderr)]
 
     def show(rec: dict) -> None:
-        if rec.get("status") == "error":
-            write[0](f"error: {rec.get('input')}: {rec.get('error')}")
+        status = rec.get("status")
+        if status == "error":
+            console.error(rec.get("input"), rec.get("error"))
         elif dry_run and rec.get("reason") == "dry run":
             print(f"{rec.get('input')} -> {rec.get('output')}")
+        elif status == "skipped":
+            console.skipped(rec)
 
-    def hook(fn) -> None:  # noqa: ANN001
-        write[0] = fn
-
-    return show, hook
+    return show, console.hook
 
 
 def _cmd_scrub(args: argparse.Namespace) -> int:
@@ -486,6 +504,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             format=None if args.format == "same" else args.format.upper(),
             include=args.include,
             exclude=args.exclude,
+            max_pixels=args.max_pixels,
             **video,
         )
     from .media import FORMAT_EXTENSIONS
@@ -528,6 +547,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         format=fmt,
         overwrite=args.overwrite,
         in_place=args.in_place,
+        max_pixels=args.max_pixels,
         **video,
     )
     return _run(args, job, "scrub", suffix=suffix)
@@ -557,6 +577,7 @@ def _cmd_strip(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         overwrite=args.overwrite,
         in_place=args.in_place,
+        max_pixels=args.max_pixels,
     )
     return _run(args, job, "strip")
 
@@ -566,6 +587,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .detect.runtimes import default_threads
     from .jobs import VerifyJob
 
+    from ._cli_conventions import deprecated_verify_options
+
+    deprecated_verify_options(args)
+    if not args.inputs:
+        print("minface verify: error: give the files or folders to audit", file=sys.stderr)
+        return EXIT_USAGE
+    if args.scrub_report and not os.path.isfile(args.scrub_report):
+        print(f"minface verify: error: the scrub report {args.scrub_report} is not a file", file=sys.stderr)
+        return EXIT_USAGE
     jobs = args.jobs or default_threads()
     job = VerifyJob(
         preset=args.preset,
@@ -575,36 +605,40 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         turned=not args.upright_only,
-        report=os.path.abspath(args.report) if args.report else None,
+        report=os.path.abspath(args.scrub_report) if args.scrub_report else None,
         check_metadata=not args.no_metadata,
         min_size=args.min_size,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
-
-    write = [lambda line: print(line, file=sys.stderr)]
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    to_stdout = args.json == "-"
 
     def show(rec: dict) -> None:
+        if to_stdout:
+            print(json.dumps(rec), flush=True)
         if rec.get("status") == "skipped":  # not an image: nothing to audit
+            console.skipped(rec)
             return
         if args.html:
             records.append(rec)
         name = rec.get("input")
         if rec.get("status") == "error":
             counts["error"] += 1
-            write[0](f"error: {name}: {rec.get('error')}")
+            console.error(name, rec.get("error"))
             return
         faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
         if faces or meta:
             counts["leak"] += 1
             counts["faces"] += len(faces)
             counts["metadata"] += bool(meta)
+            say = (lambda line: print(line, file=sys.stderr)) if to_stdout else print
             for f in faces:
                 x1, y1, x2, y2 = f["box"]
                 where = f" in frame {f['frame']}" if "frame" in f else ""
-                print(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
+                say(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
-                print(f"{name}: metadata left: {', '.join(meta)}")
+                say(f"{name}: metadata left: {', '.join(meta)}")
         else:
             counts["clean"] += 1
 
@@ -614,19 +648,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         job,
         read_only=True,
         jobs=jobs,
-        report=args.json,
+        report=None if to_stdout else args.json,
         progress=not args.quiet,
         desc="verify",
         on_record=show,
-        on_message=lambda fn: write.__setitem__(0, fn),
+        on_message=console.hook,
         include=args.include,
         exclude=args.exclude,
     )
-    print(
+    console.finish(
         f"{summary.total} file(s): {counts['clean']} clean, {counts['leak']} with something left "
         f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable"
-        + (f", {summary.skipped} skipped (not images)" if summary.skipped else ""),
-        file=sys.stderr,
+        + (f", {summary.skipped} skipped" if summary.skipped else "")
     )
     if args.html:
         from .review import write_review
@@ -882,6 +915,14 @@ def _options_named_like_files(argv: Sequence[str]) -> list[str]:
     return [w for w in words if w.startswith("-") and len(w) > 1 and os.path.lexists(w)]
 
 
+def _subparser(parser: argparse.ArgumentParser, verb: str) -> Parser | None:
+    """The parser of the subcommand ``verb``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(verb)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
@@ -893,7 +934,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    args = parser.parse_args(words)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:  # the verb's own usage, and the option a typo is nearest
+        verb = getattr(args, "command", None)
+        sub = _subparser(parser, verb) if verb else None
+        (sub or parser).unknown(unknown)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -24,6 +24,7 @@ from .detect import Detector, detect
 from .detect.runtimes import default_threads
 from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
 from .images import (
+    BOMB_HINT,
     DEFAULT_MAX_PIXELS,
     ImageSource,
     _HandedOver,
@@ -128,7 +129,7 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
         if max_pixels is not None and total > max_pixels:
             raise DecompressionBombError(
                 f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {total:,} pixels "
-                f"exceed max_pixels={max_pixels:,} in total"
+                f"exceed max_pixels={max_pixels:,} in total ({BOMB_HINT})"
             )
         grey = im.mode in ("L", "LA", "1", "I;16", "I", "F") and not im.info.get("transparency")
         keep_alpha = (out_format or OUTPUT_FORMAT.get(fmt)) in _ALPHA_FORMATS and (
