@@ -347,6 +347,37 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+class _AsGiven:
+    """Report paths as the command line gave them: relative to the current folder when given relative.
+
+    The walk works on absolute paths; a record's ``input`` is shown relative when
+    every input was given relative, its ``output`` when the output folder was
+    (for ``--in-place``, as the inputs).
+
+    >>> show = _AsGiven(["photos"], "out", False)
+    >>> rec = {"input": os.path.abspath("photos/a.jpg"), "output": os.path.abspath("out/a.jpg")}
+    >>> show(rec); rec["input"], rec["output"]
+    ('photos/a.jpg', 'out/a.jpg')
+    >>> rec = {"input": "/data/a.jpg", "output": None}
+    >>> _AsGiven(["/data"], "out", False)(rec); rec["input"]
+    '/data/a.jpg'
+    """
+
+    def __init__(self, inputs: Sequence[str | os.PathLike], output: str | os.PathLike | None, in_place: bool) -> None:
+        self.inputs = bool(inputs) and not any(os.path.isabs(os.fspath(i)) for i in inputs)
+        if in_place or output is None:
+            self.output = self.inputs
+        else:
+            self.output = not os.path.isabs(os.fspath(output))
+        self.cwd = os.getcwd()
+
+    def __call__(self, rec: dict) -> None:
+        for key, relative in (("input", self.inputs), ("output", self.output)):
+            value = rec.get(key)
+            if relative and isinstance(value, str) and os.path.isabs(value):
+                rec[key] = os.path.relpath(value, self.cwd)
+
+
 def run_batch(
     inputs: Sequence[str | os.PathLike],
     output_dir: str | os.PathLike | None,
@@ -415,7 +446,10 @@ def run_batch(
             raise ImageWriteError(f"{report}: cannot write the report ({exc.strerror or exc}); nothing was done") from exc
         close_report = True
 
+    given = _AsGiven(inputs, output_dir, in_place)
+
     def emit(rec: dict) -> None:
+        given(rec)
         summary.count(rec)
         if out_fh is not None:
             out_fh.write(json.dumps(rec) + "\n")

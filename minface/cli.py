@@ -64,7 +64,7 @@ def _glob(text: str) -> str:
     return text
 
 
-def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced") -> None:
+def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced", *, videos: bool = False) -> None:
     from ._defaults import DEFAULT_VIDEO_MIN_FACE
     from .detect import PRESETS
 
@@ -77,7 +77,8 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     )
     g.add_argument(
         "--min-face", type=float, metavar="PX",
-        help=f"smallest face to search for, in pixels (default: the preset's; videos: {DEFAULT_VIDEO_MIN_FACE:g})",
+        help="smallest face to search for, in pixels (default: the preset's"
+        + (f"; videos: {DEFAULT_VIDEO_MIN_FACE:g})" if videos else ")"),
     )
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
@@ -138,7 +139,8 @@ def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
     )
     g = p.add_argument_group("batch")
     g.add_argument(
-        "-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs; with --device cuda, half of them, at most 8)"
+        "-j", "--jobs", type=_positive_int, metavar="N",
+        help="worker processes (default: all CPUs" + ("; with --device cuda, half of them, at most 8)" if verb == "scrubbed" else ")"),
     )
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     add_report(p, g)
@@ -194,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default same: the input's, HEIC stays HEIC); another format changes the output's "
         "extension (IMG_1.HEIC -> IMG_1.jpg)",
     )
-    _detector_options(s)
+    _detector_options(s, videos=True)
     s.add_argument(
         "--batch",
         type=_positive_int,
@@ -249,14 +251,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--min-size", type=float, default=20.0, metavar="PX", help="report intact faces of at least PX pixels (default 20)"
     )
-    _detector_options(v, default_preset="audit")
+    _detector_options(v, default_preset="audit", videos=True)
     v.set_defaults(func=_cmd_verify)
 
     st = sub.add_parser(
         "strip",
         help="write copies without metadata (lossless where possible)",
-        description="Write copies of images without metadata: lossless for JPEG, PNG, WebP and GIF (decoded pixels "
-        "identical), re-encoded for TIFF, BMP, HEIF and AVIF. Same batch behaviour as scrub.",
+        description="Write copies of images without metadata: lossless for JPEG, PNG, WebP, GIF, HEIF and AVIF "
+        "(decoded pixels identical; HEIF and AVIF keep their coded images, only the metadata goes), re-encoded for "
+        "TIFF and BMP. Same batch behaviour as scrub.",
     )
     _batch_options(st, "stripped")
     st.add_argument(
@@ -312,11 +315,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  minface crop-id selfie.jpg -o id.jpg --spec us-passport\n"
         "  minface crop-id selfie.jpg -o id.jpg --spec schengen --background 235,235,235\n"
-        "  minface crop-id selfie.jpg -o sheet.jpg --spec us-passport --sheet 4x6in   copies to print, cut marks",
+        "  minface crop-id selfie.jpg -o sheet.jpg --spec us-passport --sheet 4x6in   copies to print, cut marks\n"
+        "  minface crop-id selfies/ -o ids/ --spec us-passport -q   every photo of a folder, the tree mirrored",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("input", metavar="INPUT", help="image file")
-    c.add_argument("-o", "--output", required=True, metavar="OUT", help="output file; its extension picks the format")
+    c.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="photo files or folders (walked recursively; files that are not photos are skipped)",
+    )
+    c.add_argument(
+        "-o", "--output", required=True, metavar="OUT",
+        help="output file, its extension picking the format; for a folder or several inputs, an output folder "
+        "(the tree mirrored, each ID photo named NAME.jpg)",
+    )
     c.add_argument("--spec", required=True, choices=list(SPECS), metavar="SPEC", help="document spec (see `minface specs`)")
     bg = c.add_mutually_exclusive_group()
     bg.add_argument(
@@ -342,7 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
         "limits the file size)"
     )
     c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    c.add_argument("--json", action="store_true", help="print the compliance report as JSON")
+    add_json(c, "print one JSON line per file (the compliance report) on stdout instead of text")
+    add_verbosity(c, quiet="no compliance reports, only errors (and the summary for folders)")
+    add_max_pixels(c)
+    _select_options(c)
     _detector_options(c)
     c.set_defaults(func=_cmd_crop_id)
 
@@ -676,14 +690,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - yields (name, record or None)
     """Files and folders (walked like ``exiftool -r``) as ``(name, None)`` for each image, ``(name, record)`` else."""
+    from .batch import _AsGiven
     from .walk import Filter, Task, plan
 
     work = plan(paths, None, read_only=True, select=Filter(args.include, args.exclude))
+    given = _AsGiven(paths, None, False)
     for item in work.items:
-        if isinstance(item, Task):
-            yield os.fspath(item.input), None
-        else:
-            yield item["input"], item
+        rec = {"input": os.fspath(item.input)} if isinstance(item, Task) else item
+        given(rec)
+        yield rec["input"], None if isinstance(item, Task) else rec
 
 
 def _reason(exc: BaseException, name: str) -> str:
@@ -783,9 +798,9 @@ def _wrap(text: str) -> str:
 
 
 def _cmd_crop_id(args: argparse.Namespace) -> int:
-    from .errors import IdPhotoError, ImageError
-    from .idphoto import crop_id, paper_size
-    from .images import _save_format, load_image
+    from .errors import ImageError
+    from .idphoto import paper_size
+    from .images import _save_format
 
     prog = "minface crop-id"
     if not 1 <= args.quality <= 100:
@@ -800,24 +815,81 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         if face < 0:
             print(f"{prog}: error: --face must be 'largest' or a face number from 1, got {args.face!r}", file=sys.stderr)
             return EXIT_USAGE
+    out = Path(args.output)
+    several = len(args.inputs) > 1 or any(os.path.isdir(i) for i in args.inputs)
     try:
-        _save_format(None, args.output)
         if args.sheet is not None:
             paper_size(args.sheet)
+        if not several:
+            _save_format(None, args.output)
     except (ImageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    out = Path(args.output)
-    if out.is_dir():
-        print(f"{prog}: error: {out} is a folder; give the output file's name", file=sys.stderr)
-        return EXIT_USAGE
+    if several:
+        if out.exists() and not out.is_dir():
+            print(f"{prog}: error: {out} is not a folder; a folder input or several inputs need -o a folder", file=sys.stderr)
+            return EXIT_USAGE
+        from .media import format_of_extension
+
+        if not out.exists() and format_of_extension(out) is not None:
+            print(
+                f"{prog}: error: -o {out} is named like a file, but a folder input or several inputs need an output "
+                "folder: give -o a folder name",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        pairs = list(_crop_targets(args, out))
+    else:
+        if out.is_dir():
+            print(f"{prog}: error: {out} is a folder; give the output file's name", file=sys.stderr)
+            return EXIT_USAGE
+        pairs = [(args.inputs[0], out, None)]
+    detector = _detector(args)
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    status, done, failed = EXIT_OK, 0, 0
+    for name, target, rec in pairs:
+        if rec is not None:  # not a photo: skipped with its reason, or an error
+            if rec["status"] == "error":
+                status, failed = EXIT_FAILED, failed + 1
+                console.error(name, rec.get("error"))
+            else:
+                console.skipped(rec)
+            if args.json:
+                print(json.dumps(rec))
+            continue
+        code = _crop_one(args, detector, name, target, face)
+        done += code == EXIT_OK
+        failed += code != EXIT_OK
+        status = max(status, code)
+    if several:
+        console.finish(f"{len(pairs)} file(s): {done} compliant, {failed} failed or not compliant, "
+                       f"{len(pairs) - done - failed} skipped")
+    return status
+
+
+def _crop_targets(args: argparse.Namespace, out: Path):  # noqa: ANN202 - yields (input, output, record or None)
+    """Each input photo and its ID photo under ``out`` (the tree below a folder input mirrored, named ``.jpg``)."""
+    for raw in args.inputs:
+        base = Path(os.path.abspath(raw))
+        for name, rec in _walked(args, [raw]):
+            rel = Path(os.path.abspath(name)).relative_to(base) if base.is_dir() else Path(Path(name).name)
+            yield name, (out / rel).with_suffix(".jpg"), rec
+
+
+def _crop_one(args: argparse.Namespace, detector, name: str, out: Path, face: str | int) -> int:  # noqa: ANN001
+    """Crop one photo to ``out``; the exit code of that file (0 compliant, 1 otherwise)."""
+    from .errors import IdPhotoError
+    from .idphoto import crop_id
+    from .images import load_image
+
+    prog = "minface crop-id"
     if out.exists() and not args.overwrite:
+        if args.json:
+            print(json.dumps({"input": name, "output": str(out), "status": "skipped", "reason": "output exists"}))
         print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return EXIT_FAILED
-    detector = _detector(args)
-    name = args.input
     try:
-        pixels = load_image(Path(name))
+        pixels = load_image(Path(name), max_pixels=args.max_pixels)
         faces = detector(pixels)
         if isinstance(face, int) and face >= len(faces):
             raise IdPhotoError(f"no face number {face + 1}: {len(faces)} face(s) found", reason="no_face")
@@ -830,6 +902,7 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
             detector=detector,
             faces=faces,
         )
+        out.parent.mkdir(parents=True, exist_ok=True)
         if args.sheet is not None:
             photo.save_sheet(out, args.sheet, quality=args.quality)
         else:
@@ -837,12 +910,12 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
     except IdPhotoError as exc:
         if args.json:
             print(json.dumps({"input": name, "output": None, "status": "error", "reason": exc.reason, "error": str(exc)}))
-        print(f"{prog}: {name}: {exc.reason}: {exc}", file=sys.stderr)
+        print(f"{prog}: {name}: {exc.reason}: {_reason(exc, name)}", file=sys.stderr)
         return EXIT_FAILED
     except (MinfaceError, OSError) as exc:
         if args.json:
             print(json.dumps({"input": name, "output": None, "status": "error", "reason": "unreadable", "error": str(exc)}))
-        print(f"{prog}: {name}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: {name}: error: {_reason(exc, name)}", file=sys.stderr)
         return EXIT_FAILED
     status = "ok" if photo.ok else "not_compliant"
     if args.json:
@@ -850,7 +923,7 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         if args.sheet is not None:
             record["sheet"] = args.sheet
         print(json.dumps(record))
-    else:
+    elif not args.quiet:
         print(f"{name} -> {out}{f' (print sheet, {args.sheet})' if args.sheet else ''}")
         print(photo.to_text())
     if not photo.ok:

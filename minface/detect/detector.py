@@ -30,8 +30,9 @@ class Detector:
 
     Parameters
     ----------
-    preset : {"fast", "balanced", "thorough"}
-        Search settings (see :data:`PRESETS`). Default ``"balanced"``.
+    preset : {"fast", "balanced", "audit", "thorough"}
+        Search settings (see :data:`PRESETS`). Default ``"balanced"``; ``"audit"``
+        is what ``minface verify`` searches with.
     min_face : float, optional
         Smallest face (pixels, longer side) to search for; chooses the largest
         scale (``16 / min_face``, capped by the preset). Smaller faces may still
