@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ EPILOG = """\
 examples:
   minface scrub photos/ -o clean/           destroy every face, strip all metadata (tree mirrored)
   minface scrub photos/ -o clean/ --report scrub.jsonl -j 4 --preset fast
-  minface verify clean/ --report scrub.jsonl  audit: faces still intact? metadata left?
+  minface verify clean/ --scrub-report scrub.jsonl   audit: faces still intact? metadata left?
   minface strip photos/ -o clean/           metadata only, lossless for JPEG/PNG/WebP/GIF/HEIC/AVIF
   minface inspect photo.jpg                 the metadata a file carries
   minface detect photo.jpg                  face boxes as a table (--json for machines)
@@ -280,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(face regions, names), IPTC, ICC profile, comments, other segments and chunks, trailing data.",
     )
     i.add_argument("files", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
-    i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    add_json(i, "print one JSON line per file on stdout instead of tables")
     _select_options(i)
     i.set_defaults(func=_cmd_inspect)
 
@@ -290,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find faces in images (EXIF orientation applied) and print their boxes in upright pixels.",
     )
     d.add_argument("images", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
-    d.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")
+    add_json(d, "print one JSON line per file on stdout instead of a table")
+    add_max_pixels(d)
     _select_options(d)
     _detector_options(d)
     d.set_defaults(func=_cmd_detect)
@@ -432,18 +434,26 @@ def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None)
     return summary.exit_code
 
 
+def _walked_folder(path: str) -> bool:
+    """A folder the walk goes into (a link to a folder is not followed)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _folder_output_named_like_file(args: argparse.Namespace) -> str | None:
     """Why ``-o`` cannot be the output folder of these inputs (a folder, or several inputs, and ``-o out.jpg``)."""
     from .media import VIDEO_EXTENSIONS, format_of_extension
 
     out = args.output
-    several = len(args.inputs) > 1 or any(os.path.isdir(i) for i in args.inputs)
+    several = len(args.inputs) > 1 or any(_walked_folder(i) for i in args.inputs)
     if not out or not several or os.path.isdir(out):
         return None
     ext = os.path.splitext(out)[1].lower()
     if format_of_extension(out) is None and ext not in VIDEO_EXTENSIONS:
         return None
-    what = "a folder input needs" if any(os.path.isdir(i) for i in args.inputs) else f"{len(args.inputs)} inputs need"
+    what = "a folder input needs" if any(_walked_folder(i) for i in args.inputs) else f"{len(args.inputs)} inputs need"
     return f"-o {out} is named like a file, but {what} an output folder: give -o a folder name"
 
 
@@ -713,13 +723,16 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from .errors import MinfaceError
     from .metadata import inspect
 
-    status, records = EXIT_OK, []
+    status = EXIT_OK
+
+    def line(record: dict) -> None:  # valid UTF-8 whatever the names and the metadata hold
+        print(json.dumps(printable_data(record), ensure_ascii=False), flush=True)
     for name, rec in _walked(args, args.files):
         if rec is not None:
             if rec["status"] == "error":
                 status = EXIT_FAILED
             if args.json:
-                records.append({"source": name, "status": rec["status"], "error": rec.get("error"), "reason": rec.get("reason")})
+                line({"source": name, "status": rec["status"], "error": rec.get("error"), "reason": rec.get("reason")})
             elif rec["status"] == "error":
                 print(printable(f"{name}: error: {rec['error']}"), file=sys.stderr)
             continue
@@ -728,16 +741,14 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         except (MinfaceError, OSError) as exc:
             status = EXIT_FAILED
             if args.json:
-                records.append({"source": name, "status": "error", "error": _reason(exc, name)})
+                line({"source": name, "status": "error", "error": _reason(exc, name)})
             else:
                 print(printable(f"{name}: error: {_reason(exc, name)}"), file=sys.stderr)
             continue
         if args.json:
-            records.append({**report.to_dict(), "status": "ok"})
+            line({**report.to_dict(), "source": name, "status": "ok"})
         else:  # what a file says, and its name, never reach the terminal raw
             print("\n".join(printable(line) for line in report.to_text().split("\n")), end="\n\n", flush=True)
-    if args.json:  # valid UTF-8 whatever the names and the metadata hold
-        print(json.dumps(printable_data(records), indent=1, ensure_ascii=False))
     return status
 
 
@@ -757,7 +768,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                 print(f"{name}: error: {rec['error']}", file=sys.stderr)
             continue
         try:
-            faces = detector(load_image(Path(name)))
+            faces = detector(load_image(Path(name), max_pixels=args.max_pixels))
         except (MinfaceError, OSError) as exc:
             status = EXIT_FAILED
             if args.json:
@@ -816,7 +827,7 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
             print(f"{prog}: error: --face must be 'largest' or a face number from 1, got {args.face!r}", file=sys.stderr)
             return EXIT_USAGE
     out = Path(args.output)
-    several = len(args.inputs) > 1 or any(os.path.isdir(i) for i in args.inputs)
+    several = len(args.inputs) > 1 or any(_walked_folder(i) for i in args.inputs)
     try:
         if args.sheet is not None:
             paper_size(args.sheet)
@@ -872,7 +883,7 @@ def _crop_targets(args: argparse.Namespace, out: Path):  # noqa: ANN202 - yields
     for raw in args.inputs:
         base = Path(os.path.abspath(raw))
         for name, rec in _walked(args, [raw]):
-            rel = Path(os.path.abspath(name)).relative_to(base) if base.is_dir() else Path(Path(name).name)
+            rel = Path(os.path.abspath(name)).relative_to(base) if _walked_folder(raw) else Path(Path(name).name)
             yield name, (out / rel).with_suffix(".jpg"), rec
 
 
