@@ -58,7 +58,7 @@ def _process_cpu() -> float:
 def _load_model(preset: str) -> str:
     """Load the worker's cached detector (what the first partition would do)."""
     from minface.distributed import _cached_detector
-    from minface.pipeline import ScrubJob
+    from minface.jobs import ScrubJob
 
     return _cached_detector(ScrubJob(preset=preset, threads=1)).description
 

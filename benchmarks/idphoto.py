@@ -175,6 +175,7 @@ def main() -> int:
                 failed=photo.failed,
                 checks={c.name: round(c.value, 4) for c in photo.checks},
                 background=list(photo.background or (255, 255, 255)),
+                redacted=photo.redacted,
             )
         except minface.IdPhotoError as exc:
             record.update(output=None, reason=exc.reason)
@@ -187,6 +188,9 @@ def main() -> int:
     print(f"{len(inputs)} photos, spec {args.spec}: {len(made)} made, {sum(reasons.values())} refused ({dict(reasons)})")
     print(f"minface's own checks: {sum(r['ok'] for r in made)} of {len(made)} compliant; failed checks: "
           f"{dict(collections.Counter(f for r in made for f in r['failed']))}")
+    painted = [r for r in made if r.get("redacted")]
+    print(f"other faces painted: {sum(r['redacted'] for r in painted)} in {len(painted)} of {len(made)} photos"
+          + (f" ({', '.join(Path(r['input']).name for r in painted)})" if painted else ""))
     if made:
         judged = collections.Counter(k for r in made for k, v in r["verdict"].items() if not v)
         compliant = sum(r["compliant"] for r in made)

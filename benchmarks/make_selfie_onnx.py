@@ -151,7 +151,15 @@ class Converter:
         return total // 2, total - total // 2
 
     # -- ops ------------------------------------------------------------------------------------
-    def convert(self):
+    def convert(
+        self,
+        name: str = "selfie_segmentation",
+        outputs: tuple[str, ...] = ("mask",),
+        producer: str = "minface benchmarks/make_selfie_onnx.py",
+        doc: str = "MediaPipe selfie segmentation (Apache-2.0), from mediapipe==0.10.21's "
+        f"selfie_segmentation.tflite (sha256 {SOURCE_SHA256}); see minface/models/NOTICE",
+    ):
+        """The ONNX model: input ``input`` (NCHW), the graph's outputs named ``outputs`` (4-D ones NCHW)."""
         from onnx import TensorProto, helper, numpy_helper
 
         g = self.graph
@@ -168,25 +176,26 @@ class Converter:
             getattr(self, "op_" + name.replace(":", "_"))(op, ins, outs)
 
         (inp,) = [int(v) for v in g.InputsAsNumpy()]
-        (outp,) = [int(v) for v in g.OutputsAsNumpy()]
+        outps = [int(v) for v in g.OutputsAsNumpy()]
         _, h, w, c = self.shape(inp)
-        _, oh, ow, oc = self.shape(outp)
         # the graph's own input/output names, NCHW
         self.nodes.insert(0, helper.make_node("Identity", ["input"], [self.tname(inp)], name="n0_input"))
-        self.node("Identity", [self.tname(outp)], ["mask"])
+        infos = []
+        for outp, out_name in zip(outps, outputs, strict=True):
+            shape = list(self.shape(outp))
+            if len(shape) == 4:
+                shape = [shape[0], shape[3], shape[1], shape[2]]
+            self.node("Identity", [self.tname(outp)], [out_name])
+            infos.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
         graph = helper.make_graph(
-            self.nodes,
-            "selfie_segmentation",
+            _topological(self.nodes, {"input", *self.inits}),
+            name,
             [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, c, h, w])],
-            [helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, oc, oh, ow])],
+            infos,
             [numpy_helper.from_array(v, k) for k, v in self.inits.items()],
         )
         model = helper.make_model(
-            graph,
-            opset_imports=[helper.make_opsetid("", OPSET)],
-            producer_name="minface benchmarks/make_selfie_onnx.py",
-            doc_string="MediaPipe selfie segmentation (Apache-2.0), from mediapipe==0.10.21's "
-            f"selfie_segmentation.tflite (sha256 {SOURCE_SHA256}); see minface/models/NOTICE",
+            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=producer, doc_string=doc
         )
         model.ir_version = 8
         return model
@@ -341,6 +350,21 @@ class Converter:
             strides=[stride_h, stride_w],
             pads=pads,
         )
+
+
+def _topological(nodes: list, known: set[str]) -> list:
+    """``nodes`` reordered so that each comes after the nodes computing its inputs (a fused activation is
+    emitted before the op feeding it)."""
+    known, pending, done = set(known), list(nodes), []
+    while pending:
+        ready = [n for n in pending if all(i in known for i in n.input if i)]
+        if not ready:
+            raise ValueError(f"the graph has a cycle or an undefined input near {pending[0].name}")
+        for n in ready:
+            known.update(n.output)
+            done.append(n)
+        pending = [n for n in pending if n not in ready]
+    return done
 
 
 def test_images(n: int = 6) -> list[np.ndarray]:

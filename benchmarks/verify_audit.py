@@ -34,6 +34,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "wider-dev"
+#: Lower edges of the face-size bins (longer box side, pixels) of the per-bin figures.
+SIZE_BINS = (10, 16, 24, 48)
 
 
 def _run(cmd: list[str]) -> tuple[float, int, str]:
@@ -62,14 +64,18 @@ def score(items: list[tuple[str, dict]], names: dict[str, str], scrub_report: Pa
     alarms: dict[str, np.ndarray] = {}
     scores: dict[str, np.ndarray] = {}
     codes = {}
+    kinds: dict[str, list[str]] = {}
+    by_kind: dict[str, list[int]] = {}
     for line in verify_json.read_text().splitlines():
         rec = json.loads(line)
         name = Path(rec["input"]).name
         found = rec.get("intact_faces") or []
         alarms[name] = np.asarray([f["box"] for f in found], np.float64).reshape(-1, 4)
         scores[name] = np.asarray([f.get("confidence", f.get("score", 0.0)) for f in found], np.float64)
+        kinds[name] = ["+".join(f.get("detectors") or ["centerface"]) for f in found]
         codes[name] = rec.get("status")
-    clear = flagged = n_alarms = on_face = files_flagged = 0
+    clear = flagged = n_alarms = on_face = files_flagged = with_face = with_face_clean = 0
+    bins = {lo: [0, 0] for lo in SIZE_BINS}
     for key, ann in items:
         name = names[key]
         h, w = ann["height"], ann["width"]
@@ -86,9 +92,24 @@ def score(items: list[tuple[str, dict]], names: dict[str, str], scrub_report: Pa
             intact.append(np.array([x, y, x + bw, y + bh], np.float64))
             is_clear.append(not f["invalid"] and f["pose"] == 0 and f["occlusion"] < 2 and max(bw, bh) >= 24)
         a = alarms.get(name, np.zeros((0, 4)))
+        valid = [f for f in ann["faces"] if not f["invalid"] and max(f["box_xywh"][2:]) >= 10]
+        if valid:
+            with_face += 1
+            with_face_clean += not len(a) and codes.get(name) == "ok"
+        for face in intact:
+            size = max(face[2] - face[0], face[3] - face[1])
+            lo = max(b for b in SIZE_BINS if b <= size) if size >= SIZE_BINS[0] else None
+            if lo is not None:
+                bins[lo][1] += 1
+                bins[lo][0] += any(_on(al, face) for al in a)
         n_alarms += len(a)
         files_flagged += bool(len(a))
-        on_face += sum(any(_on(al, face) for face in intact) for al in a)
+        for al, kind in zip(a, kinds.get(name, [])):
+            hit = any(_on(al, face) for face in intact)
+            on_face += hit
+            by_kind.setdefault(kind, [0, 0])
+            by_kind[kind][0] += hit
+            by_kind[kind][1] += 1
         for face, c in zip(intact, is_clear):
             if c:
                 clear += 1
@@ -101,6 +122,11 @@ def score(items: list[tuple[str, dict]], names: dict[str, str], scrub_report: Pa
         "precision": on_face / n_alarms if n_alarms else float("nan"),
         "alarms/photo": n_alarms / len(items),
         "files flagged": files_flagged,
+        "files flagged %": 100.0 * files_flagged / len(items),
+        "photos with a face >= 10 px": with_face,
+        "of those called clean": with_face_clean,
+        **{f"alarms by {k} on a face": f"{v[0]}/{v[1]}" for k, v in sorted(by_kind.items())},
+        **{f"intact {lo}-{hi} px flagged": f"{v[0]}/{v[1]}" for (lo, v), hi in zip(bins.items(), [*SIZE_BINS[1:], "inf"])},
     }
 
 
@@ -108,9 +134,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with annotations.json (default: %(default)s)")
     parser.add_argument("--limit", type=int, default=40, help="first N annotated photos by name (default 40)")
-    parser.add_argument("--scrub-preset", default="fast", help="preset of the scrub being audited (default fast)")
+    parser.add_argument("--scrub-preset", default="fast", help="preset of the scrub being audited (default fast; 'none': the originals)")
     parser.add_argument("--jobs", type=int, default=None, help="-j for both commands (default: all CPUs)")
     parser.add_argument("--verify-args", default="", help="extra arguments for minface verify, e.g. '--preset balanced'")
+    parser.add_argument("--raw", action="store_true", help="also print the row as JSON")
     parser.add_argument("--html", action="store_true", help="also write verify's review page (timed with it)")
     args = parser.parse_args()
     if not (args.data / "annotations.json").is_file():
@@ -126,11 +153,15 @@ def main() -> int:
             names[key] = f"{i:04d}.jpg"
             (src / names[key]).symlink_to((args.data / key).resolve())
         report, audit = Path(tmp) / "scrub.jsonl", Path(tmp) / "verify.jsonl"
-        cmd = [sys.executable, "-m", "minface", "scrub", "-q", str(src), "-o", str(out), "--preset", args.scrub_preset]
-        t_scrub, rc, err = _run(cmd + ["--report", str(report)] + jobs)
-        if rc != 0:
-            print(err, file=sys.stderr)
-            return 1
+        if args.scrub_preset == "none":  # the originals, never scrubbed: every photo with a face must be flagged
+            out, t_scrub = src, float("nan")
+            report.write_text("".join(json.dumps({"input": str(src / n), "output": str(src / n), "status": "ok", "faces": []}) + "\n" for n in names.values()))
+        else:
+            cmd = [sys.executable, "-m", "minface", "scrub", "-q", str(src), "-o", str(out), "--preset", args.scrub_preset]
+            t_scrub, rc, err = _run(cmd + ["--report", str(report)] + jobs)
+            if rc != 0:
+                print(err, file=sys.stderr)
+                return 1
         cmd = [sys.executable, "-m", "minface", "verify", "-q", str(out), "--report", str(report), "--json", str(audit)]
         cmd += args.verify_args.split() + jobs + (["--html", str(Path(tmp) / "review.html")] if args.html else [])
         t_verify, rc_verify, err = _run(cmd)
@@ -139,6 +170,8 @@ def main() -> int:
             return 1
         row = score(items, names, report, audit)
     row.update({"scrub s": t_scrub, "verify s": t_verify, "verify/scrub": t_verify / t_scrub, "verify exit": rc_verify})
+    if args.raw:
+        print(json.dumps(row))
     print(f"scrub --preset {args.scrub_preset}, then verify {args.verify_args or '(defaults)'}\n")
     print("| " + " | ".join(row) + " |")
     print("|" + "---|" * len(row))

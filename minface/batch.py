@@ -20,7 +20,8 @@ to files and folders and never loses or half-writes a file:
 * in-place runs replace each original only by an atomic rename of the finished
   new file, never replace a symbolic link, and keep a journal
   (``.minface-journal.jsonl`` in the inputs' common folder, as given) so a rerun
-  skips originals already done;
+  of an interrupted or partly failed run skips originals already done; a run
+  that finishes with nothing left to do removes it;
 * one bad file (corrupt, truncated, empty, not an image, a bomb) is reported with
   its reason and the batch goes on; nothing is written for it;
 * ``jobs`` worker processes, each running single-threaded inference, so the
@@ -132,6 +133,7 @@ class _Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.done: dict[str, tuple[int, int]] = {}
+        self.existed = os.path.lexists(path)
         try:
             with open(path, encoding="utf-8") as f:
                 for line in f:
@@ -157,11 +159,26 @@ class _Journal:
         self._fh.write(json.dumps({"input": os.path.abspath(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
+        self.done[os.path.abspath(p)] = (st.st_size, st.st_mtime_ns)
 
-    def close(self) -> None:
+    def close(self, finished: Sequence[Task] | None = None) -> None:
+        """Close the journal; remove it when it holds nothing a rerun needs.
+
+        ``finished``: the run ended with every one of these tasks done (none
+        failed, none interrupted). The journal is then removed if it names no
+        other input (an earlier, unfinished run over more files keeps it). An
+        empty journal this run created (a dry run, nothing replaced) is removed too.
+        """
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        done = set(self.done)
+        needless = not done and not self.existed
+        if finished is not None:
+            needless = needless or done <= {os.path.abspath(t.input) for t in finished}
+        if needless:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
 
 
 # -- worker side ------------------------------------------------------------------
@@ -347,37 +364,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-class _AsGiven:
-    """Report paths as the command line gave them: relative to the current folder when given relative.
-
-    The walk works on absolute paths; a record's ``input`` is shown relative when
-    every input was given relative, its ``output`` when the output folder was
-    (for ``--in-place``, as the inputs).
-
-    >>> show = _AsGiven(["photos"], "out", False)
-    >>> rec = {"input": os.path.abspath("photos/a.jpg"), "output": os.path.abspath("out/a.jpg")}
-    >>> show(rec); rec["input"], rec["output"]
-    ('photos/a.jpg', 'out/a.jpg')
-    >>> rec = {"input": "/data/a.jpg", "output": None}
-    >>> _AsGiven(["/data"], "out", False)(rec); rec["input"]
-    '/data/a.jpg'
-    """
-
-    def __init__(self, inputs: Sequence[str | os.PathLike], output: str | os.PathLike | None, in_place: bool) -> None:
-        self.inputs = bool(inputs) and not any(os.path.isabs(os.fspath(i)) for i in inputs)
-        if in_place or output is None:
-            self.output = self.inputs
-        else:
-            self.output = not os.path.isabs(os.fspath(output))
-        self.cwd = os.getcwd()
-
-    def __call__(self, rec: dict) -> None:
-        for key, relative in (("input", self.inputs), ("output", self.output)):
-            value = rec.get(key)
-            if relative and isinstance(value, str) and os.path.isabs(value):
-                rec[key] = os.path.relpath(value, self.cwd)
-
-
 def run_batch(
     inputs: Sequence[str | os.PathLike],
     output_dir: str | os.PathLike | None,
@@ -446,10 +432,8 @@ def run_batch(
             raise ImageWriteError(f"{report}: cannot write the report ({exc.strerror or exc}); nothing was done") from exc
         close_report = True
 
-    given = _AsGiven(inputs, output_dir, in_place)
-
     def emit(rec: dict) -> None:
-        given(rec)
+        rec = work.shown(rec)  # files named as the command line named them (relative stays relative)
         summary.count(rec)
         if out_fh is not None:
             out_fh.write(json.dumps(rec) + "\n")
@@ -458,6 +442,7 @@ def run_batch(
             on_record(rec)
 
     journal = None
+    finished: list[Task] | None = None
     todo: list[Task] = []
     bar: _Progress | None = None
     try:
@@ -523,11 +508,13 @@ def run_batch(
             finally:
                 if not read_only:  # the workers are gone: what a killed one left is removed now
                     _remove_stale_temporaries(todo)
+        if not summary.interrupted and not summary.failed:
+            finished = tasks  # every original of this run is replaced (or was already): no rerun needs the journal
     finally:
         if bar is not None:
             bar.close()
         if journal is not None:
-            journal.close()
+            journal.close(finished)
         summary.seconds = time.perf_counter() - start
         if close_report:
             out_fh.close()  # type: ignore[union-attr]

@@ -92,8 +92,8 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     g.add_argument(
         "--upright-only",
         action="store_true",
-        help="search images only as stored (default: also turned by 90, 180 and 270 degrees, for photos that lost "
-        "their orientation tag)",
+        help="search images and video frames only as shown (default: also turned by 90, 180 and 270 degrees, for "
+        "photos that lost their orientation tag and videos whose display matrix is lost or wrong)",
     )
 
 
@@ -198,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
         "extension (IMG_1.HEIC -> IMG_1.jpg)",
     )
     _detector_options(s, videos=True)
+    dg = s.add_argument_group("documents in photos (ID cards, bank cards, passports, forms; needs ONNX Runtime)")
+    dg.add_argument(
+        "--documents", action=argparse.BooleanOptionalAction, default=False,
+        help="also destroy ID numbers, card numbers, MRZ lines, phones, e-mails, every line of a card or "
+        "passport page that one of them proves, and its portrait (default: off; photos only)",
+    )
+    dg.add_argument(
+        "--text", choices=["all"], default=None,
+        help="all: destroy every text region found (licence plates, badges, screens, signs), without reading it",
+    )
     s.add_argument(
         "--batch",
         type=_positive_int,
@@ -226,9 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser(
         "verify",
         help="audit outputs: faces that still look intact, metadata left",
-        description="Search every image again with the most thorough settings and inspect its metadata. Reports "
-        "every face that still looks intact (not inside a painted region) and every file that still carries "
-        "metadata. Exit code 1 when anything remains.",
+        description="Search every image again, harder than any scrub preset (faces from 8 px, four orientations, "
+        "CenterFace and BlazeFace together), and inspect its metadata. Reports every face that still looks intact "
+        "(its eyes not painted over), every file that still carries metadata and, with --scrub-report, every input the "
+        "scrub left without output. Exit code 1 when anything remains.",
     )
     v.add_argument("inputs", nargs="*", metavar="PATH", help="files or folders to audit")
     v.add_argument(
@@ -242,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
     add_verbosity(v, quiet="no progress, only the findings and the summary")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
+    v.add_argument(
+        "--no-blazeface", action="store_true", help="search with CenterFace alone (quicker; sees fewer faces)"
+    )
+    v.add_argument(
+        "--documents", action="store_true",
+        help="also read the text left and report readable ID numbers, card numbers, MRZ lines, phones and e-mails "
+        "(kind, count, masked; needs ONNX Runtime)",
+    )
     _select_options(v)
     v.add_argument(
         "--html",
@@ -250,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         "confidence, the most confident first (self-contained, no network; it shows the faces: delete it after review)",
     )
     v.add_argument(
-        "--min-size", type=float, default=20.0, metavar="PX", help="report intact faces of at least PX pixels (default 20)"
+        "--min-size", type=float, default=10.0, metavar="PX", help="report intact faces of at least PX pixels (default 10)"
     )
     _detector_options(v, default_preset="audit", videos=True)
     v.set_defaults(func=_cmd_verify)
@@ -282,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("files", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
     add_json(i, "print one JSON line per file on stdout instead of tables")
+    i.add_argument(
+        "--documents", action="store_true",
+        help="also say whether each photo shows a document (ID card, bank card, passport page; needs ONNX Runtime)",
+    )
     _select_options(i)
     i.set_defaults(func=_cmd_inspect)
 
@@ -488,6 +511,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 
+    docs = dict(documents=args.documents, text=args.text)
     video = dict(
         video_quality=args.video_quality,
         keep_audio=args.keep_audio,
@@ -498,6 +522,9 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
     # (without loading the model: only the workers need it)
     check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
     if args.scheduler or args.dask:
+        if args.documents or args.text:
+            print("minface scrub: error: --documents and --text do not run on a cluster yet", file=sys.stderr)
+            return EXIT_USAGE
         if args.in_place:
             print("minface scrub: error: --in-place does not run on a cluster; give -o OUTDIR", file=sys.stderr)
             return EXIT_USAGE
@@ -573,6 +600,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         in_place=args.in_place,
         max_pixels=args.max_pixels,
         **video,
+        **docs,
     )
     return _run(args, job, "scrub", suffix=suffix)
 
@@ -632,11 +660,22 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         report=os.path.abspath(args.scrub_report) if args.scrub_report else None,
         check_metadata=not args.no_metadata,
         min_size=args.min_size,
+        blazeface=not args.no_blazeface,
+        documents=args.documents,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
     console = Console(verbose=args.verbose, quiet=args.quiet)
     to_stdout = args.json == "-"
+    missing: list[dict] = []
+    if args.scrub_report:
+        from .scrub_report import not_scrubbed
+
+        try:
+            missing = not_scrubbed(args.scrub_report)
+        except OSError as exc:
+            print(f"error: cannot read the scrub report {args.scrub_report}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
 
     def show(rec: dict) -> None:
         if to_stdout:
@@ -651,8 +690,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             counts["error"] += 1
             console.error(name, rec.get("error"))
             return
-        faces, meta = rec.get("intact_faces") or [], rec.get("metadata") or []
-        if faces or meta:
+        faces, meta, numbers = rec.get("intact_faces") or [], rec.get("metadata") or [], rec.get("documents") or []
+        if faces or meta or numbers:
             counts["leak"] += 1
             counts["faces"] += len(faces)
             counts["metadata"] += bool(meta)
@@ -663,6 +702,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 say(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
                 say(f"{name}: metadata left: {', '.join(meta)}")
+            for n in numbers:
+                say(f"{name}: readable {n['kind']} left: {n['count']} ({', '.join(n['masked']) or 'masked'})")
         else:
             counts["clean"] += 1
 
@@ -680,19 +721,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         include=args.include,
         exclude=args.exclude,
     )
+    if missing:
+        from ._text import printable
+
+        for rec in missing:
+            print(printable(f"not scrubbed: {rec['input']}: {rec['error']}"), file=sys.stderr)
+            if to_stdout:
+                print(json.dumps(rec, ensure_ascii=False))
+        if args.json and not to_stdout:
+            with open(args.json, "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(rec, ensure_ascii=False) + "\n" for rec in missing)
     console.finish(
         f"{summary.total} file(s): {counts['clean']} clean, {counts['leak']} with something left "
         f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable"
         + (f", {summary.skipped} skipped" if summary.skipped else "")
+        + (f"; {len(missing)} input(s) of the scrub report not scrubbed (no output)" if missing else ""),
     )
     if args.html:
         from .review import write_review
 
-        write_review(records, args.html)
-        print(f"review page: {args.html}", file=sys.stderr)
+        from ._text import printable
+
+        write_review(records + missing, args.html)
+        print(f"review page: {printable(args.html)}", file=sys.stderr)
     if summary.interrupted:
         return summary.exit_code
-    return EXIT_FAILED if counts["leak"] or counts["error"] else EXIT_OK
+    return EXIT_FAILED if counts["leak"] or counts["error"] or missing else EXIT_OK
 
 
 # -- single-file commands --------------------------------------------------------
@@ -700,20 +754,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - yields (name, record or None)
     """Files and folders (walked like ``exiftool -r``) as ``(name, None)`` for each image, ``(name, record)`` else."""
-    from .batch import _AsGiven
     from .walk import Filter, Task, plan
 
     work = plan(paths, None, read_only=True, select=Filter(args.include, args.exclude))
-    given = _AsGiven(paths, None, False)
-    for item in work.items:
-        rec = {"input": os.fspath(item.input)} if isinstance(item, Task) else item
-        given(rec)
+    for item in work.items:  # named as the command line named them
+        rec = work.shown({"input": os.fspath(item.input)} if isinstance(item, Task) else item)
         yield rec["input"], None if isinstance(item, Task) else rec
 
 
 def _reason(exc: BaseException, name: str) -> str:
     """An exception's message without the file name it starts with (the caller prints the name)."""
-    from .batch import _without_name
+    from .engine.records import _without_name
 
     return _without_name(str(exc) or type(exc).__name__, name)
 
@@ -745,11 +796,28 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             else:
                 print(printable(f"{name}: error: {_reason(exc, name)}"), file=sys.stderr)
             continue
+        shown = _shows_document(name) if args.documents else None
         if args.json:
-            line({**report.to_dict(), "source": name, "status": "ok"})
+            line({**report.to_dict(), "source": name, "status": "ok", **({"documents": shown} if shown is not None else {})})
         else:  # what a file says, and its name, never reach the terminal raw
-            print("\n".join(printable(line) for line in report.to_text().split("\n")), end="\n\n", flush=True)
+            text = report.to_text()
+            if shown is not None:
+                kinds = ", ".join(f"{k} {n}" for k, n in sorted(shown["kinds"].items()))
+                text += f"\n  shows {shown['documents']} document(s)" + (f": {kinds}" if kinds else "")
+            print("\n".join(printable(line) for line in text.split("\n")), end="\n\n", flush=True)
     return status
+
+
+def _shows_document(name: str) -> dict | None:
+    """``inspect --documents``: documents the photo shows (None: it could not be decoded)."""
+    from .documents.audit import shows_document
+    from .errors import MinfaceError
+    from .images import load_image
+
+    try:
+        return shows_document(load_image(name))
+    except (MinfaceError, OSError):
+        return None
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:

@@ -39,10 +39,12 @@ overlaps the computation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import posixpath
+import shutil
 import sys
 import threading
 import time
@@ -53,7 +55,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from ._temp import TEMP_SUFFIX, Owner, gone_here, is_stale, temporary_name, temporary_owner, temporary_target
+from ._temp import (
+    TEMP_SUFFIX,
+    Owner,
+    gone_here,
+    is_stale,
+    sweep_spools,
+    temporary_folder,
+    temporary_name,
+    temporary_owner,
+    temporary_target,
+)
 from .colors import parse_color
 from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
 from .detect import Detector, check_options
@@ -62,7 +74,8 @@ from .errors import ImageWriteError, MinfaceError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS, atomic_write
 from .media import HEAD_BYTES, classify
-from .pipeline import ScrubJob, scrub_bytes
+from .jobs import ScrubJob
+from .pipeline import scrub_bytes
 from .redact import DEFAULT_PAD, METHODS, SHAPES
 from .walk import Filter, error_entry, route_other, skip_record
 
@@ -356,7 +369,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
 
 
 def _video_options(opts: ScrubJob) -> ScrubJob:
-    """The detector options for videos: upright frames, the video default ``min_face``."""
+    """The detector options for videos: the video default ``min_face`` (each video decides its orientations)."""
     import dataclasses
 
     from .video.scrub import DEFAULT_VIDEO_MIN_FACE
@@ -376,9 +389,9 @@ def video_output(path: str) -> str:
 
 
 def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: Detector, fmt: str | None) -> dict[str, Any]:
-    """Scrub one video on a worker: through local temporary files when a store is not a local disk."""
-    import tempfile
-
+    """Scrub one video on a worker: through a local spool folder (owner-named, swept when its owner is
+    gone: :func:`minface._temp.temporary_folder`) when a store is not a local disk."""
+    from .video.container import AUDIO_ONLY_REASON, AudioOnlyError
     from .video.scrub import scrub_video
 
     opts = job.options
@@ -388,7 +401,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
     try:
         if not opts.overwrite and job.out_fs.exists(out_path):
             return skip_record(job.input_url(item), "output exists", out_url)
-        with tempfile.TemporaryDirectory(prefix="minface-video-") as work:
+        with _spool() as work:
             src = item.input
             if not _is_local(job.in_fs):
                 src = os.path.join(work, "input")
@@ -412,6 +425,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                 max_seconds=opts.max_video_seconds,
                 overwrite=opts.overwrite,
                 format=fmt,
+                turned=opts.turned,
             )
             size = os.path.getsize(dst)
             if not local_out:
@@ -427,6 +441,8 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                     if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
                         raise ImageWriteError(f"{out_url}: cannot write ({exc or type(exc).__name__})") from exc
                     raise
+    except AudioOnlyError:  # sound only: skipped like an MP3
+        return skip_record(job.input_url(item), AUDIO_ONLY_REASON, format=fmt)
     except Exception as exc:  # one bad video must never stop the partition
         return error_record(job.input_url(item), exc, time.perf_counter() - start)
     record = result.to_record()
@@ -438,6 +454,20 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
 
 
 # -- driver side: planning --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _spool() -> Iterator[str]:
+    """A private owner-named folder in the worker's temporary folder, removed on leaving; folders left
+    by killed workers (owner gone) are swept first (:func:`minface._temp.sweep_spools`)."""
+    import tempfile
+
+    sweep_spools()
+    work = temporary_folder(tempfile.gettempdir())
+    try:
+        yield os.fspath(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _named_like_video(path: str) -> bool:
@@ -950,6 +980,11 @@ def scrub(
                 summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets, gone)
             except (OSError, ValueError):
                 pass
+            if client is not None:  # the spool folders of videos on workers that were killed
+                try:
+                    client.run(sweep_spools)
+                except Exception:  # noqa: BLE001 - best effort: the next video on that machine sweeps too
+                    pass
         if own_client is not None:
             own_client.close()
             own_cluster.close()  # type: ignore[union-attr]

@@ -18,6 +18,7 @@ __all__ = [
     "BackendError",
     "MetadataError",
     "ImageWriteError",
+    "InvalidBoxesError",
     "IdPhotoError",
     "NoFaceError",
     "AmbiguousFaceError",
@@ -75,6 +76,15 @@ class MetadataError(ImageError):
 
 class ImageWriteError(ImageError):
     """An image could not be written (unsupported output format or options, encoder failure)."""
+
+
+class InvalidBoxesError(MinfaceError, ValueError):
+    """Face boxes that cannot be painted: not ``(n, 4)`` numbers, not finite, or with ``x2 < x1`` / ``y2 < y1``.
+
+    Raised by :func:`minface.redact` and :func:`minface.regions` before any pixel
+    is touched (a box given as ``(x, y, w, h)`` instead of ``(x1, y1, x2, y2)``
+    would otherwise paint the wrong place, or nothing). Also a :class:`ValueError`.
+    """
 
 
 class IdPhotoError(MinfaceError):

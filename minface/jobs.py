@@ -1,4 +1,7 @@
-"""The per-file jobs of the batch commands: small picklable settings objects.
+"""The batch commands: their per-file jobs (small picklable settings objects) and the batch API.
+
+:func:`scrub_batch` and :func:`strip_batch` run a job over files and folders through
+:func:`minface.batch.run_batch`.
 
 A job is created in the process that plans the work and sent to every worker
 process; calling it there loads what the work needs (the model, OpenCV) once
@@ -11,11 +14,16 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._defaults import DEFAULT_MAX_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS, DEFAULT_PAD
 
-__all__ = ["ScrubJob", "StripJob", "VerifyJob"]
+if TYPE_CHECKING:  # annotations only: this module stays light
+    from .batch import BatchSummary
+    from .colors import Color
+    from .redact import Method, Shape
+
+__all__ = ["ScrubJob", "StripJob", "VerifyJob", "scrub_batch", "strip_batch"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,10 @@ class ScrubJob:
     #: videos: largest frame (pixels) and longest duration (seconds); None: no limit
     max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS
     max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS
+    #: also destroy documents in photos (minface.documents)
+    documents: bool = False
+    #: "all": destroy every text region (detection only)
+    text: str | None = None
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -75,6 +87,7 @@ class ScrubJob:
         videos: list = []
 
         def run_video(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task of kind "video"
+            from .video.container import AudioOnlyError
             from .video.scrub import scrub_video, video_detector
 
             if not videos:  # loaded on the first video: upright frames, the video default min_face
@@ -88,20 +101,27 @@ class ScrubJob:
                         threads=self.threads,
                     )
                 )
-            return scrub_video(
-                task.input,
-                task.output,
-                detector=videos[0],
-                **self.paint,
-                video_quality=self.video_quality,
-                keep_audio=self.keep_audio,
-                max_pixels=self.max_video_pixels,
-                max_seconds=self.max_video_seconds,
-                batch=self.batch or 4,
-                overwrite=self.overwrite,
-                output_root=task.root,
-                format=task.format,
-            ).to_record()
+            try:
+                result = scrub_video(
+                    task.input,
+                    task.output,
+                    detector=videos[0],
+                    **self.paint,
+                    video_quality=self.video_quality,
+                    keep_audio=self.keep_audio,
+                    max_pixels=self.max_video_pixels,
+                    max_seconds=self.max_video_seconds,
+                    batch=self.batch or 4,
+                    overwrite=self.overwrite,
+                    turned=self.turned,
+                    output_root=task.root,
+                    format=task.format,
+                    documents=self.documents,
+                    text=self.text,
+                )
+            except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                return _audio_only(task, exc)
+            return result.to_record()
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
@@ -117,9 +137,11 @@ class ScrubJob:
                 in_place=self.in_place,
                 max_pixels=self.max_pixels,
                 output_root=task.root,
+                documents=self.documents,
+                text=self.text,
             ).to_record()
 
-        if self.batch > 0:
+        if self.batch > 0 and not (self.documents or self.text):  # text search goes file by file
 
             def many(tasks) -> list[dict[str, Any]]:  # noqa: ANN001 - a list of batch.Task
                 if any(getattr(t, "kind", "image") == "video" for t in tasks):  # videos batch their own frames
@@ -172,7 +194,7 @@ class StripJob:
 
     def __call__(self):  # noqa: ANN204 - returns the per-task function
         from .metadata import strip
-        from .pipeline import OutputExistsError
+        from .results import OutputExistsError
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             start = time.perf_counter()
@@ -222,9 +244,13 @@ class VerifyJob:
     turned: bool = True
     report: str | None = None
     check_metadata: bool = True
-    min_size: float = 20.0
+    min_size: float = 10.0
+    #: the second network (preset ``audit`` only)
+    blazeface: bool = True
     #: frames of each video searched
     video_samples: int = 16
+    #: also report readable personal numbers left (minface.documents.audit)
+    documents: bool = False
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -243,19 +269,27 @@ class VerifyJob:
             turned=self.turned,
         )
         regions = load_regions(self.report) if self.report else {}
+        if self.preset == "audit":  # the audit's bars; BlazeFace too unless left out (another --preset: its thresholds)
+            from .audit_search import AuditSearch
+
+            detector = AuditSearch(detector, blazeface=self.blazeface, threads=self.threads)  # type: ignore[assignment]
 
         def run(task) -> dict[str, Any]:  # noqa: ANN001 - a batch.Task
             if getattr(task, "kind", "image") == "video":
                 from .video.audit import verify_video
+                from .video.container import AudioOnlyError
 
-                res = verify_video(
-                    task.input,
-                    detector=detector,
-                    samples=self.video_samples,
-                    check_metadata=self.check_metadata,
-                    min_size=self.min_size,
-                    format=task.format,
-                )
+                try:
+                    res = verify_video(
+                        task.input,
+                        detector=detector,
+                        samples=self.video_samples,
+                        check_metadata=self.check_metadata,
+                        min_size=self.min_size,
+                        format=task.format,
+                    )
+                except AudioOnlyError as exc:  # sound only: skipped like an MP3
+                    return _audio_only(task, exc)
                 rec = res.to_record()
                 rec["status"] = "ok" if res.status == "clean" else "leak"
                 return rec
@@ -266,9 +300,210 @@ class VerifyJob:
                 regions=regions.get(key),
                 check_metadata=self.check_metadata,
                 min_size=self.min_size,
+                documents=self.documents,
             )
             rec = res.to_record()
             rec["status"] = "ok" if res.status == "clean" else "leak"
             return rec
 
         return run
+
+
+def scrub_batch(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    in_place: bool = False,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    report: str | os.PathLike | None = None,
+    progress: bool = False,
+    dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
+    preset: str = "balanced",
+    min_face: float | None = None,
+    threshold: float | None = None,
+    backend: str = "auto",
+    device: str = "cpu",
+    threads: int | None = None,
+    method: Method = "fill",
+    shape: Shape = "ellipse",
+    pad: float = DEFAULT_PAD,
+    color: Color = (0, 0, 0),
+    blocks: int = 6,
+    strength: float = 0.25,
+    quality: int | None = None,
+    format: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    batch: int = 0,
+    turned: bool = True,
+    video_quality: int | None = None,
+    keep_audio: bool = False,
+    max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
+    max_video_seconds: float | None = DEFAULT_MAX_VIDEO_SECONDS,
+    documents: bool = False,
+    text: str | None = None,
+) -> BatchSummary:
+    """Scrub files and folders (recursively) into ``output_dir``, or in place.
+
+    Files that are not photos are skipped (a record each, never copied);
+    ``include``/``exclude`` are glob patterns (:class:`minface.walk.Filter`).
+    See :func:`minface.batch.run_batch` for the guarantees (atomic outputs,
+    resume, one bad file never stops the batch). Safe to call from a script
+    without an ``if __name__ == "__main__":`` guard.
+
+    Parameters
+    ----------
+    inputs : path or list of paths
+        Files and folders.
+    output_dir : path, optional
+        Where the outputs go, mirroring the inputs' tree (or ``in_place=True``).
+    in_place, overwrite : bool
+        Replace the originals (each atomically, once its new version is whole;
+        a journal lets a rerun of an interrupted batch resume); replace existing outputs.
+    jobs : int, optional
+        Worker processes (default: one per CPU).
+    report : path, optional
+        JSON-lines report, one record per input.
+    progress, dry_run : bool
+        Show a progress bar; only list what would be done.
+    preset, min_face, threshold, backend, device, turned
+        The detector's settings (:class:`minface.Detector`).
+    threads : int, optional
+        Inference threads per worker (default: the CPUs shared among the jobs).
+    method, shape, pad, color, blocks, strength
+        How faces are destroyed (:func:`minface.redact`).
+    quality, format, max_pixels
+        Output quality and format (default: each input's), and the decompression-bomb guard,
+        as in :func:`minface.scrub`.
+    batch : int
+        Images per model call when detecting in batches (``device="cuda"``); 0: one file at a time.
+    video_quality, keep_audio, max_video_pixels, max_video_seconds
+        Videos (the ``video`` extra): H.264 quality, keep the audio, the largest frame and duration.
+    documents, text
+        Also destroy documents in photos and video frames; ``text="all"``: every text
+        region (:func:`minface.scrub`).
+
+    Returns
+    -------
+    minface.batch.BatchSummary
+
+    Examples
+    --------
+    >>> import tempfile, minface
+    >>> from importlib import resources
+    >>> folder = resources.files("minface") / "examples"
+    >>> summary = minface.scrub_batch([folder / "group.jpg"], tempfile.mkdtemp(), jobs=1, preset="fast")
+    >>> summary.ok, summary.failed, summary.faces >= 5
+    (1, 0, True)
+    """
+    from .batch import run_batch
+    from .detect.runtimes import default_threads
+
+    n_jobs = jobs or default_threads()
+    job = ScrubJob(
+        preset=preset,
+        min_face=min_face,
+        threshold=threshold,
+        backend=backend,
+        device=device,
+        threads=threads or max(1, default_threads() // n_jobs),
+        method=method,
+        shape=shape,
+        pad=pad,
+        color=color,  # type: ignore[arg-type]
+        blocks=blocks,
+        strength=strength,
+        quality=quality,
+        format=format,
+        overwrite=overwrite,
+        in_place=in_place,
+        max_pixels=max_pixels,
+        batch=batch,
+        turned=turned,
+        video_quality=video_quality,
+        keep_audio=keep_audio,
+        max_video_pixels=max_video_pixels,
+        max_video_seconds=max_video_seconds,
+        documents=documents,
+        text=text,
+    )
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return run_batch(
+        paths,
+        output_dir,
+        job,
+        in_place=in_place,
+        overwrite=overwrite,
+        jobs=n_jobs,
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        desc="scrub",
+        include=include,
+        exclude=exclude,
+        suffix=_suffix(format),
+    )
+
+
+def _suffix(fmt: str | None) -> str | None:
+    """The extension outputs get in another format (None: each keeps its own name)."""
+    from .media import FORMAT_EXTENSIONS
+    from .pipeline import _out_format
+
+    out = _out_format(fmt)
+    return FORMAT_EXTENSIONS[out][0] if out else None
+
+
+def strip_batch(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    in_place: bool = False,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    report: str | os.PathLike | None = None,
+    progress: bool = False,
+    dry_run: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
+    keep_orientation: bool = True,
+    icc: str = "clean",
+    verify: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> BatchSummary:
+    """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
+
+    ``keep_orientation``, ``icc``, ``verify`` and ``max_pixels`` are those of
+    :func:`minface.strip`; the other parameters those of :func:`scrub_batch`.
+    """
+    from .batch import run_batch
+    from .detect.runtimes import default_threads
+
+    job = StripJob(
+        keep_orientation=keep_orientation, icc=icc, verify=verify, overwrite=overwrite, in_place=in_place, max_pixels=max_pixels
+    )
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return run_batch(
+        paths,
+        output_dir,
+        job,
+        in_place=in_place,
+        overwrite=overwrite,
+        jobs=jobs or default_threads(),
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        desc="strip",
+        include=include,
+        exclude=exclude,
+    )
+
+
+def _audio_only(task: Any, exc: BaseException) -> dict[str, Any]:
+    """The ``skipped`` record of a sound-only file met as a video (``.m4a``, ``.mka``, audio-only ``.webm``)."""
+    from .video.container import AUDIO_ONLY_REASON
+    from .walk import skip_record
+
+    return skip_record(task.input, AUDIO_ONLY_REASON, format=getattr(task, "format", None))

@@ -13,7 +13,7 @@ import io
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,27 +21,16 @@ from PIL import Image
 
 from .batch import error_record
 from .detect import Detector, detect
-from .detect.runtimes import default_threads
 from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
-from .images import (
-    BOMB_HINT,
-    DEFAULT_MAX_PIXELS,
-    ImageSource,
-    _HandedOver,
-    _open,
-    _pil_to_uint8,
-    apply_orientation,
-    atomic_write,
-    encode_image,
-    pil_array,
-    read_orientation,
-)
-from .jobs import ScrubJob, StripJob
+from .io.atomic import atomic_write
+from .io.decode import BOMB_HINT, DEFAULT_MAX_PIXELS, ImageSource, _open, _pil_to_uint8, apply_orientation, pil_array, read_orientation
+from .io.encode import _HandedOver, encode_image
 from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
 from .redact import DEFAULT_PAD, Method, Shape, redact, regions
+from .results import OutputExistsError, ScrubResult, check_destination as _check_destination, text_mode as _text_mode
 
-__all__ = ["scrub", "scrub_bytes", "scrub_many", "scrub_batch", "strip_batch", "ScrubJob", "StripJob", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
+__all__ = ["scrub", "scrub_bytes", "scrub_many", "ScrubResult", "OutputExistsError", "OUTPUT_FORMAT"]
 
 #: Format written for each format read (multi-picture JPEGs lose their secondary images, with a note).
 OUTPUT_FORMAT = {
@@ -56,40 +45,6 @@ OUTPUT_FORMAT = {
     "HEIF": "HEIF",
 }
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "GIF", "AVIF", "HEIF"}
-
-
-class OutputExistsError(MinfaceError, FileExistsError):
-    """The destination exists and overwriting was not asked for."""
-
-
-@dataclass
-class ScrubResult:
-    """What :func:`scrub` did to one file; ``to_record()`` is one line of the JSON report.
-
-    ``faces`` holds, per face, its detected ``box`` and ``score`` and the
-    ``region`` that was painted (``shape`` and the ``box`` it is inscribed in,
-    which may extend past the image), all in pixels of the upright output image.
-    Animated images (and the top-level images of a HEIF) add the ``frame``
-    index to each face, and a face found in the alpha plane
-    (:mod:`minface.planes`) says ``"plane": "alpha"``. ``notes`` says what the
-    output does not keep (the secondary pictures of a multi-picture JPEG).
-    """
-
-    input: str
-    output: str | None
-    status: str  # "ok", "error" or "skipped"
-    error: str | None = None
-    width: int = 0
-    height: int = 0
-    faces: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    format: str | None = None
-    frames: int = 0
-    detector: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_record(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -262,6 +217,8 @@ def scrub(
     output_root: str | os.PathLike | None = None,
     video_quality: int | None = None,
     keep_audio: bool = False,
+    documents: bool = False,
+    text: str | None = None,
 ) -> ScrubResult:
     """Write a copy of ``src`` to ``dst`` with every face destroyed and no metadata.
 
@@ -304,6 +261,13 @@ def scrub(
     video_quality, keep_audio
         Videos only: the H.264 constant rate factor (0-51, default 20) and
         whether the audio is kept (default: dropped).
+    documents : bool
+        Also destroy documents in the photo (:mod:`minface.documents`): ID numbers,
+        card numbers, MRZ lines, phones, e-mails, identity-document fields, every
+        line of a proved document and its portrait (needs ONNX Runtime).
+    text : {None, "all"}
+        ``"all"``: destroy every text region the detector finds (plates, badges,
+        screens, signs), without reading it.
 
     Returns
     -------
@@ -351,10 +315,12 @@ def scrub(
             overwrite=overwrite,
             output_root=output_root,
             format=video,
+            documents=documents,
+            text=text,
         )
     mode = _check_destination(src, dst, overwrite, in_place)
     style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
-    data, result = _scrub_source(src, name, detector, preset, min_face, max_pixels, style)
+    data, result = _scrub_source(src, name, detector, preset, min_face, max_pixels, style, _text_mode(documents, text))
     atomic_write(dst, data, mode=mode, root=output_root)
     del data
     result.output = os.fspath(dst)
@@ -375,21 +341,6 @@ def _video_format(src: Any) -> str | None:
     return kind.format if kind.kind == "video" else None
 
 
-def _check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool) -> int | None:
-    """Refuse an existing ``dst`` unless asked; return the permission bits to keep when replacing ``src`` itself."""
-    if isinstance(src, (str, os.PathLike)) and os.path.lexists(dst):
-        same = os.path.exists(dst) and os.path.samefile(src, dst)
-        if same and not in_place:
-            raise OutputExistsError(f"{dst}: is the input itself; pass in_place=True to replace the original")
-        if not same and not overwrite:
-            raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
-        if same:
-            return os.stat(src).st_mode & 0o7777
-    elif os.path.lexists(dst) and not overwrite:
-        raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
-    return None
-
-
 def scrub_bytes(
     data: bytes,
     *,
@@ -406,11 +357,14 @@ def scrub_bytes(
     quality: int | None = None,
     format: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    documents: bool = False,
+    text: str | None = None,
 ) -> tuple[bytes, ScrubResult]:
     """:func:`scrub` from bytes to bytes, for storage that is not a local file system.
 
     Returns the output file's bytes and the result (its ``output`` is None:
     the caller decides where the bytes go). Raises on any failure.
+    ``documents`` and ``text`` are those of :func:`scrub`.
 
     >>> from importlib import resources
     >>> data = (resources.files("minface") / "examples" / "group.jpg").read_bytes()
@@ -420,7 +374,7 @@ def scrub_bytes(
     """
     start = time.perf_counter()
     style = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength, quality=quality, format=format)
-    out, result = _scrub_source(data, name, detector, preset, min_face, max_pixels, style)
+    out, result = _scrub_source(data, name, detector, preset, min_face, max_pixels, style, _text_mode(documents, text))
     result.seconds = round(time.perf_counter() - start, 4)
     return out, result
 
@@ -433,24 +387,30 @@ def _scrub_source(
     min_face: float | None,
     max_pixels: int | None,
     style: dict[str, Any],
+    text_mode: str | None = None,
 ) -> tuple[bytes, ScrubResult]:
     """Decode, detect and redact every frame, encode; the shared core of scrub and scrub_bytes."""
     source = _read_source(src, name, max_pixels, _out_format(style.get("format")))
-    faces = []
+    faces, texts = [], []
+    search = detector if detector is not None else (lambda rgb: detect(rgb, preset=preset, min_face=min_face))
     for f in source.frames:  # each plane searched (minface.planes), an RGB copy of one at a time
         found = []
         for plane, rgb in searched_planes(f):
-            found.append((plane, detector(rgb) if detector is not None else detect(rgb, preset=preset, min_face=min_face)))
+            found.append((plane, search(rgb)))
+            if text_mode is not None and plane == "colour":
+                from .documents.finder import shared_finder
+
+                texts.append(shared_finder().find(rgb, text_mode, portraits=lambda crop: search(crop).xyxy))
             del rgb
         faces.append(merge_planes(found))
-    return _render(source, faces, name, **style)
+    return _render(source, faces, name, texts=texts or None, **style)
 
 
 def _out_format(fmt: str | None) -> str | None:
     """The output format asked for (``None`` or ``"same"``: the input's); raises on an unknown one."""
     if fmt is None or str(fmt).lower() == "same":
         return None
-    from .images import _save_format
+    from .io.encode import _save_format
 
     return _save_format(fmt, None)
 
@@ -468,8 +428,9 @@ def _render(
     strength: float = 0.25,
     quality: int | None = None,
     format: str | None = None,
+    texts: list | None = None,
 ) -> tuple[bytes, ScrubResult]:
-    """Redact the detected faces of every frame and encode the file; the record of what was painted.
+    """Redact the detected faces (and ``texts``' regions) of every frame and encode the file; the record of what was painted.
 
     The frames are painted in place and handed over to the encoder, which frees
     each once converted: ``source.frames`` is empty afterwards. Peak memory is
@@ -479,11 +440,19 @@ def _render(
     h, w = source.frames[0].shape[:2]
     n = len(source.frames)
     faces_out: list[dict[str, Any]] = []
+    regions_out: list[dict[str, Any]] = []
     detector_name = None
     paint = dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength)
     for i, (frame, (faces, planes)) in enumerate(zip(source.frames, faces_per_frame)):
         source.frames[i] = paint_alpha(redact(frame, faces, copy=False, **paint), faces, **paint)
         del frame
+        if texts is not None and i < len(texts):
+            from .documents.paint import paint_text
+
+            for entry in paint_text(source.frames[i], texts[i], method=method, color=color, blocks=blocks, strength=strength):
+                if n > 1:
+                    entry["frame"] = i
+                regions_out.append(entry)
         regs = regions(faces, pad=pad, shape=shape).to_list()
         for rec, reg, plane in zip(faces.to_list(), regs, planes):
             item = {"box": rec["box"], "score": rec["score"], "region": reg}
@@ -519,6 +488,7 @@ def _render(
         frames=n,
         detector=detector_name,
         notes=list(source.notes),
+        regions=regions_out,
     )
     return data, result
 
@@ -627,105 +597,3 @@ _STYLE_DEFAULTS: dict[str, Any] = {
     "quality": None,
     "format": None,
 }
-
-
-def scrub_batch(
-    inputs: list[str | os.PathLike] | str | os.PathLike,
-    output_dir: str | os.PathLike | None = None,
-    *,
-    in_place: bool = False,
-    jobs: int | None = None,
-    overwrite: bool = False,
-    report: str | os.PathLike | None = None,
-    progress: bool = False,
-    dry_run: bool = False,
-    include: list[str] | tuple[str, ...] = (),
-    exclude: list[str] | tuple[str, ...] = (),
-    **options: Any,
-):
-    """Scrub files and folders (recursively) into ``output_dir``, or in place.
-
-    ``options`` are those of :class:`ScrubJob` (``preset``, ``min_face``,
-    ``method``, ``format``, ...). Files that are not photos are skipped (a
-    record each, never copied); ``include``/``exclude`` are glob patterns
-    (:class:`minface.walk.Filter`). See :func:`minface.batch.run_batch` for the
-    guarantees (atomic outputs, resume, one bad file never stops the batch).
-    Returns a :class:`minface.batch.BatchSummary`. Safe to call from a script
-    without an ``if __name__ == "__main__":`` guard.
-
-    Examples
-    --------
-    >>> import tempfile, minface
-    >>> from importlib import resources
-    >>> folder = resources.files("minface") / "examples"
-    >>> summary = minface.scrub_batch([folder / "group.jpg"], tempfile.mkdtemp(), jobs=1, preset="fast")
-    >>> summary.ok, summary.failed, summary.faces >= 5
-    (1, 0, True)
-    """
-    from .batch import run_batch
-
-    n_jobs = jobs or default_threads()
-    threads = options.pop("threads", None) or max(1, default_threads() // n_jobs)
-    job = ScrubJob(overwrite=overwrite, in_place=in_place, threads=threads, **options)
-    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    return run_batch(
-        paths,
-        output_dir,
-        job,
-        in_place=in_place,
-        overwrite=overwrite,
-        jobs=n_jobs,
-        report=report,
-        progress=progress,
-        dry_run=dry_run,
-        desc="scrub",
-        include=include,
-        exclude=exclude,
-        suffix=_suffix(options.get("format")),
-    )
-
-
-def _suffix(fmt: str | None) -> str | None:
-    """The extension outputs get in another format (None: each keeps its own name)."""
-    from .media import FORMAT_EXTENSIONS
-
-    out = _out_format(fmt)
-    return FORMAT_EXTENSIONS[out][0] if out else None
-
-
-def strip_batch(
-    inputs: list[str | os.PathLike] | str | os.PathLike,
-    output_dir: str | os.PathLike | None = None,
-    *,
-    in_place: bool = False,
-    jobs: int | None = None,
-    overwrite: bool = False,
-    report: str | os.PathLike | None = None,
-    progress: bool = False,
-    dry_run: bool = False,
-    include: list[str] | tuple[str, ...] = (),
-    exclude: list[str] | tuple[str, ...] = (),
-    **options: Any,
-):
-    """Strip metadata from files and folders (recursively), with the batch guarantees of :func:`scrub_batch`.
-
-    ``options`` are those of :class:`StripJob` (``keep_orientation``, ``icc``, ``verify``).
-    """
-    from .batch import run_batch
-
-    job = StripJob(overwrite=overwrite, in_place=in_place, **options)
-    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    return run_batch(
-        paths,
-        output_dir,
-        job,
-        in_place=in_place,
-        overwrite=overwrite,
-        jobs=jobs or default_threads(),
-        report=report,
-        progress=progress,
-        dry_run=dry_run,
-        desc="strip",
-        include=include,
-        exclude=exclude,
-    )

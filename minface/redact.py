@@ -40,9 +40,10 @@ from PIL import Image
 
 from ._defaults import DEFAULT_PAD as _DEFAULT_PAD
 from .colors import Color, parse_color
+from .errors import InvalidBoxesError
 from .faces import Faces
 
-__all__ = ["redact", "regions", "region_mask", "region_window", "Regions", "METHODS", "SHAPES", "DEFAULT_PAD"]
+__all__ = ["redact", "regions", "check_boxes", "region_mask", "region_window", "Regions", "METHODS", "SHAPES", "DEFAULT_PAD"]
 
 METHODS = ("fill", "pixelate", "blur")
 SHAPES = ("ellipse", "rect")
@@ -84,8 +85,45 @@ def regions(faces: BoxesLike, *, pad: float | tuple[float, float] = DEFAULT_PAD,
 def _as_faces(faces: BoxesLike) -> Faces:
     if isinstance(faces, Faces):
         return faces
-    boxes = np.asarray(faces, np.float32).reshape(-1, 4)
+    boxes = check_boxes(faces)
     return Faces(boxes, np.ones(len(boxes), np.float32))
+
+
+def check_boxes(boxes: object) -> np.ndarray:
+    """``boxes`` as a float32 ``(n, 4)`` array of ``(x1, y1, x2, y2)``, or :class:`InvalidBoxesError`.
+
+    One box may be given flat (``[x1, y1, x2, y2]``); an empty sequence is no box.
+
+    >>> check_boxes([10, 20, 30, 40]).tolist()
+    [[10.0, 20.0, 30.0, 40.0]]
+    >>> check_boxes([[10, 20, 5, 40]])
+    Traceback (most recent call last):
+    ...
+    minface.errors.InvalidBoxesError: box 0 is [10.0, 20.0, 5.0, 40.0]: x2 < x1; boxes are (x1, y1, x2, y2) in pixels (from (x, y, w, h): x2 = x + w, y2 = y + h)
+    """
+    try:
+        arr = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidBoxesError(f"face boxes must be numbers, shape (n, 4) as (x1, y1, x2, y2): {exc}") from None
+    if arr.size == 0:
+        return np.zeros((0, 4), np.float32)
+    if arr.ndim == 1 and arr.shape[0] == 4:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise InvalidBoxesError(f"face boxes must have shape (n, 4) as (x1, y1, x2, y2), got shape {arr.shape}")
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidBoxesError(f"box {i} is {arr[i].tolist()}: face boxes must be finite numbers")
+    for axis, name in ((0, "x2 < x1"), (1, "y2 < y1")):
+        flipped = arr[:, axis + 2] < arr[:, axis]
+        if flipped.any():
+            i = int(np.flatnonzero(flipped)[0])
+            raise InvalidBoxesError(
+                f"box {i} is {arr[i].tolist()}: {name}; boxes are (x1, y1, x2, y2) in pixels "
+                "(from (x, y, w, h): x2 = x + w, y2 = y + h)"
+            )
+    return arr.astype(np.float32)
 
 
 def region_window(box: np.ndarray, shape: str, height: int, width: int) -> tuple[slice, slice, np.ndarray] | None:
@@ -151,7 +189,7 @@ def redact(
         images in modes other than L, LA, RGB and RGBA (palette, CMYK, ...) come
         back as RGB or RGBA. The input is never modified (unless ``copy=False``).
     faces : Faces or array of shape (n, 4)
-        Boxes in pixels of ``image``.
+        Boxes ``(x1, y1, x2, y2)`` in pixels of ``image`` (one box may be given flat).
     method : {"fill", "pixelate", "blur"}
     shape : {"ellipse", "rect"}
     pad : float or (float, float)
@@ -170,6 +208,14 @@ def redact(
     copy : bool
         False: paint into ``image`` itself (a writable ``uint8`` array) and return
         it, for callers that own the pixels and cannot afford a second copy.
+
+    Raises
+    ------
+    InvalidBoxesError
+        ``faces`` is not ``(n, 4)`` finite numbers with ``x1 <= x2`` and ``y1 <= y2``
+        (:func:`check_boxes`); nothing is painted.
+    ValueError
+        An unknown ``method`` or ``shape``, or an image that is not ``uint8`` ``(H, W[, C])``.
 
     Examples
     --------

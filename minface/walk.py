@@ -64,6 +64,30 @@ class Plan:
 
     items: list[Task | dict[str, Any]] = field(default_factory=list)
     base: Path | None = None  # the inputs' common folder (as given, made absolute)
+    #: (absolute path, as given) of each input and of the output: how report records name files
+    given: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_given(self, path: str | None) -> str | None:
+        """``path`` (absolute, as the work uses it) as the command line named it.
+
+        >>> p = Plan(given=[(os.path.abspath("photos"), "photos/")])
+        >>> p.as_given(os.path.join(os.path.abspath("photos"), "a", "b.jpg")) == os.path.join("photos/", "a", "b.jpg")
+        True
+        """
+        if not isinstance(path, str):
+            return path
+        for full, shown in sorted(self.given, key=lambda g: -len(g[0])):
+            if path == full:
+                return shown
+            if path.startswith(full.rstrip(os.sep) + os.sep):
+                return os.path.join(shown, path[len(full.rstrip(os.sep)) + 1 :])
+        return path
+
+    def shown(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """A report record with its ``input`` and ``output`` named as given (see :meth:`as_given`)."""
+        if not self.given:
+            return rec
+        return {**rec, **{k: self.as_given(rec[k]) for k in ("input", "output") if k in rec}}
 
     @property
     def tasks(self) -> list[Task]:
@@ -262,8 +286,12 @@ def plan(
     if own and len(own) < len(inputs):  # `minface scrub * -o out` once out exists: its outputs are no inputs
         found += [skip_record(os.path.abspath(raw), "the output folder (-o) is never an input") for raw in own]
         inputs = [raw for raw in inputs if raw not in own]
+    if out_root is not None and output is not None:
+        result.given.append((os.fspath(out_root), os.fspath(output)))
     for raw in inputs:
         p = os.path.abspath(raw)
+        if not os.path.isabs(os.fspath(raw)):
+            result.given.append((p, os.fspath(raw)))
         try:
             st = os.lstat(p)
         except OSError as exc:

@@ -28,7 +28,8 @@ from conftest import STORE_FOR_ORIENTATION, background, dead_temporary, matched,
 from PIL import Image
 
 import minface
-from minface import images, media
+from minface import media
+from minface.io import decode
 from minface.batch import _Progress
 from minface.cli import main as cli_main
 from minface.errors import CorruptImageError, MissingDependencyError, UnsupportedImageError
@@ -188,7 +189,7 @@ def test_in_place_never_replaces_a_link_nor_writes_outside_the_inputs(tmp_path):
     recs = records(report)
     assert recs["link.jpg"]["status"] == "skipped" and "link" in recs["link.jpg"]["reason"]
     assert recs["img0.jpg"]["status"] == "ok"
-    assert (folder / ".minface-journal.jsonl").exists()  # the inputs' folder as given, not the targets'
+    assert not (folder / ".minface-journal.jsonl").exists()  # the run finished: its journal is removed
     assert sorted(p.name for p in target.parent.iterdir()) == ["target.jpg"]
     with pytest.raises(minface.ImageWriteError, match="symbolic link"):
         minface.scrub(link, link, in_place=True, preset="fast")
@@ -574,7 +575,7 @@ def test_heic_strip_is_lossless_and_not_larger(tmp_path):
 
 def test_heic_without_the_extra_names_it(tmp_path, monkeypatch):
     path, _ = heic_portrait(tmp_path)
-    monkeypatch.setattr(images, "_HEIF_READY", False)
+    monkeypatch.setattr(decode, "_HEIF_READY", False)
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
     with pytest.raises(MissingDependencyError, match=r"minface\[heif\]"):
         minface.load_image(path)

@@ -73,8 +73,8 @@ def corpus(tmp_path_factory):
 
 def _records(path: Path, base: Path) -> dict[str, dict]:
     records = [json.loads(line) for line in path.read_text().splitlines()]
-    # paths as given on the command line: relative to the folder the command ran in (the report's)
-    by_name = {os.path.relpath(os.path.join(path.parent, r["input"]), base): r for r in records}
+    # the records name files as the command line did ("in/..."), relative to the run's folder
+    by_name = {os.path.relpath(os.path.join(base.parent, r["input"]), base): r for r in records}
     assert len(by_name) == len(records), "one record per input"
     return by_name
 
@@ -119,8 +119,8 @@ def test_inspect_walks_the_archive(corpus):
     root, expected = corpus
     rc, stdout, err, peak = run_measured([sys.executable, "-m", "minface", "inspect", "--json", "in"], root)
     _clean_run(rc, err, peak)
-    records = [json.loads(line) for line in stdout.splitlines()]
-    names = [os.path.relpath(r["source"], "in") for r in records]  # paths as given on the command line
+    records = [json.loads(line) for line in stdout.splitlines()]  # JSON lines, as every verb's --json
+    names = [os.path.relpath(os.path.join(root, r["source"]), root / "in") for r in records]  # named as given
     assert sorted(names) == sorted(expected) and len(names) == len(set(names))
     by = dict(zip(names, records))
     for name, status in expected.items():  # not a photo: skipped, never read as one

@@ -410,6 +410,72 @@ def test_crop_extends_past_the_side(detector, tmp_path) -> None:
     check_photo(photo, detector, tmp_path)
 
 
+def _with_detection(faces: minface.Faces, box: list[float], score: float) -> minface.Faces:
+    """``faces`` plus one more detection at ``box`` (landmarks: the first face's, moved and scaled to it)."""
+    lm = faces.landmarks[0]
+    x1, y1, x2, y2 = faces.xyxy[0]
+    k = (box[2] - box[0]) / (x2 - x1)
+    moved = (lm - [x1, y1]) * k + [box[0], box[1]]
+    return minface.Faces(
+        np.concatenate([faces.xyxy, np.float32([box])]),
+        np.concatenate([faces.scores, np.float32([score])]),
+        np.concatenate([faces.landmarks, moved[None]]),
+        faces.image_size,
+    )
+
+
+def test_a_face_on_the_subjects_body_needs_stronger_evidence(cutout, detector) -> None:
+    """A weak detection on her chest (a shirt pattern, say) is left alone; one beside her head is painted;
+    a real face held on her chest is confirmed and painted."""
+    sc = portrait(cutout, (900, 1000), 1.3, (450, 300), scene="coffee")
+    faces = detector(sc.image)
+    assert len(faces) == 1
+    chest = sc.eyes + np.array([0.0, 1.3 * 170])  # below her chin, inside her silhouette
+    assert sc.matte[int(chest[1]), int(chest[0])] > 0.9
+    plain = minface.crop_id(sc.image, "us-passport", detector=detector, faces=faces)
+    assert plain.redacted == 0
+    box = [chest[0] - 35, chest[1] - 40, chest[0] + 35, chest[1] + 40]
+    false_alarm = minface.crop_id(sc.image, "us-passport", detector=detector, faces=_with_detection(faces, box, 0.3))
+    assert false_alarm.redacted == 0
+    assert np.array_equal(false_alarm.image, plain.image)  # no black oval on her chest
+    beside = [sc.eyes[0] + 230, sc.eyes[1] - 40, sc.eyes[0] + 300, sc.eyes[1] + 40]  # the background by her head
+    assert sc.matte[int(beside[1] + 40), int(beside[0] + 35)] < 0.1
+    painted = minface.crop_id(sc.image, "us-passport", detector=detector, faces=_with_detection(faces, beside, 0.3))
+    assert painted.redacted == 1  # painted (then under the plain background, as the rest of the room)
+    # a real face on her chest (a child held up, a badge photo): a second look finds it, it is painted
+    held = paste_faces(sc.image, [(int(chest[0] - 35), int(chest[1] - 45), 90)])
+    real = minface.crop_id(held.image, "us-passport", detector=detector)
+    assert real.redacted == 1
+    x1, y1, x2, y2 = cv2.transform(held.faces.reshape(-1, 1, 2), to_photo(real)).reshape(-1)
+    centre = real.image[int((y1 + y2) / 2) - 5 : int((y1 + y2) / 2) + 5, int((x1 + x2) / 2) - 5 : int((x1 + x2) / 2) + 5]
+    assert (centre == 0).all()  # painted black, as every other face
+
+
+class _Spy:
+    """A detector that records how it was called (``turned``: None is the detector's own setting)."""
+
+    def __init__(self, det: minface.Detector) -> None:
+        self.det, self.turned, self.backend, self.calls = det, det.turned, det.backend, []
+
+    def __call__(self, image, *, turned=None):
+        self.calls.append((np.asarray(image).shape[:2], turned))
+        return self.det(image, turned=turned)
+
+
+def test_upright_subject_skips_the_turned_search_a_sideways_photo_gets_it(cutout, detector) -> None:
+    sc = portrait(cutout, (900, 1000), 1.4, (450, 300), scene="coffee")
+    spy = _Spy(detector)
+    upright = minface.crop_id(sc.image, "us-passport", detector=spy)
+    full = [c for c in spy.calls if c[0] == sc.image.shape[:2]]
+    assert full == [(sc.image.shape[:2], False)]  # one search of the photo, upright only
+    assert upright.ok, upright.to_text()
+    spy.calls.clear()
+    sideways = np.ascontiguousarray(np.rot90(sc.image))  # stored turned, no orientation tag
+    turned = minface.crop_id(sideways, "us-passport", detector=spy)
+    assert (sideways.shape[:2], None) in spy.calls  # the subject is not upright: the detector's full search
+    assert abs(turned.roll) == pytest.approx(90, abs=5) and turned.ok, turned.to_text()
+
+
 def test_landmarks_are_needed() -> None:
     faces = minface.Faces([[100, 100, 300, 340]], [0.9], image_size=(500, 500))
     with pytest.raises(IdPhotoError) as info:

@@ -288,14 +288,50 @@ class TestBatch:
     def test_in_place_resumes_with_its_journal(self, tmp_path):
         src = tmp_path / "in"
         truth = make_tree(src, 2)
-        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "--in-place", str(src)]) == 0
+        journal = src / ".minface-journal.jsonl"
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "--dry-run", "--in-place", str(src)]) == 0
+        assert not journal.exists()  # a dry run leaves nothing behind
+        broken = src / "broken.jpg"
+        broken.write_bytes(b"\xff\xd8\xff\xe0 not a whole JPEG")
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "--in-place", str(src)]) == 1
         for rel, faces in truth.items():
             assert_scrubbed(src / rel, faces)
-        stamp = {p: p.stat().st_mtime_ns for p in src.rglob("*.jpg")}
+        assert journal.exists()  # a file failed: a rerun needs to know what is done
+        stamp = {p: p.stat().st_mtime_ns for p in src.rglob("*.jpg") if p != broken}
+        broken.unlink()
         report = tmp_path / "r.jsonl"
         assert cli_main(["scrub", "-q", "--preset", "fast", "--in-place", str(src), "--report", str(report)]) == 0
         assert {json.loads(x)["status"] for x in report.read_text().splitlines()} == {"skipped"}
         assert {p: p.stat().st_mtime_ns for p in src.rglob("*.jpg")} == stamp
+        assert not journal.exists()  # finished with nothing pending: no file of minface's is left in the archive
+        assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == sorted(truth)
+
+    def test_report_names_files_as_given(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        truth = make_tree(Path("in"), 2)
+        Path("in", "notes.txt").write_text("not a photo")
+        Path("in", "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a whole JPEG")
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "in", "-o", "out", "--report", "r.jsonl"]) == 1
+        recs = {r["input"]: r for r in map(json.loads, Path("r.jsonl").read_text().splitlines())}
+        expected = {os.path.join("in", *rel.split("/")) for rel in truth} | {os.path.join("in", "notes.txt"), os.path.join("in", "broken.jpg")}
+        assert set(recs) == expected  # relative, as on the command line
+        for rel in truth:
+            assert recs[os.path.join("in", *rel.split("/"))]["output"] == os.path.join("out", *rel.split("/"))
+        assert recs[os.path.join("in", "broken.jpg")]["status"] == "error"
+        absolute = tmp_path / "r2.jsonl"
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), "--report", str(absolute)]) == 1
+        assert all(os.path.isabs(json.loads(x)["input"]) for x in absolute.read_text().splitlines())
+
+    def test_finished_in_place_run_keeps_the_journal_of_an_unfinished_one(self, tmp_path):
+        src = tmp_path / "in"
+        make_tree(src, 2)
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "--in-place", str(src)]) == 0
+        assert not (src / ".minface-journal.jsonl").exists()
+        first = sorted(src.rglob("*.jpg"))[0]
+        journal = first.parent / ".minface-journal.jsonl"  # the inputs' common folder: the file's own
+        journal.write_text(json.dumps({"input": os.path.abspath(src / "elsewhere.jpg"), "size": 1, "mtime_ns": 1}) + "\n")
+        assert cli_main(["scrub", "-q", "--preset", "fast", "-j", "1", "--in-place", str(first)]) == 0
+        assert journal.exists()  # it names an input of another run, which may still be unfinished
 
     def test_usage_errors(self, tmp_path):
         for argv in (["scrub", str(tmp_path)], ["scrub", str(tmp_path), "-o", "x", "--in-place"], ["scrub", "-j", "0", str(tmp_path), "-o", "x"]):

@@ -78,6 +78,24 @@ def test_report_regions_excuse_detections_inside_them(tmp_path, capsys):
     assert cli_main(["verify", "-q", "-j", "1", str(out), "--scrub-report", str(report)]) == 0
 
 
+def test_a_report_with_relative_names_works_from_another_folder(tmp_path, monkeypatch, capsys):
+    """Reports name files as the scrub's command line did; verify run elsewhere still finds the paint."""
+    from minface.verify import load_regions
+
+    work = tmp_path / "work"
+    (work / "in").mkdir(parents=True)
+    Image.fromarray(scene(13, 640, 480).image).save(work / "in" / "a.png")
+    monkeypatch.chdir(work)
+    argv = ["scrub", "-q", "-j", "1", "--method", "pixelate", "--blocks", "10", "in", "-o", "out", "--report", "scrub.jsonl"]
+    assert cli_main(argv) == 0
+    rec = json.loads((work / "scrub.jsonl").read_text().splitlines()[0])
+    assert rec["output"] == "out/a.png"  # as given
+    monkeypatch.chdir(tmp_path)  # the audit runs from another folder
+    assert len(load_regions("work/scrub.jsonl")[str(work / "out" / "a.png")]) == 2
+    assert cli_main(["verify", "-q", "-j", "1", "work/out", "--report", "work/scrub.jsonl"]) == 0
+    assert "not scrubbed" not in capsys.readouterr().err
+
+
 # -- the review page -----------------------------------------------------------------
 
 
@@ -111,6 +129,9 @@ def test_review_page_ranks_alarms_and_embeds_only_the_outputs(scrubbed, tmp_path
     assert "leaked.jpg" in html and "metadata left: " in html
     assert "http://" not in html and "https://" not in html and "<script" not in html  # nothing to fetch, nothing to run
     assert str(report.parent / "in") not in html  # the originals never appear
+    assert '<table class="counts">' in html and "--preset thorough --overwrite" in html  # counts per folder, next step
+    saved = tmp_path / "review.faces.txt"
+    assert saved.read_text().split() == [leaked["input"]] and "review.faces.txt" in html  # the list, ready to paste
 
 
 def test_review_page_renders_in_headless_chromium(tmp_path):
@@ -124,7 +145,10 @@ def test_review_page_renders_in_headless_chromium(tmp_path):
     Image.fromarray(s.image).save(tmp_path / "out.png")
     box = [float(v) for v in s.faces[0]]
     record = {"input": str(tmp_path / "out.png"), "status": "leak", "metadata": [], "intact_faces": [{"box": box, "score": 0.9, "confidence": 0.9}]}
-    write_review([record], tmp_path / "review.html")
+    other = Image.fromarray(np.full((480, 640, 3), 128, np.uint8))
+    other.save(tmp_path / "grey.png")
+    second = {"input": str(tmp_path / "grey.png"), "status": "leak", "metadata": [], "intact_faces": [{"box": box, "score": 0.5, "confidence": 0.5}]}
+    write_review([second, record], tmp_path / "review.html")
     shot = tmp_path / "shot.png"
     cmd = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -137,6 +161,9 @@ def test_review_page_renders_in_headless_chromium(tmp_path):
     red = (px[..., 0] > 200) & (px[..., 1] < 60) & (px[..., 2] < 60)
     assert red.sum() > 100  # the outline
     ys, xs = np.nonzero(red)
+    left, right = xs < 400, xs >= 400  # the grid: two cards side by side, the most confident one first (left)
+    assert left.sum() > 50 and right.sum() > 50 and abs(np.median(ys[left]) - np.median(ys[right])) < 20
+    ys, xs = ys[left], xs[left]
     w, h = xs.max() - xs.min(), ys.max() - ys.min()
     # the outline has the face's proportions (the picture is drawn at its own size, 640 px wide)
     assert abs(w / h - (box[2] - box[0]) / (box[3] - box[1])) < 0.25
@@ -165,3 +192,27 @@ def test_paint_excuses_its_edges_but_not_an_intact_neighbour(tmp_path):
     # and nothing is flagged on the painted face or its rim
     x1, y1, x2, y2 = regs.boxes[0]
     assert not ((centres[:, 0] > x1) & (centres[:, 0] < x2) & (centres[:, 1] > y1) & (centres[:, 1] < y2)).any()
+
+
+def test_inputs_the_scrub_left_without_output_are_not_scrubbed(scrubbed, tmp_path, capsys):
+    """Failed inputs and unreadable report lines are listed as not scrubbed (summary, JSON lines, page) and exit 1."""
+    _, _, out, report = scrubbed
+    partial = tmp_path / "scrub.jsonl"
+    failed = {"input": "/photos/bad.heic", "output": None, "status": "error", "error": "damaged tile"}
+    skipped = {"input": "/photos/notes.txt", "output": None, "status": "skipped", "error": None, "reason": "not an image"}
+    gone = {"input": "/photos/gone.jpg", "output": str(tmp_path / "gone.jpg"), "status": "ok", "faces": []}
+    partial.write_text(report.read_text() + "".join(json.dumps(r) + "\n" for r in (failed, skipped, gone)) + "[1]\n\xff{")
+    lines, page = tmp_path / "v.jsonl", tmp_path / "review.html"
+    argv = ["verify", "-q", "-j", "1", str(out), "--report", str(partial), "--json", str(lines), "--html", str(page)]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert "not scrubbed: /photos/bad.heic: the scrub failed: damaged tile" in err and "notes.txt" not in err
+    assert "3 clean" in err and "4 input(s) of the scrub report not scrubbed" in err
+    records = [json.loads(line) for line in lines.read_text().splitlines()]
+    missing = [r for r in records if r["status"] == "not scrubbed"]
+    n = len(report.read_text().splitlines())
+    names = [r["input"].rsplit("/", 1)[-1] for r in missing]
+    assert names == ["bad.heic", "gone.jpg", f"scrub.jsonl:{n + 4}", f"scrub.jsonl:{n + 5}"]
+    assert "bad.heic" in page.read_text() and "Not scrubbed (4)" in page.read_text()
+    assert (tmp_path / "review.not-scrubbed.txt").read_text().split()[:2] == ["/photos/bad.heic", "/photos/gone.jpg"]
+    assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0  # the full report: all done

@@ -123,7 +123,11 @@ def model_bytes(model: str = "fp32") -> bytes:
 
 
 def available_backends() -> list[str]:
-    """Backends that can be used in this environment, best first."""
+    """Backends that can be used in this environment, best first.
+
+    >>> available_backends()[-1]  # OpenCV's DNN module, always there
+    'opencv'
+    """
     out = ["opencv"]
     if importlib.util.find_spec("onnxruntime") is not None:
         out.insert(0, "onnxruntime")

@@ -16,6 +16,7 @@ One module per concern:
 * :mod:`.geometry`: head geometry and pose from the face's five landmarks;
 * :mod:`.background`: person segmentation, edge refinement, plain background;
 * :mod:`.crop`: :func:`crop_id` and :class:`IdPhoto`;
+* :mod:`.bystanders`: which other faces are painted over (stronger evidence on the subject's body);
 * :mod:`.checks`: what decides acceptance, with thresholds and sources;
 * :mod:`.output`: files ready to print or upload (dpi, size limits, print sheets).
 

@@ -125,14 +125,31 @@ def shared_segmenter(backend: str = "auto") -> Segmenter:
         return seg
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, subsample: int = 1) -> np.ndarray:
     """Edge-preserving smoothing of ``src`` along the edges of the colour image ``guide``.
 
     He, Sun and Tang's guided filter with a colour guide (float32, (H, W, 3), 0-1):
     in every window the output is a linear function of the guide's three
     channels, so its edges follow colour edges, also between colours of equal
-    brightness (brown hair before a magenta wall).
+    brightness (brown hair before a magenta wall). With ``subsample`` the linear
+    coefficients are found on copies reduced that many times (and a window
+    reduced as much) and applied to the full-resolution guide (He and Sun, "Fast
+    Guided Filter", 2015): the edges still follow the full-resolution colours.
     """
+    if subsample > 1:
+        h, w = src.shape
+        small = (max(1, w // subsample), max(1, h // subsample))
+        g = cv2.resize(guide, small, interpolation=cv2.INTER_AREA)
+        a, b = _guided_coefficients(g, cv2.resize(src, small, interpolation=cv2.INTER_AREA), max(1, radius // subsample), eps)
+        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+        return (a * guide).sum(axis=2) + b
+    a, b = _guided_coefficients(guide, src, radius, eps)
+    return (a * guide).sum(axis=2) + b
+
+
+def _guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's per-pixel linear coefficients, averaged over the windows (``a``: (H, W, 3), ``b``)."""
     k = (2 * radius + 1, 2 * radius + 1)
     mean = lambda x: cv2.boxFilter(x, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
     m_i = mean(guide)  # (H, W, 3)
@@ -154,7 +171,7 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     x, y, z = cov[..., 0], cov[..., 1], cov[..., 2]
     a = np.stack([c00 * x + c01 * y + c02 * z, c01 * x + c11 * y + c12 * z, c02 * x + c12 * y + c22 * z], axis=2) / det[..., None]
     b = m_p - (a * m_i).sum(axis=2)
-    return (mean(a) * guide).sum(axis=2) + mean(b)
+    return mean(a), mean(b)
 
 
 def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarray:
@@ -172,7 +189,8 @@ def refine_alpha(alpha: np.ndarray, image: np.ndarray, scale: float) -> np.ndarr
     """
     guide = image.astype(np.float32) / 255.0
     radius = max(2, int(round(1.5 * scale)))
-    out = guided_filter(guide, alpha.astype(np.float32), radius, 1e-3)
+    # coefficients at half resolution where the window is wide enough (about 4x faster)
+    out = guided_filter(guide, alpha.astype(np.float32), radius, 1e-3, subsample=2 if radius >= 4 else 1)
     lo, hi = ALPHA_RANGE
     return np.clip((out - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
@@ -216,10 +234,23 @@ def extend_from_valid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def _spread(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Colour of the weighted pixels around each pixel (normalized Gaussian blur); the pixel's own where none."""
+    """Colour of the weighted pixels around each pixel (normalized Gaussian blur); the pixel's own where none.
+
+    A wide blur is computed on a copy reduced so that ``sigma`` is 3 of its pixels
+    (the result varies slowly; the reduction's own smoothing is a small part of it).
+    """
     img = image.astype(np.float32)
-    num = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    h, w = weight.shape
+    f = int(sigma // 3)
+    if f >= 2 and min(h, w) >= 8 * f:
+        small = (max(1, w // f), max(1, h // f))
+        num = cv2.GaussianBlur(cv2.resize(img * weight[..., None], small, interpolation=cv2.INTER_AREA), (0, 0), sigma / f)
+        den = cv2.GaussianBlur(cv2.resize(weight, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / f)
+        num = cv2.resize(num, (w, h), interpolation=cv2.INTER_LINEAR)
+        den = cv2.resize(den, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
+    else:
+        num = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
+        den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
     return np.where(den > 1e-4, num / np.maximum(den, 1e-4), img)
 
 

@@ -7,7 +7,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 import cv2
 import numpy as np
@@ -15,7 +15,6 @@ import numpy as np
 from ..errors import BodyCutOffError, CropOutsideImageError, FaceCutOffError, FaceTooSmallError, IdPhotoError
 from ..faces import Faces
 from ..images import ImageSource, load_image
-from ..redact import DEFAULT_PAD, redact, region_mask, regions
 from . import checks as qc
 from .background import INPUT_SIZE, Segmenter, extend_from_valid, refine_alpha, replace_background, shared_segmenter, subject_only
 from .checks import Check, evaluate
@@ -28,7 +27,8 @@ from .geometry import (
     _shared_detector,
     head_geometry,
 )
-from .output import save_photo, save_sheet, sheet_pixels
+from .bystanders import confirmed, in_body_zone, redact_others
+from .output import photo_bytes, save_photo, save_sheet, sheet_pixels
 from .specs import Spec, get_spec
 
 if TYPE_CHECKING:
@@ -103,6 +103,17 @@ class IdPhoto:
         model (:data:`~minface.idphoto.CROWN_ABOVE_EYES`) when the mask gave none.
     alpha : numpy.ndarray
         The person mask of the photo (float32, 1 = person).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minface.idphoto import SPECS, Check, head_geometry
+    >>> g = head_geometry([[280, 260], [320, 260], [300, 280], [284, 300], [316, 300]])
+    >>> checks = (Check.within("roll", 3.0, -8, 8, "deg"), Check.within("yaw", 12.0, -5, 5, "deg"))
+    >>> photo = IdPhoto(np.full((600, 600, 3), 200, np.uint8), SPECS["us-passport"], 0.6, 0.6, 0.0, 300.0, 1.0,
+    ...                 checks, g, g, (0.0, 0.0, 1.0, 1.0), np.zeros((4, 2)))
+    >>> photo.ok, photo.failed, photo.check("roll").passed, photo.to_dict()["spec"]
+    (False, ['yaw'], True, 'us-passport')
     """
 
     image: np.ndarray
@@ -140,30 +151,61 @@ class IdPhoto:
                 return c
         raise KeyError(name)
 
-    def save(self, path: str | os.PathLike, *, quality: int = 95, format: str | None = None) -> Path:
-        """Write the photo to ``path`` with no metadata, ready to print or upload.
+    def save(self, path: str | os.PathLike | BinaryIO, *, quality: int = 95, format: str | None = None) -> Path | None:
+        """Write the photo to ``path`` (a path or a binary file object) with no metadata, ready to print or upload.
 
         JPEG files carry the spec's resolution in their JFIF header (``dpi``: a
         print shop prints them at the right size; it identifies no one). Where the
         spec limits the file size (``max_bytes``, e.g. 240 kB for the US visa and
         DV photos), the highest JPEG quality up to ``quality`` that fits is used.
-        The format comes from the extension unless ``format`` is given; a spec that
-        requires JPEG refuses other formats. Written atomically.
+        A path is written atomically, in the format of its extension unless
+        ``format`` is given; a file object (``io.BytesIO``, an upload stream, a
+        file opened ``"wb"``) gets JPEG unless ``format`` is given. A spec that
+        requires JPEG refuses other formats.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The path written; None for a file object.
 
         Raises
         ------
         ImageWriteError
-            The format is not the one the spec requires, or no quality fits the size limit.
+            The format is not the one the spec requires, no quality fits the size
+            limit, or the file object is not binary.
         """
         return save_photo(self.image, path, self.spec, quality=quality, format=format)
+
+    def to_bytes(self, *, quality: int = 95, format: str = "JPEG") -> bytes:
+        """The file :meth:`save` writes, as bytes (JPEG by default): the dpi header and size limit kept.
+
+        Examples
+        --------
+        >>> import io, numpy as np
+        >>> from minface.idphoto import SPECS, head_geometry
+        >>> g = head_geometry([[280, 260], [320, 260], [300, 280], [284, 300], [316, 300]])
+        >>> photo = IdPhoto(np.full((600, 600, 3), 200, np.uint8), SPECS["us-visa"], 0.6, 0.6, 0.0, 300.0, 1.0,
+        ...                 (), g, g, (0.0, 0.0, 1.0, 1.0), np.zeros((4, 2)))
+        >>> data = photo.to_bytes()
+        >>> data[:2], data[13:18], len(data) <= SPECS["us-visa"].max_bytes  # JPEG, 300 dpi, within 240 kB
+        (b'\\xff\\xd8', b'\\x01\\x01,\\x01,', True)
+        >>> buf = io.BytesIO(); photo.save(buf); buf.getvalue() == data
+        True
+        """
+        return photo_bytes(self.image, self.spec, quality=quality, format=format)
 
     def sheet(self, paper: str = "4x6in") -> np.ndarray:
         """A print sheet of copies of the photo with cut marks, at 300 dpi (see :func:`~minface.idphoto.sheet_pixels`)."""
         return sheet_pixels(self.image, self.spec, paper)
 
-    def save_sheet(self, path: str | os.PathLike, paper: str = "4x6in", *, quality: int = 95) -> Path:
-        """Write :meth:`sheet` to ``path`` (JPEG with 300 dpi in its JFIF header, or PNG), with no metadata."""
-        return save_sheet(self.sheet(paper), path, quality=quality)
+    def save_sheet(
+        self, path: str | os.PathLike | BinaryIO, paper: str = "4x6in", *, quality: int = 95, format: str | None = None
+    ) -> Path | None:
+        """Write :meth:`sheet` to ``path`` (JPEG with 300 dpi in its JFIF header, or PNG), with no metadata.
+
+        ``path`` may be a binary file object, as for :meth:`save`.
+        """
+        return save_sheet(self.sheet(paper), path, quality=quality, format=format)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready compliance report (no pixels)."""
@@ -315,7 +357,8 @@ def crop_id(
     there, i.e. where the chin, the top of the head or the shoulders would have
     to be invented (of the placements the spec allows, the one nearest the middle
     that invents nothing is used). Every other face reaching into the crop is
-    painted over too. The photo is then measured (:mod:`minface.idphoto.checks`).
+    painted over too, except a weak detection on the subject's own body that a
+    second look does not confirm (:mod:`minface.idphoto.bystanders`). The photo is then measured (:mod:`minface.idphoto.checks`).
 
     Parameters
     ----------
@@ -375,7 +418,7 @@ def crop_id(
     det = detector
     if faces is None:
         det = det or _shared_detector()
-        faces = det(pixels)
+        faces = _detect(det, pixels, face)
     elif faces.image_size is not None and faces.image_size != (w_img, h_img):
         raise ValueError(f"faces were found in a {faces.image_size} image, not in this {(w_img, h_img)} one")
     index = _choose(faces, face, (w_img, h_img))
@@ -430,7 +473,8 @@ def crop_id(
     y1 = min(h_img, math.ceil(window[:, 1].max()) + 2)
     if x1 <= x0 or y1 <= y0:
         x0, y0, x1, y1 = 0, 0, w_img, h_img
-    src, n_redacted = _redact_others(pixels[y0:y1, x0:x1], faces, index, (x0, y0))
+    others = _bystanders(pixels, faces, index, prob, seg, geo, det or _shared_detector())
+    src, n_redacted = redact_others(pixels[y0:y1, x0:x1], faces, index, others, (x0, y0))
     photo = np.ascontiguousarray(out.warp(src, origin=(x0, y0)))
     valid = out.valid(w_img, h_img)
 
@@ -478,6 +522,36 @@ def crop_id(
         crown_from=crown_from,
         alpha=alpha,
     )
+
+
+#: A face found upright this sure of itself, nearly level, tells the photo's orientation (see :func:`_detect`).
+_UPRIGHT_SCORE = 0.6
+_UPRIGHT_ROLL = 30.0
+
+
+def _detect(det: Detector, pixels: np.ndarray, face: FaceChoice) -> Faces:
+    """The faces of ``pixels``: searched upright only when the subject is found upright, else as ``det`` searches.
+
+    A detector that also searches the image turned by 90, 180 and 270 degrees
+    (photos whose orientation tag was lost) first votes on the orientation and
+    may search two of them in full. An ID photo's subject found upright, with a
+    score of at least :data:`_UPRIGHT_SCORE` and within :data:`_UPRIGHT_ROLL`
+    degrees of level, already says the photo is upright, and the other
+    orientations are not searched (about half of the detection's time on a
+    selfie). Otherwise, and when ``face`` is an index (into the detector's own
+    results), the detector searches as it is set to.
+    """
+    if not getattr(det, "turned", False) or not isinstance(face, str):
+        return det(pixels)
+    upright = det(pixels, turned=False)
+    try:
+        i = _choose(upright, face, (pixels.shape[1], pixels.shape[0]))
+        sure = upright.landmarks is not None and upright.scores[i] >= _UPRIGHT_SCORE
+        if sure and abs(head_geometry(upright.landmarks[i]).roll) <= _UPRIGHT_ROLL:
+            return upright
+    except (IdPhotoError, ValueError):
+        pass
+    return det(pixels)
 
 
 def _outside(corners: np.ndarray, w: int, h: int) -> float:
@@ -664,20 +738,34 @@ def _check_invented(
     )
 
 
-def _redact_others(src: np.ndarray, faces: Faces, subject: int, origin: tuple[int, int]) -> tuple[np.ndarray, int]:
-    """Paint the other faces whose region reaches into ``src`` (a window of the image at ``origin``)."""
+def _bystanders(
+    pixels: np.ndarray, faces: Faces, subject: int, prob: np.ndarray, seg: _Frame, geo: HeadGeometry, detector: Detector
+) -> list[int]:
+    """The other faces to paint: all of them, except those on the subject's body that a second look does not confirm.
+
+    See :mod:`minface.idphoto.bystanders`.
+    """
     others = [i for i in range(len(faces)) if i != subject]
     if not others:
-        return src, 0
-    shift = np.array([origin[0], origin[1], origin[0], origin[1]], np.float32)
-    boxes = faces.xyxy[others] - shift
-    regs = regions(boxes, pad=DEFAULT_PAD).boxes
-    h, w = src.shape[:2]
-    inside = (regs[:, 2] > 0) & (regs[:, 0] < w) & (regs[:, 3] > 0) & (regs[:, 1] < h)
-    if not inside.any():
-        return src, 0
-    painted = redact(src, boxes[inside])
-    # never paint the subject's own face (a bystander's region may reach into it)
-    own = region_mask(h, w, regions(faces.xyxy[[subject]] - shift, pad=0.0, shape="rect"))
-    painted[own] = src[own]
-    return painted, int(inside.sum())
+        return []
+    centre = seg.to_frame(np.array(geo.centre))
+    body = subject_only(prob, (float(centre[0]), float(centre[1]))) > 0.5
+
+    def mask_at(p: np.ndarray) -> bool:
+        x, y = seg.to_frame(p)
+        return 0 <= x < INPUT_SIZE and 0 <= y < INPUT_SIZE and bool(body[int(y), int(x)])
+
+    zone = {
+        "eyes": np.array(geo.eyes),
+        "rot": np.stack(geo.axes),
+        "chin": np.array(geo.chin),
+        "centre": np.array(geo.centre),
+        "head": geo.head_height,
+    }
+    keep = []
+    for i in others:
+        box = faces.xyxy[i]
+        point = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float64)
+        if not in_body_zone(point, mask_at=mask_at, **zone) or confirmed(pixels, box, detector):
+            keep.append(i)
+    return keep

@@ -309,15 +309,10 @@ def _mirror_landmarks(pixels: np.ndarray, detector: Detector, near: np.ndarray) 
     found = []
     for mirrored in (False, True):
         img = np.ascontiguousarray(pixels[:, ::-1]) if mirrored else pixels
-        faces = detector(img, turned=False)  # the crop was made upright
-        if not len(faces) or faces.landmarks is None:
-            return None
         target = np.array([width - near[0], near[1]]) if mirrored else near
-        i = int(np.argmin(np.hypot(*(faces.centers - target).T)))
-        x1, y1, x2, y2 = faces.xyxy[i]
-        if not (x1 <= target[0] <= x2 and y1 <= target[1] <= y2):
+        lm = _landmarks_near(img, detector, target)  # the crop was made upright
+        if lm is None:
             return None
-        lm = faces.landmarks[i].astype(np.float64)
         if mirrored:  # back to the original's coordinates; the subject's right and left swap sides
             lm = lm[[1, 0, 2, 4, 3]]
             lm[:, 0] = width - lm[:, 0]
@@ -333,24 +328,44 @@ def _refine(pixels: np.ndarray, landmarks: np.ndarray, detector: Detector) -> np
     distance: 0.8% instead of 4%).
     """
     geo = head_geometry(landmarks)
-    ux, uy = geo.axes
-    found = []
-    for unit in _REFINE_UNITS:
-        size = int(6 * unit)
-        k = unit / geo.eye_mouth
-        lin = k * np.stack([ux, uy])
-        off = size / 2 - lin @ np.array(geo.centre)
-        crop = cv2.warpAffine(
-            pixels,
-            _cv_matrix(lin, off),
-            (size, size),
-            flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        lm = _mirror_landmarks(crop, detector, np.array([size / 2, size / 2]))
-        if lm is not None:
-            found.append((lm - off) @ np.linalg.inv(lin).T)
+    found = [lm for unit in _REFINE_UNITS if (lm := upright_landmarks(pixels, geo, unit, detector)) is not None]
     return np.mean(found, axis=0) if found else landmarks
+
+
+def upright_landmarks(
+    pixels: np.ndarray, geo: HeadGeometry, unit: float, detector: Detector, *, mirrored: bool = True
+) -> np.ndarray | None:
+    """The face's landmarks measured on an upright crop of it (eye-to-mouth ``unit`` pixels, six units wide).
+
+    In ``pixels``' coordinates; averaged with the mirror image's unless
+    ``mirrored=False``; None when the detector finds no face at the crop's centre.
+    """
+    size = int(6 * unit)
+    k = unit / geo.eye_mouth
+    lin = k * np.stack(geo.axes)
+    off = size / 2 - lin @ np.array(geo.centre)
+    crop = cv2.warpAffine(
+        pixels,
+        _cv_matrix(lin, off),
+        (size, size),
+        flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    centre = np.array([size / 2, size / 2])
+    lm = _mirror_landmarks(crop, detector, centre) if mirrored else _landmarks_near(crop, detector, centre)
+    return None if lm is None else (lm - off) @ np.linalg.inv(lin).T
+
+
+def _landmarks_near(pixels: np.ndarray, detector: Detector, near: np.ndarray) -> np.ndarray | None:
+    """Landmarks of the face whose box holds ``near`` (the one nearest it), on an upright image."""
+    faces = detector(pixels, turned=False)
+    if not len(faces) or faces.landmarks is None:
+        return None
+    i = int(np.argmin(np.hypot(*(faces.centers - near).T)))
+    x1, y1, x2, y2 = faces.xyxy[i]
+    if not (x1 <= near[0] <= x2 and y1 <= near[1] <= y2):
+        return None
+    return faces.landmarks[i].astype(np.float64)
 
 
 def measure_head(image: ImageSource, *, detector: Detector | None = None, face: FaceChoice = "largest") -> HeadGeometry:

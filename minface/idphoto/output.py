@@ -23,9 +23,11 @@ Examples
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -34,7 +36,7 @@ from ..errors import ImageWriteError
 from ..images import _save_format, atomic_write, encode_image
 from .specs import Spec
 
-__all__ = ["SHEET_DPI", "SHEET_GAP_MM", "PAPERS", "paper_size", "sheet_layout", "sheet_pixels", "save_photo", "save_sheet", "jpeg_bytes"]
+__all__ = ["SHEET_DPI", "SHEET_GAP_MM", "PAPERS", "paper_size", "sheet_layout", "sheet_pixels", "save_photo", "save_sheet", "photo_bytes", "jpeg_bytes"]
 
 #: Resolution of print sheets.
 SHEET_DPI = 300
@@ -180,26 +182,58 @@ def jpeg_bytes(pixels: np.ndarray, dpi: int, quality: int = 95, max_bytes: int |
     return best
 
 
-def save_photo(pixels: np.ndarray, path: str | os.PathLike, spec: Spec, *, quality: int = 95, format: str | None = None) -> Path:
-    """Write an ID photo: see :meth:`IdPhoto.save <minface.IdPhoto.save>`."""
-    fmt = _save_format(format, path)
+def photo_bytes(pixels: np.ndarray, spec: Spec, *, quality: int = 95, format: str = "JPEG") -> bytes:
+    """The file bytes of an ID photo: see :meth:`IdPhoto.to_bytes <minface.IdPhoto.to_bytes>`."""
+    fmt = _save_format(format, None)
     if spec.file_format is not None and fmt != spec.file_format:
         raise ImageWriteError(f"{spec.name} photos must be {spec.file_format} files, not {fmt}")
     if not 1 <= int(quality) <= 100:
         raise ImageWriteError(f"quality must be 1-100, got {quality}")
     if fmt == "JPEG":
-        data, _ = jpeg_bytes(pixels, spec.dpi, int(quality), spec.max_bytes)
-    else:
-        data = encode_image(pixels, fmt, quality=quality)
-        if spec.max_bytes is not None and len(data) > spec.max_bytes:
-            raise ImageWriteError(f"the {fmt} file has {len(data):,} bytes; {spec.name} allows {spec.max_bytes:,}")
-    atomic_write(path, data)
-    return Path(path)
+        return jpeg_bytes(pixels, spec.dpi, int(quality), spec.max_bytes)[0]
+    data = encode_image(pixels, fmt, quality=quality)
+    if spec.max_bytes is not None and len(data) > spec.max_bytes:
+        raise ImageWriteError(f"the {fmt} file has {len(data):,} bytes; {spec.name} allows {spec.max_bytes:,}")
+    return data
 
 
-def save_sheet(sheet: np.ndarray, path: str | os.PathLike, *, quality: int = 95) -> Path:
-    """Write a print sheet (JPEG with :data:`SHEET_DPI` in its header, or any format minface writes)."""
-    fmt = _save_format(None, path)
+def save_photo(
+    pixels: np.ndarray, dst: str | os.PathLike | BinaryIO, spec: Spec, *, quality: int = 95, format: str | None = None
+) -> Path | None:
+    """Write an ID photo to a path or a binary file object: see :meth:`IdPhoto.save <minface.IdPhoto.save>`."""
+    if _is_file_object(dst):
+        data = photo_bytes(pixels, spec, quality=quality, format=format or "JPEG")
+        _write_to(dst, data)  # type: ignore[arg-type]
+        return None
+    data = photo_bytes(pixels, spec, quality=quality, format=_save_format(format, dst))  # type: ignore[arg-type]
+    atomic_write(dst, data)  # type: ignore[arg-type]
+    return Path(dst)  # type: ignore[arg-type]
+
+
+def _is_file_object(dst: object) -> bool:
+    return hasattr(dst, "write") and not isinstance(dst, (str, bytes, os.PathLike))
+
+
+def _write_to(fh: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` to a binary file object (a text one is refused before anything is written)."""
+    if isinstance(fh, io.TextIOBase):
+        raise ImageWriteError("the file object is opened in text mode; open it in binary mode ('wb'), or pass an io.BytesIO")
+    try:
+        fh.write(data)
+    except TypeError as exc:  # a text stream that is no io.TextIOBase
+        raise ImageWriteError(f"cannot write bytes to the file object ({exc}); open it in binary mode") from exc
+
+
+def save_sheet(sheet: np.ndarray, dst: str | os.PathLike | BinaryIO, *, quality: int = 95, format: str | None = None) -> Path | None:
+    """Write a print sheet (JPEG with :data:`SHEET_DPI` in its header, or any format minface writes).
+
+    ``dst`` is a path (written atomically; the format from its extension unless
+    ``format`` is given) or a binary file object (JPEG unless ``format`` is given).
+    """
+    fmt = _save_format(format or ("JPEG" if _is_file_object(dst) else None), None if _is_file_object(dst) else dst)  # type: ignore[arg-type]
     data = jpeg_bytes(sheet, SHEET_DPI, quality)[0] if fmt == "JPEG" else encode_image(sheet, fmt, quality=quality)
-    atomic_write(path, data)
-    return Path(path)
+    if _is_file_object(dst):
+        _write_to(dst, data)  # type: ignore[arg-type]
+        return None
+    atomic_write(dst, data)  # type: ignore[arg-type]
+    return Path(dst)  # type: ignore[arg-type]

@@ -36,11 +36,16 @@ metadata is reported, never fatal.
     keeps its duration, disposal and transparency, and the loop count is kept.
     Comment, plain-text and other application extensions (XMP, ICC) are dropped.
 
-* **TIFF, BMP, HEIF/HEIC and AVIF are re-encoded** from the decoded pixels with
-  nothing else (TIFF with lossless deflate, BMP as is, HEIF and AVIF lossy at
-  ``quality``). Reduced-resolution TIFF pages (thumbnails) are dropped; of a HEIF
-  file only the primary image is kept (no thumbnails, depth maps or bursts).
-  Re-encoded images are 8 bits per channel.
+* **HEIF/HEIC and AVIF are rewritten losslessly** too: the primary image (and
+  any other top-level image, with its tiles and alpha) keeps its coded data,
+  less the NAL units and OBUs that can carry text; Exif and XMP items,
+  thumbnails, depth and gain maps are dropped (see :mod:`minface.metadata._heif`).
+  A structure the rewrite does not handle (an image sequence, a protected item)
+  is re-encoded at ``quality`` instead, and the report's ``notes`` say so.
+
+* **TIFF and BMP are re-encoded** from the decoded pixels with nothing else
+  (TIFF with lossless deflate, BMP as is). Reduced-resolution TIFF pages
+  (thumbnails) are dropped. Re-encoded images are 8 bits per channel.
 
 * **Orientation** (``keep_orientation=True``, the default): a non-upright photo
   keeps its orientation as a minimal EXIF block that holds only the Orientation
@@ -48,8 +53,9 @@ metadata is reported, never fatal.
   the tag says nothing about the photographer. With ``keep_orientation=False`` the
   orientation is applied to the pixels instead and no EXIF is written; for JPEG
   and lossy WebP that means re-encoding (with the original JPEG quantization
-  tables, to limit the loss). Formats that are re-encoded anyway (TIFF, BMP,
-  HEIF, AVIF) always get the orientation applied to their pixels. The
+  tables, to limit the loss). A HEIF or AVIF keeps its ``irot``/``imir``
+  rotation in the lossless rewrite; formats that are re-encoded anyway (TIFF,
+  BMP) always get the orientation applied to their pixels. The
   orientation read is the one :func:`minface.load_image` and
   ``PIL.ImageOps.exif_transpose`` use (EXIF, else XMP ``tiff:Orientation``).
 

@@ -11,7 +11,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from .. import images as _images
+from ..io import decode as _images
+from ..io.atomic import atomic_write
 from ..errors import CorruptImageError, ImageError, ImageWriteError, MetadataError, MissingDependencyError, UnsupportedImageError
 from ._binary import _Malformed, _u32le
 from ._gif import _gif_layout, _inspect_gif, _rewrite_gif
@@ -162,8 +163,8 @@ def strip_bytes(
 
 
 def strip(
-    src: str | os.PathLike,
-    dst: str | os.PathLike,
+    src: MetadataSource,
+    dst: str | os.PathLike | None = None,
     *,
     keep_orientation: bool = True,
     icc: IccPolicy = "clean",
@@ -177,12 +178,14 @@ def strip(
 
     Parameters
     ----------
-    src : path
+    src : path, bytes or binary file object
         The image file; never modified unless ``in_place`` (and then only replaced
-        atomically once the clean file is complete).
+        atomically once the clean file is complete). For bytes in and bytes out
+        (an app backend), use :func:`strip_bytes`.
     dst : path
         Where to write; written atomically (temporary file in the same folder,
-        fsync, rename). Its folder must exist.
+        fsync, rename). Its folder must exist. Required: without it a
+        :class:`TypeError` points to :func:`strip_bytes`.
     keep_orientation : bool
         True (default): keep a non-upright orientation as an EXIF block holding only
         the Orientation tag, so the rewrite stays lossless. False: apply it to the
@@ -220,6 +223,8 @@ def strip(
         The source cannot be read as an image.
     ImageWriteError
         The output cannot be written.
+    TypeError
+        No ``dst``: ``strip`` writes a file; :func:`strip_bytes` returns the clean bytes.
 
     Examples
     --------
@@ -232,23 +237,34 @@ def strip(
     >>> sorted(report.removed_kinds), inspect(dst).clean
     (['comment'], True)
     """
-    src_path, dst_path = Path(os.fspath(src)), Path(os.fspath(dst))
-    try:
-        same = src_path.resolve() == dst_path.resolve() or (
-            os.path.exists(dst_path) and os.path.exists(src_path) and os.path.samefile(src_path, dst_path)
+    if dst is None:
+        raise TypeError(
+            "minface.strip(src, dst) writes a file and needs dst; for the bytes of an image use "
+            "minface.strip_bytes(data), which returns (clean_bytes, report)"
         )
-    except OSError as exc:  # a destination the file system cannot name (too long, a file as a folder)
-        raise ImageWriteError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
+    if not isinstance(dst, (str, os.PathLike)):
+        raise TypeError(f"dst must be a path, got {type(dst).__name__}; for bytes out use minface.strip_bytes(data)")
+    is_path = isinstance(src, (str, os.PathLike))
+    dst_path = Path(os.fspath(dst))
+    same = False
+    if is_path:
+        src_path = Path(os.fspath(src))  # type: ignore[arg-type]
+        try:
+            same = src_path.resolve() == dst_path.resolve() or (
+                os.path.exists(dst_path) and os.path.exists(src_path) and os.path.samefile(src_path, dst_path)
+            )
+        except OSError as exc:  # a destination the file system cannot name (too long, a file as a folder)
+            raise ImageWriteError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
     if same and not in_place:
         raise MetadataError(f"{dst}: the destination is the source; pass in_place=True to replace it")
     if icc not in ("clean", "drop"):
         raise ValueError(f"icc must be 'clean' or 'drop', got {icc!r}")
-    data, name = _read_source(src_path)
+    data, name = _read_source(src_path if is_path else src)
     out, report = _strip(data, name, keep_orientation, icc, verify, max_pixels, quality)
     mode = None
     if same:
         mode = src_path.stat().st_mode & 0o7777
-    _images.atomic_write(dst_path, out, mode=mode, root=output_root)
+    atomic_write(dst_path, out, mode=mode, root=output_root)
     return _replace_dst(report, os.fspath(dst_path))
 
 

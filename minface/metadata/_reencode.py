@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .. import images as _images
+from ..io import decode as _images
+from ..io import encode as _encode
 from ..errors import CorruptImageError, DecompressionBombError, ImageError, ImageWriteError, MetadataError
 from ._icc import _icc_decision
 from ._source import _open_image
@@ -119,9 +120,9 @@ def _reencode(
     if len(frames) > 1 and fmt in ("GIF", "WEBP", "PNG", "AVIF"):
         kw.update(duration=durations, loop=loop)
     digests = [_digest(f) for f in frames]
-    frames = _images._HandedOver(frames)  # the encoder frees each frame once converted
+    frames = _encode._HandedOver(frames)  # the encoder frees each frame once converted
     try:
-        out = _images.encode_image(frames, out_fmt, **kw)
+        out = _encode.encode_image(frames, out_fmt, **kw)
     except ImageWriteError as exc:
         raise ImageWriteError(f"{name}: {exc}") from exc
     return out, state, notes, digests

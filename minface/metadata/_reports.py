@@ -90,6 +90,18 @@ class MetadataReport:
         Everything found, in file order.
     warnings : tuple of str
         Damaged metadata and other oddities (never fatal to inspect).
+
+    Examples
+    --------
+    >>> import io, numpy as np, minface
+    >>> from PIL import Image
+    >>> buf = io.BytesIO()
+    >>> Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buf, "JPEG", comment=b"Alice's phone")
+    >>> report = minface.inspect(buf.getvalue())
+    >>> report.clean, [i.kind for i in report.sensitive], report.to_dict()["image_size"]
+    (False, ['comment'], [8, 8])
+    >>> print(report.to_text().splitlines()[0])
+    <bytes>: JPEG 8x8, 648 bytes, 1 item to remove
     """
 
     source: str
@@ -185,6 +197,17 @@ class StripReport:
         None when not verified.
     notes : tuple of str
         Anything worth knowing (a missing EOI added, frames dropped, ...).
+
+    Examples
+    --------
+    >>> import io, numpy as np, minface
+    >>> from PIL import Image
+    >>> buf = io.BytesIO()
+    >>> Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buf, "JPEG", comment=b"Alice's phone")
+    >>> clean, report = minface.strip_bytes(buf.getvalue())
+    >>> print(report.to_text())
+    <bytes> -> <bytes>: JPEG lossless, 648 -> 631 bytes, pixels identical
+      removed: comment (17 B)
     """
 
     source: str

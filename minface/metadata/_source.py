@@ -8,7 +8,7 @@ from typing import IO, Union
 
 from PIL import Image
 
-from .. import images as _images
+from ..io import decode as _images
 from ..errors import ImageError, UnsupportedImageError
 from ..media import HEAD_BYTES, image_format
 

@@ -7,7 +7,7 @@ Everything that touches a container goes through here:
 * :func:`open_input` opens a file with the demuxer of the format minface sniffed
   from its content (never FFmpeg's own guess, so a file that looks like an MP4
   cannot be read as a playlist), reading local files only;
-* :func:`rotation` reads a frame's display matrix, :func:`upright` applies it;
+* :func:`display` reads a frame's display matrix (rotation and mirroring), :func:`upright` applies it;
 * :func:`leftovers` lists what a video still carries that could identify
   someone (tags, chapters, subtitle, data and attachment streams, a rotation):
   what ``minface verify`` reports for a video.
@@ -32,6 +32,8 @@ __all__ = [
     "open_input",
     "VideoInfo",
     "rotation",
+    "display",
+    "Display",
     "upright",
     "leftovers",
     "DEMUXERS",
@@ -39,6 +41,8 @@ __all__ = [
     "DEFAULT_MAX_VIDEO_SECONDS",
     "VideoLimitError",
     "CorruptVideoError",
+    "AudioOnlyError",
+    "AUDIO_ONLY_REASON",
 ]
 
 from .._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
@@ -68,6 +72,14 @@ class VideoLimitError(MinfaceError, ValueError):
 
 class CorruptVideoError(MinfaceError, OSError):
     """A video cannot be decoded to its end (truncated, damaged, or no video stream)."""
+
+
+class AudioOnlyError(CorruptVideoError):
+    """A video container holding sound only (``.m4a``, ``.mka``, an audio-only ``.webm``): skipped like an MP3."""
+
+
+#: The ``reason`` of the ``skipped`` record of a sound-only file.
+AUDIO_ONLY_REASON = "audio only (no video stream)"
 
 
 def available() -> bool:
@@ -124,6 +136,8 @@ def open_input(path: str | os.PathLike, fmt: str | None) -> tuple[Any, Any, Vide
     try:
         stream = _main_video(container)
         if stream is None:
+            if container.streams.audio:
+                raise AudioOnlyError(f"{name}: {AUDIO_ONLY_REASON}")
             raise CorruptVideoError(f"{name}: no video stream")
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
@@ -172,35 +186,110 @@ def _ffmpeg_reason(exc: BaseException) -> str:
     return str(text).rstrip(".")
 
 
+@dataclass(frozen=True)
+class Display:
+    """How a frame is shown, from its display matrix: transposed, then mirrored left-right and/or upside down.
+
+    The 3x3 display matrix ``[[a, b, u], [c, d, v], [x, y, w]]`` maps a stored
+    pixel ``(x, y)`` (y down) to ``(a x + c y, b x + d y)`` on screen. Every
+    quarter turn, mirrored or not, is one of eight such maps: a transpose when
+    ``b`` and ``c`` carry the matrix, then a flip of each screen axis whose
+    coefficient is negative. This is what FFmpeg's ``autorotate`` applies
+    (``transpose``, ``hflip``, ``vflip``); a matrix between quarter turns is taken
+    to the nearest one.
+
+    >>> d = Display.from_matrix((0, 1, -1, 0))  # a phone's portrait video
+    >>> d.rotation, d.mirrored, d.apply(np.arange(6).reshape(2, 3)).tolist()
+    (270, False, [[3, 0], [4, 1], [5, 2]])
+    >>> m = Display.from_matrix((-1, 0, 0, 1))  # mirrored left-right: not a half turn
+    >>> m.rotation, m.mirrored, m.apply(np.arange(6).reshape(2, 3)).tolist()
+    (0, True, [[2, 1, 0], [5, 4, 3]])
+    """
+
+    transpose: bool = False
+    hflip: bool = False
+    vflip: bool = False
+
+    @classmethod
+    def from_matrix(cls, abcd: tuple[float, float, float, float]) -> Display:
+        """The display of the 2x2 part ``(a, b, c, d)`` of a display matrix (any scale)."""
+        a, b, c, d = (float(v) for v in abcd)
+        if abs(a) + abs(d) >= abs(b) + abs(c):
+            return cls(False, a < 0, d < 0)
+        return cls(True, c < 0, b < 0)
+
+    def apply(self, pixels: np.ndarray) -> np.ndarray:
+        """``pixels`` (rows, columns[, channels]) as shown on screen."""
+        out = pixels
+        if self.transpose:
+            out = out.swapaxes(0, 1)
+        if self.hflip:
+            out = out[:, ::-1]
+        if self.vflip:
+            out = out[::-1]
+        return np.ascontiguousarray(out) if out is not pixels else pixels
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether the picture is shown mirrored (the matrix's determinant is negative)."""
+        return self.transpose ^ self.hflip ^ self.vflip
+
+    @property
+    def rotation(self) -> int:
+        """Counter-clockwise degrees (0, 90, 180, 270) of the turn, after a left-right mirror when :attr:`mirrored`."""
+        probe = np.arange(6).reshape(2, 3)
+        shown = self.apply(probe)
+        for k in range(4):
+            turned = np.rot90(probe, k)
+            if self.mirrored:
+                turned = turned[:, ::-1]
+            if turned.shape == shown.shape and (turned == shown).all():
+                return 90 * k
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of a ``width`` x ``height`` frame as shown."""
+        return (height, width) if self.transpose else (width, height)
+
+    def __bool__(self) -> bool:
+        return self.transpose or self.hflip or self.vflip
+
+
+UPRIGHT = Display()
+
+
+def display(frame: Any) -> Display:
+    """How ``frame`` is shown: its display matrix (side data) decoded exactly, mirroring included."""
+    try:
+        for sd in frame.side_data:
+            if "DISPLAYMATRIX" in str(getattr(sd, "type", "")).upper():
+                m = struct.unpack("<9i", bytes(sd)[:36])
+                if any(m[:2]) or any(m[3:5]):
+                    return Display.from_matrix((m[0], m[1], m[3], m[4]))
+    except Exception:  # noqa: BLE001 - no readable matrix: shown as stored
+        pass
+    return UPRIGHT
+
+
 def rotation(frame: Any) -> int:
     """Counter-clockwise degrees (0, 90, 180, 270) the display matrix of ``frame`` turns it by.
 
     Phones store portrait videos as landscape frames with a matrix that turns
-    them by -90 degrees (90 clockwise); players apply it, so must minface.
+    them by -90 degrees (90 clockwise); players apply it, so must minface. A
+    mirrored matrix also flips the frame: see :func:`display`.
     """
-    value = getattr(frame, "rotation", None)
-    if value is None:  # older PyAV: read the matrix from the side data
-        value = 0.0
-        try:
-            for sd in frame.side_data:
-                if "DISPLAYMATRIX" in str(getattr(sd, "type", "")).upper():
-                    m = struct.unpack("<9i", bytes(sd)[:36])
-                    sx = np.hypot(m[0], m[3])
-                    sy = np.hypot(m[1], m[4])
-                    if sx and sy:
-                        value = -np.degrees(np.arctan2(m[1] / sy, m[0] / sx))
-        except Exception:  # noqa: BLE001 - no readable matrix: no rotation
-            value = 0.0
-    return int(round(float(value) / 90.0)) * 90 % 360
+    return display(frame).rotation
 
 
-def upright(pixels: np.ndarray, degrees: int) -> np.ndarray:
-    """``pixels`` turned counter-clockwise by ``degrees`` (a multiple of 90), as players show them.
+def upright(pixels: np.ndarray, degrees: int | Display) -> np.ndarray:
+    """``pixels`` as players show them: turned counter-clockwise by ``degrees`` (a multiple of 90), or by a :class:`Display`.
 
     >>> a = np.arange(6).reshape(2, 3)
     >>> upright(a, 270).tolist()  # a phone's portrait video: turned 90 degrees clockwise
     [[3, 0], [4, 1], [5, 2]]
     """
+    if isinstance(degrees, Display):
+        return degrees.apply(pixels)
     k = (degrees // 90) % 4
     return np.ascontiguousarray(np.rot90(pixels, k)) if k else pixels
 
@@ -255,8 +344,11 @@ def leftovers(path: str | os.PathLike, fmt: str | None = None) -> list[str]:
             else:
                 found.append(f"{kind} stream")
         for frame in container.decode(stream):
-            if rotation(frame):
+            shown = display(frame)
+            if shown.rotation:
                 found.append("rotation")
+            if shown.mirrored:
+                found.append("mirroring")
             break
     finally:
         container.close()

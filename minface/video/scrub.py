@@ -4,10 +4,12 @@ Three threads overlap: one decodes (and turns each frame upright by its
 display matrix), the calling thread detects faces in batches of frames
 (:meth:`minface.Detector.detect_batch`, so ``device="cuda"`` keeps the GPU
 busy) and paints them, one encodes. Frames pass between them through small
-bounded queues, and the painting waits in a window of ``lookback`` frames, so
-that a frame is painted only once the detections of the frames after it are
-known (:mod:`minface.video.tracking`). Memory is a few dozen frames, whatever
-the video's length.
+queues bounded by bytes, and the painting waits in a window of ``lookback``
+frames, so that a frame is painted only once the detections of the frames after
+it are known (:mod:`minface.video.tracking`). Frames wait as I420 (half the
+bytes of RGB; :mod:`minface.video.frames`), so memory is the window and a few
+hundred megabytes of queues, whatever the video's length; ``max_pixels`` is
+checked on every decoded frame, not only on the size the container declares.
 
 The output is written fresh, never copied from the input:
 
@@ -35,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import os
-import queue
 import stat
 import threading
 import time
@@ -50,7 +51,7 @@ import numpy as np
 from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
-from ..pipeline import OutputExistsError, ScrubResult
+from ..results import OutputExistsError, ScrubResult, text_mode as _text_mode
 from .container import (
     DEFAULT_MAX_VIDEO_PIXELS,
     DEFAULT_MAX_VIDEO_SECONDS,
@@ -58,9 +59,10 @@ from .container import (
     VideoLimitError,
     open_input,
     require_av,
-    rotation,
-    upright,
+    UPRIGHT,
+    display,
 )
+from .frames import STOPPED, ByteQueue, decoded_i420, i420_size, i420_to_rgb, rgb_to_i420
 from .tracking import SceneCuts, Tracker
 
 __all__ = ["scrub_video", "VideoScrubResult", "DEFAULT_VIDEO_QUALITY", "DEFAULT_VIDEO_MIN_FACE", "AUDIO_COPY", "video_detector"]
@@ -71,6 +73,22 @@ DEFAULT_VIDEO_QUALITY = 20
 AUDIO_COPY = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "flac", "alac"})
 #: x264 speed preset: fast enough to keep up with detection on a CPU, with little loss in size.
 X264_PRESET = "veryfast"
+#: With ``turned``, the orientation vote runs on every this many frames; the frames between are
+#: searched in full in the orientations the last vote chose (see :meth:`minface.Detector.detect_frames`).
+VOTE_EVERY = 4
+#: Bytes of frames each queue between the threads holds at most (one frame always fits).
+QUEUE_BYTES = 64 << 20
+#: Bytes of RGB frames searched in one detection call at most (``batch`` frames, fewer when they are large).
+BATCH_BYTES = 96 << 20
+#: Bytes of frames the painting window holds: past it, frames are painted with fewer frames after them known
+#: (at least one), so very large frames are tracked backwards over fewer frames than ``lookback``.
+WINDOW_BYTES = 192 << 20
+#: Bytes the decoder's and the encoder's threads may hold in frames: fewer threads for larger frames.
+CODEC_BYTES = 384 << 20
+#: Frames larger than this (pixels) are encoded without B-frames or lookahead, which hold many frames.
+LEAN_ENCODE_PIXELS = 3840 * 2160
+#: RGB frames larger than this (bytes) send one tile per inference to the model.
+BATCH_TILES_BYTES = 8 << 20
 
 _END = object()
 
@@ -95,14 +113,17 @@ class VideoScrubResult(ScrubResult):
     bridged: int = 0
     scene_cuts: int = 0
     rotation: int = 0
+    mirrored: bool = False
     audio: str = "none"  # "none" (the input has none), "dropped" or "kept"
+    #: ``documents=True`` / ``text="all"``: frames searched for text and regions painted per kind
+    documents: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class _Item:
     index: int
     pts: int
-    pixels: np.ndarray
+    pixels: np.ndarray  # I420, as shown (see :mod:`minface.video.frames`)
     audio: list = field(default_factory=list)
 
 
@@ -111,24 +132,18 @@ class _Failure:
         self.exc = exc
 
 
-def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
+def _bytes(item: Any) -> int:
+    return int(item.pixels.nbytes) if isinstance(item, _Item) else 0
+
+
+def _put(q: ByteQueue, item: Any, stop: threading.Event) -> bool:
     """Put ``item`` unless the pipeline is stopping (returns False then)."""
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.2)
-            return True
-        except queue.Full:
-            continue
-    return False
+    return q.put(item, stop)
 
 
-def _get(q: queue.Queue, stop: threading.Event, other: threading.Thread | None = None) -> Any:
-    while True:
-        try:
-            return q.get(timeout=0.2)
-        except queue.Empty:
-            if stop.is_set() or (other is not None and not other.is_alive() and q.empty()):
-                return _Failure(MinfaceError("the video pipeline stopped"))
+def _get(q: ByteQueue, stop: threading.Event, other: threading.Thread | None = None) -> Any:
+    item = q.get(stop, other)
+    return _Failure(MinfaceError("the video pipeline stopped")) if item is STOPPED else item
 
 
 def scrub_video(
@@ -154,6 +169,10 @@ def scrub_video(
     overwrite: bool = False,
     output_root: str | os.PathLike | None = None,
     format: str | None = None,
+    turned: bool = True,
+    documents: bool = False,
+    text: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     """Write a copy of the video ``src`` to ``dst`` (an MP4) with every face destroyed in every frame.
 
@@ -162,10 +181,11 @@ def scrub_video(
     src : path
         MP4, MOV, M4V, MKV, WebM, AVI (and other containers FFmpeg reads).
     dst : path
-        The output MP4 file (H.264, yuv420p). Its folder must exist or lie below ``output_root``.
+        The output MP4 file (H.264, yuv420p), named ``.mp4`` (any other name is refused:
+        a ``.jpg`` holding a video misleads every tool). Its folder must exist or lie below ``output_root``.
     detector : minface.Detector, optional
-        A detector to reuse (it searches the frames upright only: the rotation
-        is applied first). Default: one for ``preset`` and ``min_face``.
+        A detector to reuse (its own ``turned`` setting is not used: see
+        ``turned``). Default: one for ``preset`` and ``min_face``.
     min_face : float, optional
         Smallest face searched, in pixels; default :data:`DEFAULT_VIDEO_MIN_FACE`.
     method, shape, pad, color, blocks, strength
@@ -187,6 +207,16 @@ def scrub_video(
         The output folder: missing folders below it are created, none may be a link.
     format : str, optional
         The container format as :func:`minface.media.sniff` names it (default: sniffed).
+    documents, text
+        As for :func:`minface.scrub`: documents (``text="all"``: every text region)
+        are searched every ``text_every`` frames (and at every scene cut), and each
+        frame gets the regions of the searches just before and just after it.
+    turned : bool
+        Frames are first shown as players show them (the display matrix: rotation
+        and mirroring); with ``turned`` (default) they are also searched turned by
+        90, 180 and 270 degrees, for a video whose matrix was lost or is wrong: the
+        orientation vote runs every :data:`VOTE_EVERY` frames and the frames between
+        are searched in the orientations it chose. ``False``: upright only.
 
     Raises
     ------
@@ -211,6 +241,8 @@ def scrub_video(
         raise ValueError(f"video_quality must be 0-51 (an H.264 CRF), got {quality}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
+    if os.path.splitext(os.fspath(dst))[1].lower() != ".mp4":
+        raise ImageWriteError(f"{os.fspath(dst)}: a video is written as an MP4 file; give an output name ending in .mp4")
     _check_destination(src, dst, overwrite)
     if format is None:
         from ..media import classify, read_head
@@ -224,8 +256,8 @@ def scrub_video(
         format = kind.format
     if detector is None:
         detector = video_detector(preset, min_face)
-    elif getattr(detector, "turned", False):
-        detector = copy.copy(detector)  # frames are upright: the turned search would only cost time
+    elif not turned and getattr(detector, "turned", False):
+        detector = copy.copy(detector)  # upright frames only
         detector.turned = False
 
     container, stream, info = open_input(name, format)
@@ -245,7 +277,8 @@ def scrub_video(
             av, container, stream, info, name, tmp, detector,
             style=dict(method=method, shape=shape, pad=pad, color=color, blocks=blocks, strength=strength),
             quality=quality, keep_audio=keep_audio, max_seconds=max_seconds, batch=batch,
-            max_gap=max_gap, lookback=lookback,
+            max_gap=max_gap, lookback=max(lookback, text_every), turned=turned, max_pixels=max_pixels,
+            text_mode=_text_mode(documents, text), text_every=max(1, text_every),
         )
         os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
@@ -265,7 +298,7 @@ def scrub_video(
 
 
 def video_detector(preset: str = "balanced", min_face: float | None = None, **options: Any) -> Any:
-    """The detector videos get by default: upright frames only, faces from :data:`DEFAULT_VIDEO_MIN_FACE` px.
+    """The detector videos get by default: faces from :data:`DEFAULT_VIDEO_MIN_FACE` px (orientations: see :func:`scrub_video`).
 
     ``options``: the other arguments of :class:`minface.Detector` (``threshold``,
     ``backend``, ``device``, ``threads``).
@@ -342,26 +375,36 @@ def _run(
     batch: int,
     max_gap: int,
     lookback: int,
+    turned: bool,
+    max_pixels: int | None,
+    text_mode: str | None = None,
+    text_every: int = 5,
 ) -> VideoScrubResult:
     from ..redact import redact
 
     stop = threading.Event()
-    q_in: queue.Queue = queue.Queue(maxsize=2 * batch)
-    q_out: queue.Queue = queue.Queue(maxsize=4)
+    q_in = ByteQueue(QUEUE_BYTES, 2 * batch, _bytes)
+    q_out = ByteQueue(QUEUE_BYTES, 4, _bytes)
     tb = info.time_base
     audio_in = container.streams.audio[0] if (keep_audio and container.streams.audio) else None
     copy_audio = audio_in is not None and audio_in.codec_context.name in AUDIO_COPY
-    state: dict[str, Any] = {"rotation": 0, "frames": 0}
+    state: dict[str, Any] = {"display": UPRIGHT, "frames": 0}
 
     def reader() -> None:
         try:
             stream.thread_type = "AUTO"
+            stream.codec_context.thread_count = _threads(info.width, info.height)
             index = 0
             last_pts: int | None = None
             step = max(1, int(round(1 / (float(tb) * (info.fps or 30.0)))))
             pending_audio: list = []
-            streams = [stream] + ([audio_in] if audio_in is not None else [])
-            for packet in container.demux(*streams):
+            others_end = None  # where the packets of the other streams end (seconds)
+            last_duration = 0
+            for packet in container.demux():  # every stream, to know where the file's content ends
+                if packet.stream is not stream:
+                    others_end = _packet_end(packet, others_end)
+                    if packet.stream is not audio_in:
+                        continue
                 if packet.stream.type == "audio":
                     if packet.dts is None:
                         continue
@@ -371,15 +414,22 @@ def _run(
                         pending_audio.extend(packet.decode())
                     continue
                 for frame in packet.decode():
+                    if max_pixels is not None and frame.width * frame.height > max_pixels:
+                        raise VideoLimitError(
+                            f"{name}: frame {index} is {frame.width}x{frame.height} = {frame.width * frame.height:,} "
+                            f"pixels, over max_pixels={max_pixels:,} (raise the limit to scrub it)"
+                        )
                     if index == 0:
-                        state["rotation"] = rotation(frame)
+                        state["display"] = display(frame)
                     pts = frame.pts if frame.pts is not None else (0 if last_pts is None else last_pts + step)
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # an encoder needs increasing times
                     last_pts = pts
+                    last_duration = int(getattr(frame, "duration", None) or 0)
                     if max_seconds is not None and float((pts - (stream.start_time or 0)) * tb) > max_seconds:
                         raise VideoLimitError(f"{name}: longer than max_seconds={max_seconds:,.0f} (raise the limit to scrub it)")
-                    pixels = upright(frame.to_ndarray(format="rgb24"), state["rotation"])
+                    pixels = decoded_i420(frame, state["display"], name)
+                    del frame
                     item = _Item(index, pts, pixels, pending_audio)
                     pending_audio = []
                     index += 1
@@ -387,6 +437,10 @@ def _run(
                         return
             if audio_in is not None and not copy_audio:
                 pending_audio.extend(audio_in.codec_context.decode(None))  # the decoder's last frames
+            video_end = None  # where the last decoded frame ends: a damaged last packet decodes to nothing
+            if last_pts is not None:
+                video_end = float((last_pts + last_duration) * tb) if last_duration > 0 else float(last_pts * tb) + 1 / (info.fps or 30.0)
+            _check_complete(name, info, container, stream, index, video_end, others_end)
             state["frames"] = index
             state["tail_audio"] = pending_audio
             _put(q_in, _END, stop)
@@ -404,11 +458,12 @@ def _run(
                 if item is _END:
                     break
                 if out is None:
-                    out, vs, a_out = _open_output(av, tmp, item.pixels, info, quality, audio_in, copy_audio)
+                    out, vs, a_out = _open_output(av, tmp, i420_size(item.pixels), info, quality, audio_in, copy_audio)
                 _mux_audio(out, a_out, item.audio, copy_audio)
-                h, w = item.pixels.shape[:2]
-                pixels = item.pixels[: h - h % 2, : w - w % 2]
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+                frame = av.VideoFrame.from_ndarray(item.pixels, format="yuv420p")
+                item.pixels = None  # type: ignore[assignment]
+                if (frame.width, frame.height) != (vs.width, vs.height):  # the stream changed its frame size
+                    frame = frame.reformat(width=vs.width, height=vs.height)
                 frame.pts = item.pts
                 frame.time_base = tb
                 for p in vs.encode(frame):
@@ -442,27 +497,94 @@ def _run(
     tracker = Tracker(max_gap=max_gap, lookback=lookback)
     cuts = SceneCuts()
     window: deque[_Item] = deque()
+    held = [0]  # bytes of the frames in the window
     counts: list[int] = []
     stats = {"bridged": 0}
     detector_name = [None]
 
+    texts: dict[int, Any] = {}  # frame index -> TextResult, for the frames searched for text
+    text_kinds: dict[str, int] = {}
+
+    def text_regions(item: _Item) -> list:
+        """The text regions of the searches just before and just after this frame (older searches dropped)."""
+        before = max((k for k in texts if k <= item.index), default=None)
+        after = min((k for k in texts if k > item.index), default=None)
+        regions = []
+        if before is not None:
+            regions += texts[before].regions
+        if after is not None and after - item.index < text_every:
+            regions += texts[after].regions
+        for k in [k for k in texts if before is not None and k < before]:
+            del texts[k]
+        return regions
+
     def emit(item: _Item) -> None:
         boxes, kinds = tracker.boxes(item.index)
-        if len(boxes):
-            redact(item.pixels, boxes, copy=False, **style)
+        regions = text_regions(item) if text_mode is not None else []
+        if len(boxes) or regions:
+            rgb = i420_to_rgb(item.pixels)
+            if len(boxes):
+                redact(rgb, boxes, copy=False, **style)
+            if regions:
+                from ..documents.finder import TextResult
+                from ..documents.paint import paint_text
+
+                paint_text(rgb, TextResult(regions), **{k: style[k] for k in ("method", "color", "blocks", "strength")})
+            item.pixels = rgb_to_i420(rgb)
+            del rgb
         counts.append(len(boxes))
         stats["bridged"] += sum(k != "detected" for k in kinds)
         tracker.release(item.index + 1)
         if not _put(q_out, item, stop):
             raise _writer_error(state, name)
 
+    voted: list[Any] = [None]  # the orientations the last vote chose
+
+    def search(items: list[_Item], rgb: list[np.ndarray]) -> list[Any]:
+        # tiles per inference: the model's activations for a batch of large tiles outweigh the frames
+        tiles = batch if max(px.nbytes for px in rgb) <= BATCH_TILES_BYTES else 1
+        if not turned or not hasattr(detector, "detect_frames"):  # a detector of its own: as it searches
+            return detector.detect_batch(rgb, batch=tiles)
+        votes = [i for i, it in enumerate(items) if it.index % VOTE_EVERY == 0 or voted[0] is None and i == 0]
+        found: list[Any] = [None] * len(items)
+        if votes:
+            faces, chosen = detector.detect_frames([rgb[i] for i in votes], [None] * len(votes), batch=tiles)
+            for i, f in zip(votes, faces):
+                found[i] = f
+            plan = dict(zip(votes, chosen))
+        else:
+            plan = {}
+        rest, orient = [], []
+        for i in range(len(items)):
+            if i in plan:
+                voted[0] = plan[i]
+            elif found[i] is None:
+                rest.append(i)
+                orient.append(voted[0])
+        if rest:
+            faces, _ = detector.detect_frames([rgb[i] for i in rest], orient, batch=tiles)
+            for i, f in zip(rest, faces):
+                found[i] = f
+        return found
+
     def detect(items: list[_Item]) -> None:
-        found = detector.detect_batch([it.pixels for it in items], batch=batch)
-        for it, faces in zip(items, found):
+        rgb = [i420_to_rgb(it.pixels) for it in items]
+        found = search(items, rgb)
+        for it, faces, px in zip(items, found, rgb):
             detector_name[0] = faces.detector
-            tracker.update(it.index, faces.xyxy, cut=cuts(it.pixels))
+            cut = cuts(px)
+            tracker.update(it.index, faces.xyxy, cut=cut)
+            if text_mode is not None and (it.index % text_every == 0 or cut):
+                from ..documents.finder import shared_finder
+
+                res = shared_finder().find(px, text_mode, portraits=lambda crop: detector(crop).xyxy)
+                texts[it.index] = res
+                text_kinds["frames_searched"] = text_kinds.get("frames_searched", 0) + 1
+                for kind, count in res.kinds().items():
+                    text_kinds[kind] = text_kinds.get(kind, 0) + count
             window.append(it)
-            while len(window) > lookback:
+            held[0] += it.pixels.nbytes
+            while len(window) > lookback or (len(window) > 1 and held[0] > WINDOW_BYTES):
                 emit(window.popleft())
 
     try:
@@ -474,7 +596,7 @@ def _run(
             if item is _END:
                 break
             pending.append(item)
-            if len(pending) >= batch:
+            if len(pending) >= batch or len(pending) * item.pixels.nbytes * 2 >= BATCH_BYTES:
                 detect(pending)
                 pending = []
         if pending:
@@ -493,12 +615,10 @@ def _run(
             raise CorruptVideoError(f"{name}: truncated or damaged, cannot decode ({exc})") from exc
         raise
     n = state["frames"]
-    if info.frames and n < info.frames:
-        raise CorruptVideoError(f"{name}: truncated or damaged: {n} of {info.frames} frames could be decoded")
     summary = tracker.summary()
     arr = np.asarray(counts, np.float64)
-    rot = state["rotation"]
-    h, w = (info.height, info.width) if rot in (0, 180) else (info.width, info.height)
+    shown = state["display"]
+    w, h = shown.size(info.width, info.height)
     return VideoScrubResult(
         input=name,
         output=None,
@@ -519,9 +639,72 @@ def _run(
         },
         bridged=int(stats["bridged"]),
         scene_cuts=len(tracker.cuts),
-        rotation=rot,
+        rotation=shown.rotation,
+        mirrored=shown.mirrored,
         audio="none" if not container.streams.audio else ("kept" if audio_in is not None else "dropped"),
+        documents=dict(text_kinds) if text_mode is not None else {},
     )
+
+
+def _packet_end(packet: Any, end: float | None) -> float | None:
+    """``end`` or where ``packet`` ends (seconds), whichever is later."""
+    t = packet.pts if packet.pts is not None else packet.dts
+    if t is None or packet.stream.time_base is None:
+        return end
+    here = float((t + (packet.duration or 0)) * packet.stream.time_base)
+    return here if end is None else max(end, here)
+
+
+def _check_complete(
+    name: str, info: Any, container: Any, stream: Any, frames: int, video_end: float | None, others_end: float | None
+) -> None:
+    """Raise :class:`CorruptVideoError` unless the decoded frames reach where the file says its video ends.
+
+    A file cut short (a download stopped, a Matroska file still being written, a
+    fragmented MP4 missing fragments) demuxes without an error up to the cut: only
+    the end it declares tells. The video stream's own duration is used when the
+    container has one (an MP4's track: its edit list applied, so a trimmed file is
+    complete), else the container's, against the last packet of any stream (sound
+    may run longer than the pictures). A Matroska or WebM file that declares no
+    duration at all is refused too: a finished file has one.
+    """
+    tb = stream.time_base or Fraction(1, 90000)
+    tolerance = max(0.02, 0.75 / (info.fps or 30.0))
+    if stream.duration is not None and stream.duration > 0:
+        declared = float(((stream.start_time or 0) + stream.duration) * tb)
+        seen = video_end
+    elif container.duration is not None and container.duration > 0:
+        declared = ((container.start_time or 0) + container.duration) / 1_000_000
+        seen = max((t for t in (video_end, others_end) if t is not None), default=None)
+    else:
+        if info.format in ("Matroska", "WebM"):
+            raise CorruptVideoError(
+                f"{name}: declares no duration: cut short or still being written "
+                "(a finished file has one; remux it with `ffmpeg -i IN -c copy OUT` if it is complete)"
+            )
+        if info.frames and frames < info.frames:
+            raise CorruptVideoError(f"{name}: truncated or damaged: {frames} of {info.frames} frames could be decoded")
+        return
+    if seen is None or seen < declared - tolerance:
+        got = 0.0 if seen is None else seen - float((stream.start_time or 0) * tb)
+        raise CorruptVideoError(
+            f"{name}: truncated or still being written: its video ends at {got:.2f} s of "
+            f"{declared - float((stream.start_time or 0) * tb):.2f} s declared ({frames} frames decoded)"
+        )
+
+
+
+
+def _threads(width: int, height: int) -> int:
+    """Threads of a codec for frames of ``width`` x ``height``: what :data:`CODEC_BYTES` allows (0: FFmpeg's choice).
+
+    >>> _threads(1280, 720), _threads(8192, 4352)
+    (0, 1)
+    """
+    frame = max(1, width * height * 3 // 2)
+    n = CODEC_BYTES // (8 * frame)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 0 if n >= cpus + 1 else max(1, int(n))
 
 
 def _writer_error(state: dict, name: str) -> BaseException:
@@ -534,10 +717,10 @@ def _writer_error(state: dict, name: str) -> BaseException:
 
 
 def _open_output(
-    av: Any, tmp: Path, first: np.ndarray, info: Any, quality: int, audio_in: Any, copy_audio: bool
+    av: Any, tmp: Path, size: tuple[int, int], info: Any, quality: int, audio_in: Any, copy_audio: bool
 ) -> tuple[Any, Any, Any]:
-    """A fresh MP4 with one H.264 stream (and the audio stream asked for); no tag, no metadata."""
-    h, w = first.shape[:2]
+    """A fresh MP4 with one H.264 stream of ``size`` (even) and the audio stream asked for; no tag, no metadata."""
+    w, h = size
     out = av.open(
         os.fspath(tmp), "w", format="mp4",
         container_options={"movflags": "+faststart", "fflags": "+bitexact"},
@@ -549,6 +732,9 @@ def _open_output(
     vs.time_base = info.time_base
     vs.codec_context.time_base = info.time_base
     vs.options = {"crf": str(quality), "preset": X264_PRESET}
+    if w * h > LEAN_ENCODE_PIXELS:
+        vs.options = {**vs.options, "x264-params": "bframes=0:rc-lookahead=0:sync-lookahead=0:subme=0:ref=1"}
+    vs.codec_context.thread_count = _threads(w, h)
     a_out = None
     if audio_in is not None:
         if copy_audio:

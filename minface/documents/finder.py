@@ -1,0 +1,339 @@
+"""Find text lines in a photo, read the ones that can matter, and say which are personal.
+
+:class:`TextFinder` runs the bundled PP-OCR models (:mod:`minface.documents.models`):
+
+1. the DB detector on the photo scaled to at most :attr:`TextFinder.det_side`
+   pixels a side, in the photo's own orientation: its quads follow each line at
+   whatever angle it lies (cards held at any angle, photos turned without a tag);
+2. each line is cut out along its long side, 48 pixels high, turned by 180
+   degrees when the direction classifier says it is upside down, and read by
+   the CTC recogniser (only lines long enough to hold a number or a label);
+3. :func:`minface.documents.classify.classify` names what each line holds;
+4. a line that proves a document (an ID number, a card number, an MRZ line, an
+   identity-document label) takes every line of its card or page with it (the
+   lines linked to it at less than two line heights, transitively), and the
+   card's portrait: faces found in the card's region, searched at a scale where
+   a small portrait is large enough for the face detector.
+
+The result says where each region is and what kind it is, never the text (a
+masked value at most).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from .classify import PROOF_KINDS, classify
+from .ctc import ctc_greedy
+from .db import boxes_from_map
+
+__all__ = ["TextFinder", "TextRegion", "TextResult", "find_text", "TextMode"]
+
+TextMode = Literal["documents", "all"]
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """One region: ``quad`` ``(4, 2)`` in pixels (corners along the line: start, end, end+down, start+down)."""
+
+    quad: np.ndarray
+    score: float
+    kind: str  # see minface.documents.classify.KINDS
+    masked: str | None = None
+    document: int | None = None  # index of the document (group of lines) it belongs to
+
+    @property
+    def height(self) -> float:
+        """The line's height (its short side) in pixels."""
+        return float(np.linalg.norm(self.quad[3] - self.quad[0]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: kind, quad, score, masked value (never the text)."""
+        return {"kind": self.kind, "quad": np.round(self.quad, 2).tolist(), "score": round(self.score, 4), "masked": self.masked}
+
+
+@dataclass
+class TextResult:
+    """What :meth:`TextFinder.find` found in one image."""
+
+    regions: list[TextRegion] = field(default_factory=list)
+    lines: int = 0  # text lines the detector found
+    read: int = 0  # lines recognised
+    documents: int = 0  # documents proved
+
+    def kinds(self) -> dict[str, int]:
+        """Regions per kind."""
+        out: dict[str, int] = {}
+        for r in self.regions:
+            out[r.kind] = out.get(r.kind, 0) + 1
+        return out
+
+
+def _rect(quad: np.ndarray) -> tuple[tuple[float, float], tuple[float, float], float]:
+    return cv2.minAreaRect(quad.astype(np.float32))
+
+
+class TextFinder:
+    """Text detection and recognition with the bundled models (loaded once, shared by threads).
+
+    Parameters
+    ----------
+    threads : int, optional
+        ONNX Runtime threads (default: the CPUs this process may use).
+    det_side : int
+        Longest side of the image the detector sees (smaller images are not enlarged).
+    max_lines : int
+        Most lines recognised per image (the largest, most confident first).
+    """
+
+    def __init__(self, threads: int | None = None, det_side: int = 960, max_lines: int = 60) -> None:
+        from .models import charset, text_session
+
+        self._det = text_session("det", threads)
+        self._rec = text_session("rec", threads)
+        self._cls = text_session("cls", threads)
+        self._chars = charset()
+        self.det_side = det_side
+        self.max_lines = max_lines
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ detection
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Line quads ``(n, 4, 2)`` in pixels of ``rgb`` and their scores."""
+        h, w = rgb.shape[:2]
+        s = min(1.0, self.det_side / max(h, w))
+        nh, nw = max(32, int(round(h * s / 32)) * 32), max(32, int(round(w * s / 32)) * 32)
+        small = cv2.resize(rgb[:, :, :3], (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        x = (small[:, :, ::-1].astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
+        prob = self._det.run(None, {"x": x})[0][0, 0]
+        quads, scores = boxes_from_map(prob, 1.0, 1.0)
+        if len(quads):
+            quads = (quads + 0.5) * np.array([w / nw, h / nh], np.float32)  # pixel centres to continuous coordinates
+        return quads, scores
+
+    # ------------------------------------------------------------------ recognition
+    @staticmethod
+    def _crop(rgb: np.ndarray, quad: np.ndarray, height: int = 48, max_width: int = 1600) -> np.ndarray:
+        length = float(np.linalg.norm(quad[1] - quad[0]))
+        tall = max(1.0, float(np.linalg.norm(quad[3] - quad[0])))
+        width = int(min(max_width, max(16, round(height * length / tall))))
+        dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        m = cv2.getPerspectiveTransform((quad - 0.5).astype(np.float32), dst - 0.5)
+        return cv2.warpPerspective(rgb[:, :, :3], m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    @staticmethod
+    def _blob(crops: list[np.ndarray], width: int) -> np.ndarray:
+        out = np.zeros((len(crops), 3, 48, width), np.float32)
+        for i, c in enumerate(crops):
+            if c.shape[1] > width:
+                c = cv2.resize(c, (width, 48), interpolation=cv2.INTER_AREA)
+            out[i, :, :, : c.shape[1]] = (c[:, :, ::-1].astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
+        return out
+
+    def _upright(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """Each crop turned by 180 degrees where the direction classifier is sure it is upside down."""
+        small = []
+        for c in crops:
+            w = min(192, max(1, int(round(48 * c.shape[1] / 48))))
+            small.append(cv2.resize(c, (w, 48), interpolation=cv2.INTER_AREA))
+        out = list(crops)
+        for start in range(0, len(small), 32):
+            probs = self._cls.run(None, {"x": self._blob(small[start : start + 32], 192)})[0]
+            for k, p in enumerate(probs):
+                if p[1] > 0.9 and p[1] > p[0]:
+                    out[start + k] = cv2.rotate(out[start + k], cv2.ROTATE_180)
+        return out
+
+    def read(self, rgb: np.ndarray, quads: np.ndarray) -> list[tuple[str, float]]:
+        """The text of each line (quads as :meth:`detect` gives them) and its confidence."""
+        if len(quads) == 0:
+            return []
+        crops = self._upright([self._crop(rgb, q) for q in quads])
+        out = self._recognise(crops)
+        # the direction classifier errs on short or unusual lines: an unsure reading is tried turned too
+        unsure = [i for i, (t, c) in enumerate(out) if c < 0.85]
+        if unsure:
+            again = self._recognise([cv2.rotate(crops[i], cv2.ROTATE_180) for i in unsure])
+            for i, res in zip(unsure, again):
+                if res[1] > out[i][1]:
+                    out[i] = res
+        return out
+
+    def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        order = np.argsort([c.shape[1] for c in crops])
+        out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        for start in range(0, len(order), 8):
+            idx = order[start : start + 8]
+            width = max(crops[i].shape[1] for i in idx)
+            probs = self._rec.run(None, {"x": self._blob([crops[i] for i in idx], width)})[0]
+            for i, res in zip(idx, ctc_greedy(probs, self._chars)):
+                out[i] = res
+        return out
+
+    @staticmethod
+    def _chains(quads: np.ndarray, heights: np.ndarray, idx: np.ndarray, gap: float = 3.0) -> list[list[int]]:
+        """Runs of lines on one baseline (a card number the detector split into groups), in reading order."""
+        idx = [int(i) for i in idx]
+        dirs = {i: (quads[i][1] - quads[i][0]) / max(1e-3, float(np.linalg.norm(quads[i][1] - quads[i][0]))) for i in idx}
+        nxt: dict[int, int] = {}
+        prev: set[int] = set()
+        for i in idx:
+            d, h = dirs[i], heights[i]
+            best, best_dist = None, None
+            for j in idx:
+                if j == i or j in prev or not 0.7 <= heights[j] / max(h, 1e-3) <= 1.4 or float(d @ dirs[j]) < 0.95:
+                    continue
+                v = quads[j][0] - quads[i][1]  # end of i to start of j
+                along, across = float(v @ d), abs(float(v @ np.array([-d[1], d[0]])))
+                if -0.5 * h <= along <= gap * h and across <= 0.4 * h and (best_dist is None or along < best_dist):
+                    best, best_dist = j, along
+            if best is not None:
+                nxt[i] = best
+                prev.add(best)
+        chains = []
+        for i in idx:
+            if i in prev:
+                continue
+            chain = [i]
+            while chain[-1] in nxt and len(chain) < 8:
+                chain.append(nxt[chain[-1]])
+            if len(chain) > 1:
+                chains.append(chain)
+        return chains
+
+    # ------------------------------------------------------------------ the whole search
+    def find(self, rgb: np.ndarray, text: TextMode = "documents", portraits: Any = None) -> TextResult:
+        """Regions of ``rgb`` (``(H, W, 3)`` uint8) to destroy.
+
+        ``text="documents"``: personal numbers, identity-document fields, and every
+        line of a proved document; ``"all"``: every text region (detection only).
+        ``portraits``: a callable ``rgb -> (n, 4) boxes`` searching a card region for
+        faces (default: none), whose hits are ``document_portrait`` regions.
+        """
+        if rgb.ndim == 2:
+            rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+        quads, scores = self.detect(rgb)
+        result = TextResult(lines=len(quads))
+        if len(quads) == 0:
+            return result
+        heights = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
+        lengths = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1)
+        if text == "all":
+            result.regions = [TextRegion(q, float(s), "text") for q, s in zip(quads, scores)]
+            return result
+        # lines that can hold a number or a label: at least 5 px high and about two characters long
+        cand = np.flatnonzero((heights >= 5) & (lengths >= 1.5 * heights))
+        cand = cand[np.argsort(-(scores[cand] * lengths[cand] * heights[cand]))][: self.max_lines]
+        kinds: dict[int, tuple[str, str | None]] = {}
+        texts: dict[int, str] = {}
+        for i, (txt, conf) in zip(cand, self.read(rgb, quads[cand])):
+            texts[int(i)] = txt
+            c = classify(txt)
+            if c is not None:
+                kinds[int(i)] = c
+        for chain in self._chains(quads, heights, cand):
+            c = classify("  ".join(texts[i] for i in chain))
+            if c is not None and c[0] != "document_text":
+                for i in chain:
+                    kinds[i] = c
+        result.read = len(cand)
+        groups = self._groups(quads, heights, [i for i, (k, _) in kinds.items() if k in PROOF_KINDS or k == "document_text"])
+        member: dict[int, int] = {}
+        for g, lines in enumerate(groups):
+            for i in lines:
+                member.setdefault(i, g)
+        for i in sorted(set(kinds) | set(member)):
+            kind, masked = kinds.get(i, ("document_text", None))
+            result.regions.append(TextRegion(quads[i], float(scores[i]), kind, masked, member.get(i)))
+        result.documents = len(groups)
+        if portraits is not None:
+            for g, lines in enumerate(groups):
+                for box in self._portraits(rgb, quads[lines], portraits):
+                    x0, y0, x1, y1 = box
+                    q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+                    result.regions.append(TextRegion(q, 1.0, "document_portrait", None, g))
+        return result
+
+    @staticmethod
+    def _groups(quads: np.ndarray, heights: np.ndarray, seeds: list[int], reach: float = 2.0) -> list[list[int]]:
+        """The lines of each document: seeds and every line linked to them (rects grown by ``reach`` heights meet)."""
+        n = len(quads)
+        rects = []
+        for q, h in zip(quads, heights):
+            (cx, cy), (rw, rh), a = _rect(q)
+            g = 2 * reach * float(h)
+            rects.append(((cx, cy), (rw + g, rh + g), a))
+        seen: set[int] = set()
+        groups = []
+        for s in seeds:
+            if s in seen:
+                continue
+            group, todo = [], [s]
+            seen.add(s)
+            while todo:
+                i = todo.pop()
+                group.append(i)
+                for j in range(n):
+                    if j in seen or not (0.3 <= heights[j] / max(heights[i], 1e-3) <= 3.5):
+                        continue
+                    kind, _ = cv2.rotatedRectangleIntersection(rects[i], rects[j])
+                    if kind != cv2.INTERSECT_NONE:
+                        seen.add(j)
+                        todo.append(j)
+            groups.append(sorted(group))
+        return groups
+
+    @staticmethod
+    def _portraits(rgb: np.ndarray, quads: np.ndarray, search: Any) -> list[np.ndarray]:
+        """Faces in the region of a document's lines (grown to hold a portrait beside them)."""
+        h, w = rgb.shape[:2]
+        pts = quads.reshape(-1, 2)
+        x0, y0 = pts.min(0)
+        x1, y1 = pts.max(0)
+        g = 0.6 * max(x1 - x0, y1 - y0)
+        cx0, cy0 = int(max(0, x0 - g)), int(max(0, y0 - g))
+        cx1, cy1 = int(min(w, x1 + g)), int(min(h, y1 + g))
+        if cx1 - cx0 < 16 or cy1 - cy0 < 16:
+            return []
+        crop = rgb[cy0:cy1, cx0:cx1, :3]
+        side = max(crop.shape[:2])
+        s = 1024 / side if side > 1024 else min(2.0, 640 / side)
+        if s != 1.0:
+            crop = cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        boxes = np.asarray(search(np.ascontiguousarray(crop)), np.float32).reshape(-1, 4)
+        out = []
+        for b in boxes:
+            b = b / s + np.array([cx0, cy0, cx0, cy0], np.float32)
+            bw, bh = b[2] - b[0], b[3] - b[1]
+            # a portrait photo is larger than the face in it: the whole photo goes (head, shoulders, frame)
+            out.append(np.array([b[0] - 0.45 * bw, b[1] - 0.45 * bh, b[2] + 0.45 * bw, b[3] + 0.6 * bh], np.float32))
+        return out
+
+
+_shared: dict[tuple, TextFinder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_finder(threads: int | None = None) -> TextFinder:
+    """One :class:`TextFinder` per process and thread count."""
+    key = (threads,)
+    with _shared_lock:
+        f = _shared.get(key)
+        if f is None:
+            f = _shared[key] = TextFinder(threads)
+        return f
+
+
+def find_text(image: np.ndarray, text: TextMode = "documents", *, threads: int | None = None) -> TextResult:
+    """Find the personal text in an RGB image (``(H, W, 3)`` uint8): :meth:`TextFinder.find` with a shared finder.
+
+    >>> import numpy as np
+    >>> find_text(np.full((64, 64, 3), 255, np.uint8)).regions
+    []
+    """
+    return shared_finder(threads).find(image, text)
