@@ -92,8 +92,13 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     g.add_argument(
         "--upright-only",
         action="store_true",
-        help="search images and video frames only as shown (default: also turned by 90, 180 and 270 degrees, for "
-        "photos that lost their orientation tag and videos whose display matrix is lost or wrong)",
+        help=(
+            "search images and video frames only as shown (default: also turned by 90, 180 and 270 degrees, for "
+            "photos that lost their orientation tag and videos whose display matrix is lost or wrong)"
+            if videos
+            else "search images only as shown (default: also turned by 90, 180 and 270 degrees, for photos that "
+            "lost their orientation tag)"
+        ),
     )
 
 
