@@ -969,7 +969,8 @@ def _crop_one(args: argparse.Namespace, detector, name: str, out: Path, face: st
     prog = "minface crop-id"
     if out.exists() and not args.overwrite:
         if args.json:
-            print(json.dumps({"input": name, "output": str(out), "status": "skipped", "reason": "output exists"}))
+            print(json.dumps({"input": name, "output": None, "status": "error", "reason": "output_exists",
+                              "error": f"{out} exists (pass --overwrite to replace it)"}))
         print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return EXIT_FAILED
     try:
