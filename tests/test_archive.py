@@ -82,7 +82,7 @@ def test_fifo_in_the_tree_never_blocks(tmp_path, verb):
     result = cli(*args, timeout=90)  # a read of the FIFO would block forever: the time limit fails the test
     assert result.returncode == 0, result.stderr
     if verb == "inspect":
-        recs = {Path(r["source"]).name: r for r in json.loads(result.stdout)}
+        recs = {Path(r["source"]).name: r for r in map(json.loads, result.stdout.splitlines())}
     else:
         recs = records(tmp_path / "r.jsonl")
         assert not (tmp_path / "out" / "pipe.jpg").exists()

@@ -74,6 +74,8 @@ class BatchSummary:
     failed: int = 0
     skipped: int = 0
     faces: int = 0
+    #: face tracks (one face followed through a video's frames), counted apart from the photos' faces
+    tracks: int = 0
     seconds: float = 0.0
     interrupted: bool = False
     errors: list[tuple[str, str]] = field(default_factory=list)
@@ -91,11 +93,15 @@ class BatchSummary:
             return EXIT_SIGTERM if self.signal == signal.SIGTERM else 130
         return 1 if self.failed else 0
 
-    def to_text(self) -> str:
+    def to_text(self, *, faces: bool = True) -> str:
+        """One line of totals; ``faces=False`` (a verb that does not look for faces) leaves the faces out."""
         rate = self.ok / self.seconds if self.seconds > 0 else 0.0
+        found = ""
+        if faces:
+            found = f"{self.faces} face(s)" + (f", {self.tracks} face track(s) in videos" if self.tracks else "") + "; "
         text = (
             f"{self.total} file(s): {self.ok} ok, {self.failed} failed, {self.skipped} skipped; "
-            f"{self.faces} face(s); {self.seconds:.1f} s ({rate:.2f} files/s)"
+            f"{found}{self.seconds:.1f} s ({rate:.2f} files/s)"
         )
         if self.interrupted:
             text += " -- interrupted; run again to finish"
@@ -106,7 +112,10 @@ class BatchSummary:
         status = rec.get("status")
         if status == "ok":
             self.ok += 1
-            self.faces += len(rec.get("faces") or [])
+            if "faces_per_frame" in rec:  # a video's entries are tracks, not faces
+                self.tracks += len(rec.get("faces") or [])
+            else:
+                self.faces += len(rec.get("faces") or [])
         elif status == "skipped":
             self.skipped += 1
         else:
