@@ -273,6 +273,36 @@ def _flat(image: np.ndarray, box: np.ndarray, where: np.ndarray) -> float:
     return float((var < 1.5**2)[where[y0:y1, x0:x1]].mean())
 
 
+def flat_paint(image: np.ndarray, min_side: int = 20) -> np.ndarray | None:
+    """A mask of the flat fills in ``image`` (what a ``fill`` scrub paints), or None when there is none.
+
+    For files audited without a scrub report's regions (a video's frames): a
+    region at least ``min_side`` pixels across whose pixels vary by less than
+    1.5 grey levels at that scale, not touching the image's border (letterbox
+    bars and flat skies at the edge are not paint). The rim of a painted head then
+    counts as near paint, as it does with the report.
+
+    >>> img = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)
+    >>> img[20:60, 20:60] = 0
+    >>> int(flat_paint(img).sum()) > 500, flat_paint(img[:20, :20]) is None
+    (True, True)
+    """
+    grey = (cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image).astype(np.float32)
+    k = max(3, min_side // 2)
+    mean = cv2.blur(grey, (k, k))
+    flat = ((cv2.blur(grey * grey, (k, k)) - mean * mean) < 1.5**2).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
+    h, w = flat.shape
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        inside = x > 0 and y > 0 and x + bw < w and y + bh < h
+        keep[i] = inside and bw >= min_side and bh >= min_side
+    if not keep.any():
+        return None
+    return keep[labels]
+
+
 def audit_faces(
     image: np.ndarray, faces: Any, painted: np.ndarray | None = None, *, min_size: float = MIN_ALARM_SIZE
 ) -> tuple[list[dict[str, Any]], int]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..verify import MIN_ALARM_SIZE, VerifyResult, audit_faces
+from ..verify import MIN_ALARM_SIZE, VerifyResult, audit_faces, flat_paint
 from .container import CorruptVideoError, display, leftovers, open_input, require_av, upright
 
 __all__ = ["verify_video", "VideoVerifyResult", "DEFAULT_SAMPLES"]
@@ -80,7 +80,7 @@ def verify_video(
         def check(frame: Any, at: int) -> None:
             nonlocal redacted
             pixels = upright(frame.to_ndarray(format="rgb24"), display(frame))
-            found, n = audit_faces(pixels, detector(pixels), None, min_size=min_size)
+            found, n = audit_faces(pixels, detector(pixels), flat_paint(pixels), min_size=min_size)
             redacted += n
             intact.extend({**f, "frame": at} for f in found)
             checked.append(at)
