@@ -390,7 +390,7 @@ def test_openvino_compiles_repeated_shapes_and_keeps_a_few(monkeypatch):
     from minface.detect import _openvino
 
     monkeypatch.setattr(_openvino, "MAX_SHAPES", 2)
-    run = _openvino.OpenVinoRuntime("fp32", 1)
+    run = runtimes.openvino_runtime("fp32", 1)
     rng = np.random.default_rng(0)
     blob = rng.integers(0, 255, (1, 64, 96, 3), dtype=np.uint8)
     first = run(blob)
@@ -408,12 +408,10 @@ def test_openvino_compiles_repeated_shapes_and_keeps_a_few(monkeypatch):
 @pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
 def test_openvino_runs_int8_on_int8_kernels():
     """The int8 model's convolutions run at 8 bits (all but the first, which takes the pixels), not dequantized."""
-    from minface.detect import _openvino
-
-    kinds = _openvino.OpenVinoRuntime("int8", 1).layer_precisions()
+    kinds = runtimes.openvino_runtime("int8", 1).layer_precisions()
     eight = sum(n for (_, p), n in kinds.items() if p in ("u8", "i8"))
     assert eight >= sum(kinds.values()) - 1 and eight > 50, kinds
-    assert all(p == "f32" for (_, p) in _openvino.OpenVinoRuntime("fp32", 1).layer_precisions())
+    assert all(p == "f32" for (_, p) in runtimes.openvino_runtime("fp32", 1).layer_precisions())
 
 
 def test_fuse_floor_changes_nothing_above_it():

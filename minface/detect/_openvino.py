@@ -20,7 +20,6 @@ from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING
 
 from ..errors import BackendError, MissingDependencyError
-from ._onnxproto import with_pixel_input
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,9 +39,8 @@ class OpenVinoRuntime:
     shape_step = 32
     fixed_batch = False
 
-    def __init__(self, model: str, threads: int) -> None:
-        from .runtimes import MODELS, PIXEL_INPUT, model_bytes
-
+    def __init__(self, data: bytes, input_name: str, outputs: tuple[str, ...], bgr: bool, threads: int) -> None:
+        """``data``: the ONNX model taking uint8 pixels at ``input_name``; ``outputs``: the maps to return."""
         from .. import _privacy
 
         try:
@@ -59,9 +57,8 @@ class OpenVinoRuntime:
                 stacklevel=3,
             )
             ov._minface_warned = True
-        spec = MODELS[model]
-        self._bgr = spec.channels == "bgr"
-        self._input = PIXEL_INPUT
+        self._bgr = bgr
+        self._input = input_name
         self._core = ov.Core()
         self._config = {
             "INFERENCE_NUM_THREADS": int(threads),
@@ -71,11 +68,11 @@ class OpenVinoRuntime:
             "INFERENCE_PRECISION_HINT": "f32",
         }
         try:
-            self._model = self._core.read_model(with_pixel_input(model_bytes(model), spec.input, PIXEL_INPUT), b"")
-            self._names = list(spec.outputs)
+            self._model = self._core.read_model(data, b"")
+            self._names = list(outputs)
             self._dynamic = self._compile(self._model)
         except Exception as exc:
-            raise BackendError(f"OpenVINO could not compile the {model} model: {exc}") from exc
+            raise BackendError(f"OpenVINO could not compile the model: {exc}") from exc
         self._static: OrderedDict[tuple[int, ...], tuple[object, list[int]]] = OrderedDict()
         self._seen: Counter[tuple[int, ...]] = Counter()
         self._lock = threading.Lock()  # an infer request is not safe to share between threads
