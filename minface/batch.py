@@ -39,83 +39,28 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ._temp import remove_stale
+from .engine.executors import InlineExecutor, ProcessExecutor
+from .engine.records import EXIT_SIGTERM, BatchSummary, ReportWriter, error_record
+from .engine.records import Progress as _Progress
+from .engine.store import LocalStore
 from .detect.runtimes import default_threads
 from .walk import JOURNAL_NAME, Filter, Task, error_entry, plan, skip_record
 
 __all__ = ["run_batch", "BatchSummary", "Task", "Filter", "JOURNAL_NAME", "error_record", "EXIT_SIGTERM"]
 
-#: Exit code after SIGTERM (128 + 15, what shells report for a process killed by it).
-EXIT_SIGTERM = 143
-
-
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread when the process receives SIGTERM (handled as Ctrl-C is)."""
 
 
-@dataclass
-class BatchSummary:
-    """Totals of a batch run."""
-
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    faces: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    #: the signal that interrupted the run (``signal.SIGINT`` or ``signal.SIGTERM``), if any
-    signal: int | None = None
-
-    @property
-    def total(self) -> int:
-        return self.ok + self.failed + self.skipped
-
-    @property
-    def exit_code(self) -> int:
-        """0 all ok (or skipped), 1 some files failed, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM."""
-        if self.interrupted:
-            return EXIT_SIGTERM if self.signal == signal.SIGTERM else 130
-        return 1 if self.failed else 0
-
-    def to_text(self) -> str:
-        rate = self.ok / self.seconds if self.seconds > 0 else 0.0
-        text = (
-            f"{self.total} file(s): {self.ok} ok, {self.failed} failed, {self.skipped} skipped; "
-            f"{self.faces} face(s); {self.seconds:.1f} s ({rate:.2f} files/s)"
-        )
-        if self.interrupted:
-            text += " -- interrupted; run again to finish"
-        return text
-
-    def count(self, rec: dict) -> None:
-        """Add one report record to the totals."""
-        status = rec.get("status")
-        if status == "ok":
-            self.ok += 1
-            self.faces += len(rec.get("faces") or [])
-        elif status == "skipped":
-            self.skipped += 1
-        else:
-            self.failed += 1
-            self.errors.append((str(rec.get("input")), str(rec.get("error"))))
-
-
 def _remove_stale_temporaries(tasks: Iterable[Task]) -> int:
     """Delete the temporaries next to the tasks' outputs whose owner is gone (:func:`minface._temp.is_stale`)."""
-    by_dir: dict[Path, set[str]] = {}
-    for t in tasks:
-        by_dir.setdefault(t.output.parent, set()).add(t.output.name)
-    return sum(remove_stale(folder, names) for folder, names in by_dir.items())
+    return LocalStore().remove_stale_next_to(t.output for t in tasks)
 
 
 class _Journal:
@@ -170,168 +115,6 @@ class _Journal:
         if needless:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
-
-
-# -- worker side ------------------------------------------------------------------
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(factory: Callable[[], Callable[[Task], dict]], parent: int | None = None) -> None:
-    if parent is not None:
-        _exit_with_parent(parent)
-    _WORKER["job"] = factory()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Make this worker process exit when ``parent`` dies, however it dies (``kill -9`` included).
-
-    Linux delivers SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon
-    thread notices within a second that the process was re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="minface-parent-watch", daemon=True).start()
-
-
-def _run_unit(tasks: list[Task]) -> list[dict]:
-    return _run_chunk(_WORKER["job"], tasks)
-
-
-def _run_chunk(job: Callable[[Task], dict], tasks: list[Task]) -> list[dict]:
-    """Records of ``tasks``, in order: through ``job.many`` (a job that batches files, such as
-    the GPU scrub) when it has one, else file by file; a chunk that fails as a whole is redone
-    file by file, so one bad file never costs the others their records."""
-    many = getattr(job, "many", None)
-    if many is not None:
-        try:
-            return many(tasks)
-        except Exception:  # the chunk as a whole failed: redo it file by file
-            pass
-    return [_safe(job, t) for t in tasks]
-
-
-def _safe(job: Callable[[Task], dict], task: Task) -> dict:
-    """Run one task; any failure becomes an error record (the batch goes on)."""
-    start = time.perf_counter()
-    try:
-        return job(task)
-    except Exception as exc:  # one bad file must never stop the batch: report it and go on
-        return error_record(os.fspath(task.input), exc, time.perf_counter() - start)
-
-
-def error_record(name: str, exc: BaseException, seconds: float) -> dict:
-    """The report record of an input that failed with ``exc`` (no output was written).
-
-    minface's own errors and ``OSError``s speak for themselves; anything else is
-    unexpected, so the reason names the exception too. The record names the
-    input once: a reason that starts with it (as minface's messages do, so they
-    stand alone when raised) loses that prefix.
-
-    >>> error_record("a.jpg", OSError("a.jpg: truncated"), 0.5)["error"]
-    'truncated'
-    """
-    from .errors import MinfaceError
-
-    reason = str(exc) or type(exc).__name__
-    if not isinstance(exc, (MinfaceError, OSError)):
-        reason = f"{type(exc).__name__}: {reason}"
-    reason = _without_name(reason, name)
-    return {"input": name, "output": None, "status": "error", "error": reason, "seconds": round(seconds, 4)}
-
-
-def _without_name(reason: str, name: str) -> str:
-    for prefix in (f"{name}: ", f"{os.path.basename(name)}: "):
-        if name and reason.startswith(prefix) and len(reason) > len(prefix):
-            return reason[len(prefix) :]
-    return reason
-
-
-class _Progress:
-    """Progress on stderr: tqdm when installed (a terminal), else a counter; lines now and then off a terminal.
-
-    Off a terminal (a log, ``nohup``, a CI job) a bar would be noise, and nothing
-    at all looks like a hang: a line with the count, the rate and the time left
-    is printed every ``every`` seconds instead. :meth:`write` prints a message
-    (an error line) without breaking the bar.
-    """
-
-    def __init__(self, total: int, enabled: bool, desc: str, *, every: float = 30.0) -> None:
-        self._bar = None
-        self._n = 0
-        self._total = total
-        self._enabled = enabled
-        self._desc = desc
-        self._start = time.monotonic()
-        self._last = self._start
-        self._every = every
-        self._tty = enabled and sys.stderr.isatty()
-        self._counter_shown = False
-        if self._tty:
-            try:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True)
-            except ImportError:
-                pass
-
-    def update(self, status: str) -> None:
-        self._n += 1
-        now = time.monotonic()
-        if self._bar is not None:
-            self._bar.update(1)
-        elif self._tty and (now - self._last > 0.5 or self._n in (1, self._total)):
-            self._last = now
-            print(f"\r{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
-            self._counter_shown = True
-        elif self._enabled and not self._tty and now - self._last >= self._every and self._n < self._total:
-            self._last = now
-            print(self._line(now), file=sys.stderr, flush=True)
-
-    def _line(self, now: float) -> str:
-        elapsed = max(now - self._start, 1e-9)
-        rate = self._n / elapsed
-        left = (self._total - self._n) / rate if rate > 0 else float("inf")
-        pct = 100.0 * self._n / self._total if self._total else 100.0
-        eta = "" if left == float("inf") else f", about {_duration(left)} left"
-        return f"{self._desc}: {self._n}/{self._total} files ({pct:.0f}%), {rate:.2f} files/s{eta}"
-
-    def write(self, line: str) -> None:
-        """Print ``line`` on stderr above the bar (or the counter)."""
-        if self._bar is not None:
-            self._bar.write(line, file=sys.stderr)
-        elif self._counter_shown:
-            print(f"\r\033[K{line}", file=sys.stderr)
-            print(f"{self._desc}: {self._n}/{self._total}", end="", file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        elif self._counter_shown:
-            print(file=sys.stderr)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 @contextlib.contextmanager
@@ -408,27 +191,12 @@ def run_batch(
         videos=bool(getattr(job_factory, "videos", False)),
     )
     tasks = work.tasks
-    out_fh: IO[str] | None
-    close_report = False
-    if report is None:
-        out_fh = None
-    elif hasattr(report, "write"):
-        out_fh = report  # type: ignore[assignment]
-    else:
-        try:
-            out_fh = open(report, "a", encoding="utf-8")  # type: ignore[arg-type]
-        except OSError as exc:  # a name too long, a folder that is not there: nothing was done
-            from .errors import ImageWriteError
-
-            raise ImageWriteError(f"{report}: cannot write the report ({exc.strerror or exc}); nothing was done") from exc
-        close_report = True
+    writer = ReportWriter(report)
 
     def emit(rec: dict) -> None:
         rec = work.shown(rec)  # files named as the command line named them (relative stays relative)
         summary.count(rec)
-        if out_fh is not None:
-            out_fh.write(json.dumps(rec) + "\n")
-            out_fh.flush()
+        writer.write(rec)
         if on_record is not None:
             on_record(rec)
 
@@ -486,13 +254,8 @@ def run_batch(
 
         with _sigterm_as_interrupt():
             try:
-                if n_jobs == 1:
-                    job = job_factory()
-                    for unit in units:
-                        for rec, t in zip(_run_chunk(job, unit), unit):
-                            finish(rec, t)
-                else:
-                    _run_pool(units, n_jobs, job_factory, finish)
+                executor = InlineExecutor(job_factory) if n_jobs == 1 else ProcessExecutor(n_jobs, job_factory)
+                executor.run(units, finish)
             except KeyboardInterrupt as exc:
                 summary.interrupted = True
                 summary.signal = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
@@ -507,8 +270,7 @@ def run_batch(
         if journal is not None:
             journal.close(finished)
         summary.seconds = time.perf_counter() - start
-        if close_report:
-            out_fh.close()  # type: ignore[union-attr]
+        writer.close()
     return summary
 
 
@@ -528,104 +290,3 @@ def _make_roots(todo: list[Task], emit: Callable[[dict], None]) -> list[Task]:
     return [t for t in todo if t.root not in failed]
 
 
-@contextlib.contextmanager
-def _workers_skip_main(job_factory: object) -> Iterator[None]:
-    """While worker processes start, make them import a stub instead of the caller's main script.
-
-    A "spawn" worker re-runs the main script to rebuild its namespace. A script
-    that calls :func:`minface.scrub_batch` at top level, without
-    ``if __name__ == "__main__":`` (as a README snippet reads), would then call
-    it again in every worker, which cannot start processes while it is itself
-    starting: every worker died and the files were blamed. minface's own jobs
-    need nothing from the main script, so the workers are pointed at
-    ``minface._worker_main`` instead. A job defined in the main script keeps the
-    standard behaviour (it needs the script, and the guard).
-    """
-    main = sys.modules.get("__main__")
-    module = getattr(job_factory, "__module__", None) or type(job_factory).__module__
-    if main is None or module == "__main__" or type(job_factory).__module__ == "__main__":
-        yield
-        return
-    import importlib.machinery
-
-    had = "__spec__" in vars(main)
-    old = getattr(main, "__spec__", None)
-    main.__spec__ = importlib.machinery.ModuleSpec("minface._worker_main", None)  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        if had:
-            main.__spec__ = old  # type: ignore[assignment]
-        else:
-            del main.__spec__
-
-
-def _run_pool(
-    units: list[list[Task]],
-    n_jobs: int,
-    job_factory: Callable[[], Callable[[Task], dict]],
-    finish: Callable[[dict, Task], None],
-) -> None:
-    """Feed units of tasks to a process pool, at most ``2 * n_jobs`` in flight (bounded memory).
-
-    A worker that dies (a decoder crash, the out-of-memory killer) breaks the
-    pool: the units in flight are retried in a new pool, a unit of several files
-    split into single files, and a file that breaks it twice is reported as failed.
-    On an interruption (Ctrl-C, SIGTERM) the workers are stopped at once; the
-    files they had finished are kept.
-    """
-    import multiprocessing as mp
-    from concurrent.futures.process import BrokenProcessPool
-
-    ctx = mp.get_context("spawn")  # workers start clean: no inherited inference threads or locks
-    queue = list(reversed(units))
-    attempts: dict[Task, int] = {}
-    while queue:
-        pending: dict[Future, list[Task]] = {}
-        broken = False
-        pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(job_factory, os.getpid()))
-        try:
-            while queue or pending:
-                while queue and len(pending) < 2 * n_jobs and not broken:
-                    unit = queue.pop()
-                    with _workers_skip_main(job_factory):
-                        pending[pool.submit(_run_unit, unit)] = unit
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    unit = pending.pop(fut)
-                    try:
-                        for rec, t in zip(fut.result(), unit):
-                            finish(rec, t)
-                    except BrokenProcessPool:
-                        broken = True
-                        if len(unit) > 1:
-                            queue.extend([t] for t in unit)
-                            continue
-                        t = unit[0]
-                        attempts[t] = attempts.get(t, 0) + 1
-                        if attempts[t] >= 2:
-                            finish(_error(t, "the worker process died on this file (twice)"), t)
-                        else:
-                            queue.append(unit)
-                if broken and not pending:
-                    break
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            _stop_workers(pool)
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes now (an interrupted batch does not wait for files in flight)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
-            proc.terminate()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
-
-
-def _error(t: Task, reason: str) -> dict:
-    return {"input": os.fspath(t.input), "output": None, "status": "error", "error": reason, "seconds": 0.0}

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._cli_conventions import Console, Parser, add_json, add_max_pixels, add_report, add_verbosity, positive_int
 from .errors import MinfaceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
@@ -23,7 +25,7 @@ EPILOG = """\
 examples:
   minface scrub photos/ -o clean/           destroy every face, strip all metadata (tree mirrored)
   minface scrub photos/ -o clean/ --report scrub.jsonl -j 4 --preset fast
-  minface verify clean/ --report scrub.jsonl  audit: faces still intact? metadata left?
+  minface verify clean/ --scrub-report scrub.jsonl   audit: faces still intact? metadata left?
   minface strip photos/ -o clean/           metadata only, lossless for JPEG/PNG/WebP/GIF/HEIC/AVIF
   minface inspect photo.jpg                 the metadata a file carries
   minface detect photo.jpg                  face boxes as a table (--json for machines)
@@ -37,17 +39,8 @@ exit codes: 0 all ok (files that are not images are skipped, not failed), 1 some
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+_Parser = Parser
+_positive_int = positive_int
 
 
 def _fraction(text: str) -> float:
@@ -72,7 +65,7 @@ def _glob(text: str) -> str:
     return text
 
 
-def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced") -> None:
+def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balanced", *, videos: bool = False) -> None:
     from ._defaults import DEFAULT_VIDEO_MIN_FACE
     from .detect import PRESETS
 
@@ -85,7 +78,8 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     )
     g.add_argument(
         "--min-face", type=float, metavar="PX",
-        help=f"smallest face to search for, in pixels (default: the preset's; videos: {DEFAULT_VIDEO_MIN_FACE:g})",
+        help="smallest face to search for, in pixels (default: the preset's"
+        + (f"; videos: {DEFAULT_VIDEO_MIN_FACE:g})" if videos else ")"),
     )
     g.add_argument("--threshold", type=_fraction, metavar="T", help="one score threshold (0-1) instead of the preset's")
     g.add_argument(
@@ -98,8 +92,13 @@ def _detector_options(p: argparse.ArgumentParser, default_preset: str = "balance
     g.add_argument(
         "--upright-only",
         action="store_true",
-        help="search images and video frames only as shown (default: also turned by 90, 180 and 270 degrees, for "
-        "photos that lost their orientation tag and videos whose display matrix is lost or wrong)",
+        help=(
+            "search images and video frames only as shown (default: also turned by 90, 180 and 270 degrees, for "
+            "photos that lost their orientation tag and videos whose display matrix is lost or wrong)"
+            if videos
+            else "search images only as shown (default: also turned by 90, 180 and 270 degrees, for photos that "
+            "lost their orientation tag)"
+        ),
     )
 
 
@@ -146,12 +145,14 @@ def _batch_options(p: argparse.ArgumentParser, verb: str) -> None:
     )
     g = p.add_argument_group("batch")
     g.add_argument(
-        "-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs; with --device cuda, half of them, at most 8)"
+        "-j", "--jobs", type=_positive_int, metavar="N",
+        help="worker processes (default: all CPUs" + ("; with --device cuda, half of them, at most 8)" if verb == "scrubbed" else ")"),
     )
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
-    g.add_argument("--report", metavar="FILE", help="append one JSON line per input to FILE")
+    add_report(p, g)
     g.add_argument("--dry-run", action="store_true", help=f"list what would be {verb}, do nothing")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
+    add_verbosity(g)
+    add_max_pixels(g)
     _select_options(p)
 
 
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default same: the input's, HEIC stays HEIC); another format changes the output's "
         "extension (IMG_1.HEIC -> IMG_1.jpg)",
     )
-    _detector_options(s)
+    _detector_options(s, videos=True)
     dg = s.add_argument_group("documents in photos (ID cards, bank cards, passports, forms; needs ONNX Runtime)")
     dg.add_argument(
         "--documents", action=argparse.BooleanOptionalAction, default=False,
@@ -242,14 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="audit outputs: faces that still look intact, metadata left",
         description="Search every image again, harder than any scrub preset (faces from 8 px, four orientations, "
         "CenterFace and BlazeFace together), and inspect its metadata. Reports every face that still looks intact "
-        "(its eyes not painted over), every file that still carries metadata and, with --report, every input the "
+        "(its eyes not painted over), every file that still carries metadata and, with --scrub-report, every input the "
         "scrub left without output. Exit code 1 when anything remains.",
     )
-    v.add_argument("inputs", nargs="+", metavar="PATH", help="files or folders to audit")
-    v.add_argument("--report", metavar="FILE", help="the scrub report: faces inside its painted regions are redacted")
-    v.add_argument("--json", metavar="FILE", help="append one JSON line per file to FILE")
+    v.add_argument("inputs", nargs="*", metavar="PATH", help="files or folders to audit")
+    v.add_argument(
+        "--scrub-report", metavar="FILE", help="the scrub's --report: faces inside its painted regions are redacted"
+    )
+    v.add_argument("--report", dest="old_report", metavar="FILE", help=argparse.SUPPRESS)  # deprecated: --scrub-report
+    v.add_argument(
+        "--json", nargs="?", const="-", metavar="FILE",
+        help="print one JSON line per file on stdout (the old --json FILE still appends to FILE, deprecated)",
+    )
     v.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: all CPUs)")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_verbosity(v, quiet="no progress, only the findings and the summary")
     v.add_argument("--no-metadata", action="store_true", help="only look for faces")
     v.add_argument(
         "--no-blazeface", action="store_true", help="search with CenterFace alone (quicker; sees fewer faces)"
@@ -269,14 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--min-size", type=float, default=10.0, metavar="PX", help="report intact faces of at least PX pixels (default 10)"
     )
-    _detector_options(v, default_preset="audit")
+    _detector_options(v, default_preset="audit", videos=True)
     v.set_defaults(func=_cmd_verify)
 
     st = sub.add_parser(
         "strip",
         help="write copies without metadata (lossless where possible)",
-        description="Write copies of images without metadata: lossless for JPEG, PNG, WebP and GIF (decoded pixels "
-        "identical), re-encoded for TIFF, BMP, HEIF and AVIF. Same batch behaviour as scrub.",
+        description="Write copies of images without metadata: lossless for JPEG, PNG, WebP, GIF, HEIF and AVIF "
+        "(decoded pixels identical; HEIF and AVIF keep their coded images, only the metadata goes), re-encoded for "
+        "TIFF and BMP. Same batch behaviour as scrub.",
     )
     _batch_options(st, "stripped")
     st.add_argument(
@@ -297,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(face regions, names), IPTC, ICC profile, comments, other segments and chunks, trailing data.",
     )
     i.add_argument("files", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
-    i.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    add_json(i, "print one JSON line per file on stdout instead of tables")
     i.add_argument(
         "--documents", action="store_true",
         help="also say whether each photo shows a document (ID card, bank card, passport page; needs ONNX Runtime)",
@@ -311,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find faces in images (EXIF orientation applied) and print their boxes in upright pixels.",
     )
     d.add_argument("images", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
-    d.add_argument("--json", action="store_true", help="print one JSON object per file instead of a table")
+    add_json(d, "print one JSON line per file on stdout instead of a table")
+    add_max_pixels(d)
     _select_options(d)
     _detector_options(d)
     d.set_defaults(func=_cmd_detect)
@@ -336,11 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  minface crop-id selfie.jpg -o id.jpg --spec us-passport\n"
         "  minface crop-id selfie.jpg -o id.jpg --spec schengen --background 235,235,235\n"
-        "  minface crop-id selfie.jpg -o sheet.jpg --spec us-passport --sheet 4x6in   copies to print, cut marks",
+        "  minface crop-id selfie.jpg -o sheet.jpg --spec us-passport --sheet 4x6in   copies to print, cut marks\n"
+        "  minface crop-id selfies/ -o ids/ --spec us-passport -q   every photo of a folder, the tree mirrored",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("input", metavar="INPUT", help="image file")
-    c.add_argument("-o", "--output", required=True, metavar="OUT", help="output file; its extension picks the format")
+    c.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="photo files or folders (walked recursively; files that are not photos are skipped)",
+    )
+    c.add_argument(
+        "-o", "--output", required=True, metavar="OUT",
+        help="output file, its extension picking the format; for a folder or several inputs, an output folder "
+        "(the tree mirrored, each ID photo named NAME.jpg)",
+    )
     c.add_argument("--spec", required=True, choices=list(SPECS), metavar="SPEC", help="document spec (see `minface specs`)")
     bg = c.add_mutually_exclusive_group()
     bg.add_argument(
@@ -366,7 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
         "limits the file size)"
     )
     c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    c.add_argument("--json", action="store_true", help="print the compliance report as JSON")
+    add_json(c, "print one JSON line per file (the compliance report) on stdout instead of text")
+    add_verbosity(c, quiet="no compliance reports, only errors (and the summary for folders)")
+    add_max_pixels(c)
+    _select_options(c)
     _detector_options(c)
     c.set_defaults(func=_cmd_crop_id)
 
@@ -413,8 +433,13 @@ def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None)
     if args.output and not to_file and os.path.lexists(args.output) and not os.path.isdir(args.output):
         print(f"minface {verb}: error: {args.output} exists and is not a folder", file=sys.stderr)
         return EXIT_USAGE
+    problem = _folder_output_named_like_file(args)
+    if problem:
+        print(f"minface {verb}: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     jobs = args.jobs or default_threads()
-    show, hook = _printer(args.dry_run)
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    show, hook = _printer(args.dry_run, console)
     summary = run_batch(
         args.inputs,
         args.output,
@@ -433,24 +458,46 @@ def _run(args: argparse.Namespace, job, verb: str, *, suffix: str | None = None)
         output_is_file=to_file,
         suffix=suffix,
     )
-    print(summary.to_text(), file=sys.stderr)
+    console.finish(summary.to_text(faces=verb != "strip"))
     return summary.exit_code
 
 
-def _printer(dry_run: bool):  # noqa: ANN202
+def _walked_folder(path: str) -> bool:
+    """A folder the walk goes into (a link to a folder is not followed)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _folder_output_named_like_file(args: argparse.Namespace) -> str | None:
+    """Why ``-o`` cannot be the output folder of these inputs (a folder, or several inputs, and ``-o out.jpg``)."""
+    from .media import VIDEO_EXTENSIONS, format_of_extension
+
+    out = args.output
+    several = len(args.inputs) > 1 or any(_walked_folder(i) for i in args.inputs)
+    if not out or not several or os.path.isdir(out):
+        return None
+    ext = os.path.splitext(out)[1].lower()
+    if format_of_extension(out) is None and ext not in VIDEO_EXTENSIONS:
+        return None
+    what = "a folder input needs" if any(_walked_folder(i) for i in args.inputs) else f"{len(args.inputs)} inputs need"
+    return f"-o {out} is named like a file, but {what} an output folder: give -o a folder name"
+
+
+def _printer(dry_run: bool, console: Console):  # noqa: ANN202
     """A record printer, and the hook through which it learns to print above the progress bar."""
-    write = [lambda line: print(line, file=sys.stderr)]
 
     def show(rec: dict) -> None:
-        if rec.get("status") == "error":
-            write[0](f"error: {rec.get('input')}: {rec.get('error')}")
+        status = rec.get("status")
+        if status == "error":
+            console.error(rec.get("input"), rec.get("error"))
         elif dry_run and rec.get("reason") == "dry run":
             print(f"{rec.get('input')} -> {rec.get('output')}")
+        elif status == "skipped":
+            console.skipped(rec)
 
-    def hook(fn) -> None:  # noqa: ANN001
-        write[0] = fn
-
-    return show, hook
+    return show, console.hook
 
 
 def _cmd_scrub(args: argparse.Namespace) -> int:
@@ -513,6 +560,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
             format=None if args.format == "same" else args.format.upper(),
             include=args.include,
             exclude=args.exclude,
+            max_pixels=args.max_pixels,
             **video,
         )
     from .media import FORMAT_EXTENSIONS
@@ -555,6 +603,7 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
         format=fmt,
         overwrite=args.overwrite,
         in_place=args.in_place,
+        max_pixels=args.max_pixels,
         **video,
         **docs,
     )
@@ -585,6 +634,7 @@ def _cmd_strip(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         overwrite=args.overwrite,
         in_place=args.in_place,
+        max_pixels=args.max_pixels,
     )
     return _run(args, job, "strip")
 
@@ -594,6 +644,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .detect.runtimes import default_threads
     from .jobs import VerifyJob
 
+    from ._cli_conventions import deprecated_verify_options
+
+    deprecated_verify_options(args)
+    if not args.inputs:
+        print("minface verify: error: give the files or folders to audit", file=sys.stderr)
+        return EXIT_USAGE
+    if args.scrub_report and not os.path.isfile(args.scrub_report):
+        print(f"minface verify: error: the scrub report {args.scrub_report} is not a file", file=sys.stderr)
+        return EXIT_USAGE
     jobs = args.jobs or default_threads()
     job = VerifyJob(
         preset=args.preset,
@@ -603,7 +662,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         turned=not args.upright_only,
-        report=os.path.abspath(args.report) if args.report else None,
+        report=os.path.abspath(args.scrub_report) if args.scrub_report else None,
         check_metadata=not args.no_metadata,
         min_size=args.min_size,
         blazeface=not args.no_blazeface,
@@ -611,41 +670,45 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    to_stdout = args.json == "-"
     missing: list[dict] = []
-    if args.report:
+    if args.scrub_report:
         from .scrub_report import not_scrubbed
 
         try:
-            missing = not_scrubbed(args.report)
+            missing = not_scrubbed(args.scrub_report)
         except OSError as exc:
-            print(f"error: cannot read the scrub report {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"error: cannot read the scrub report {args.scrub_report}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
 
-    write = [lambda line: print(line, file=sys.stderr)]
-
     def show(rec: dict) -> None:
+        if to_stdout:
+            print(json.dumps(rec), flush=True)
         if rec.get("status") == "skipped":  # not an image: nothing to audit
+            console.skipped(rec)
             return
         if args.html:
             records.append(rec)
         name = rec.get("input")
         if rec.get("status") == "error":
             counts["error"] += 1
-            write[0](f"error: {name}: {rec.get('error')}")
+            console.error(name, rec.get("error"))
             return
         faces, meta, numbers = rec.get("intact_faces") or [], rec.get("metadata") or [], rec.get("documents") or []
         if faces or meta or numbers:
             counts["leak"] += 1
             counts["faces"] += len(faces)
             counts["metadata"] += bool(meta)
+            say = (lambda line: print(line, file=sys.stderr)) if to_stdout else print
             for f in faces:
                 x1, y1, x2, y2 = f["box"]
                 where = f" in frame {f['frame']}" if "frame" in f else ""
-                print(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
+                say(f"{name}: intact face{where} at {x1:.0f},{y1:.0f}-{x2:.0f},{y2:.0f} (confidence {f['confidence']:.2f})")
             if meta:
-                print(f"{name}: metadata left: {', '.join(meta)}")
+                say(f"{name}: metadata left: {', '.join(meta)}")
             for n in numbers:
-                print(f"{name}: readable {n['kind']} left: {n['count']} ({', '.join(n['masked']) or 'masked'})")
+                say(f"{name}: readable {n['kind']} left: {n['count']} ({', '.join(n['masked']) or 'masked'})")
         else:
             counts["clean"] += 1
 
@@ -655,11 +718,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         job,
         read_only=True,
         jobs=jobs,
-        report=args.json,
+        report=None if to_stdout else args.json,
         progress=not args.quiet,
         desc="verify",
         on_record=show,
-        on_message=lambda fn: write.__setitem__(0, fn),
+        on_message=console.hook,
         include=args.include,
         exclude=args.exclude,
     )
@@ -668,15 +731,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
         for rec in missing:
             print(printable(f"not scrubbed: {rec['input']}: {rec['error']}"), file=sys.stderr)
-        if args.json:
+            if to_stdout:
+                print(json.dumps(rec, ensure_ascii=False))
+        if args.json and not to_stdout:
             with open(args.json, "a", encoding="utf-8") as fh:
                 fh.writelines(json.dumps(rec, ensure_ascii=False) + "\n" for rec in missing)
-    print(
+    console.finish(
         f"{summary.total} file(s): {counts['clean']} clean, {counts['leak']} with something left "
         f"({counts['faces']} intact face(s), {counts['metadata']} file(s) with metadata), {counts['error']} unreadable"
-        + (f", {summary.skipped} skipped (not images)" if summary.skipped else "")
+        + (f", {summary.skipped} skipped" if summary.skipped else "")
         + (f"; {len(missing)} input(s) of the scrub report not scrubbed (no output)" if missing else ""),
-        file=sys.stderr,
     )
     if args.html:
         from .review import write_review
@@ -698,16 +762,14 @@ def _walked(args: argparse.Namespace, paths: Sequence[str]):  # noqa: ANN202 - y
     from .walk import Filter, Task, plan
 
     work = plan(paths, None, read_only=True, select=Filter(args.include, args.exclude))
-    for item in work.items:
-        if isinstance(item, Task):
-            yield os.fspath(item.input), None
-        else:
-            yield item["input"], item
+    for item in work.items:  # named as the command line named them
+        rec = work.shown({"input": os.fspath(item.input)} if isinstance(item, Task) else item)
+        yield rec["input"], None if isinstance(item, Task) else rec
 
 
 def _reason(exc: BaseException, name: str) -> str:
     """An exception's message without the file name it starts with (the caller prints the name)."""
-    from .batch import _without_name
+    from .engine.records import _without_name
 
     return _without_name(str(exc) or type(exc).__name__, name)
 
@@ -717,13 +779,16 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from .errors import MinfaceError
     from .metadata import inspect
 
-    status, records = EXIT_OK, []
+    status = EXIT_OK
+
+    def line(record: dict) -> None:  # valid UTF-8 whatever the names and the metadata hold
+        print(json.dumps(printable_data(record), ensure_ascii=False), flush=True)
     for name, rec in _walked(args, args.files):
         if rec is not None:
             if rec["status"] == "error":
                 status = EXIT_FAILED
             if args.json:
-                records.append({"source": name, "status": rec["status"], "error": rec.get("error"), "reason": rec.get("reason")})
+                line({"source": name, "status": rec["status"], "error": rec.get("error"), "reason": rec.get("reason")})
             elif rec["status"] == "error":
                 print(printable(f"{name}: error: {rec['error']}"), file=sys.stderr)
             continue
@@ -732,21 +797,19 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         except (MinfaceError, OSError) as exc:
             status = EXIT_FAILED
             if args.json:
-                records.append({"source": name, "status": "error", "error": _reason(exc, name)})
+                line({"source": name, "status": "error", "error": _reason(exc, name)})
             else:
                 print(printable(f"{name}: error: {_reason(exc, name)}"), file=sys.stderr)
             continue
         shown = _shows_document(name) if args.documents else None
         if args.json:
-            records.append({**report.to_dict(), "status": "ok", **({"documents": shown} if shown is not None else {})})
+            line({**report.to_dict(), "source": name, "status": "ok", **({"documents": shown} if shown is not None else {})})
         else:  # what a file says, and its name, never reach the terminal raw
             text = report.to_text()
             if shown is not None:
                 kinds = ", ".join(f"{k} {n}" for k, n in sorted(shown["kinds"].items()))
                 text += f"\n  shows {shown['documents']} document(s)" + (f": {kinds}" if kinds else "")
             print("\n".join(printable(line) for line in text.split("\n")), end="\n\n", flush=True)
-    if args.json:  # valid UTF-8 whatever the names and the metadata hold
-        print(json.dumps(printable_data(records), indent=1, ensure_ascii=False))
     return status
 
 
@@ -778,7 +841,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                 print(f"{name}: error: {rec['error']}", file=sys.stderr)
             continue
         try:
-            faces = detector(load_image(Path(name)))
+            faces = detector(load_image(Path(name), max_pixels=args.max_pixels))
         except (MinfaceError, OSError) as exc:
             status = EXIT_FAILED
             if args.json:
@@ -819,9 +882,9 @@ def _wrap(text: str) -> str:
 
 
 def _cmd_crop_id(args: argparse.Namespace) -> int:
-    from .errors import IdPhotoError, ImageError
-    from .idphoto import crop_id, paper_size
-    from .images import _save_format, load_image
+    from .errors import ImageError
+    from .idphoto import paper_size
+    from .images import _save_format
 
     prog = "minface crop-id"
     if not 1 <= args.quality <= 100:
@@ -836,24 +899,82 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         if face < 0:
             print(f"{prog}: error: --face must be 'largest' or a face number from 1, got {args.face!r}", file=sys.stderr)
             return EXIT_USAGE
+    out = Path(args.output)
+    several = len(args.inputs) > 1 or any(_walked_folder(i) for i in args.inputs)
     try:
-        _save_format(None, args.output)
         if args.sheet is not None:
             paper_size(args.sheet)
+        if not several:
+            _save_format(None, args.output)
     except (ImageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    out = Path(args.output)
-    if out.is_dir():
-        print(f"{prog}: error: {out} is a folder; give the output file's name", file=sys.stderr)
-        return EXIT_USAGE
+    if several:
+        if out.exists() and not out.is_dir():
+            print(f"{prog}: error: {out} is not a folder; a folder input or several inputs need -o a folder", file=sys.stderr)
+            return EXIT_USAGE
+        from .media import format_of_extension
+
+        if not out.exists() and format_of_extension(out) is not None:
+            print(
+                f"{prog}: error: -o {out} is named like a file, but a folder input or several inputs need an output "
+                "folder: give -o a folder name",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        pairs = list(_crop_targets(args, out))
+    else:
+        if out.is_dir():
+            print(f"{prog}: error: {out} is a folder; give the output file's name", file=sys.stderr)
+            return EXIT_USAGE
+        pairs = [(args.inputs[0], out, None)]
+    detector = _detector(args)
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    status, done, failed = EXIT_OK, 0, 0
+    for name, target, rec in pairs:
+        if rec is not None:  # not a photo: skipped with its reason, or an error
+            if rec["status"] == "error":
+                status, failed = EXIT_FAILED, failed + 1
+                console.error(name, rec.get("error"))
+            else:
+                console.skipped(rec)
+            if args.json:
+                print(json.dumps(rec))
+            continue
+        code = _crop_one(args, detector, name, target, face)
+        done += code == EXIT_OK
+        failed += code != EXIT_OK
+        status = max(status, code)
+    if several:
+        console.finish(f"{len(pairs)} file(s): {done} compliant, {failed} failed or not compliant, "
+                       f"{len(pairs) - done - failed} skipped")
+    return status
+
+
+def _crop_targets(args: argparse.Namespace, out: Path):  # noqa: ANN202 - yields (input, output, record or None)
+    """Each input photo and its ID photo under ``out`` (the tree below a folder input mirrored, named ``.jpg``)."""
+    for raw in args.inputs:
+        base = Path(os.path.abspath(raw))
+        for name, rec in _walked(args, [raw]):
+            rel = Path(os.path.abspath(name)).relative_to(base) if _walked_folder(raw) else Path(Path(name).name)
+            yield name, (out / rel).with_suffix(".jpg"), rec
+
+
+def _crop_one(args: argparse.Namespace, detector, name: str, out: Path, face: str | int) -> int:  # noqa: ANN001
+    """Crop one photo to ``out``; the exit code of that file (0 compliant, 1 otherwise)."""
+    from .errors import IdPhotoError
+    from .idphoto import crop_id
+    from .images import load_image
+
+    prog = "minface crop-id"
     if out.exists() and not args.overwrite:
+        if args.json:
+            print(json.dumps({"input": name, "output": None, "status": "error", "reason": "output_exists",
+                              "error": f"{out} exists (pass --overwrite to replace it)"}))
         print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return EXIT_FAILED
-    detector = _detector(args)
-    name = args.input
     try:
-        pixels = load_image(Path(name))
+        pixels = load_image(Path(name), max_pixels=args.max_pixels)
         faces = detector(pixels)
         if isinstance(face, int) and face >= len(faces):
             raise IdPhotoError(f"no face number {face + 1}: {len(faces)} face(s) found", reason="no_face")
@@ -866,6 +987,7 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
             detector=detector,
             faces=faces,
         )
+        out.parent.mkdir(parents=True, exist_ok=True)
         if args.sheet is not None:
             photo.save_sheet(out, args.sheet, quality=args.quality)
         else:
@@ -873,12 +995,12 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
     except IdPhotoError as exc:
         if args.json:
             print(json.dumps({"input": name, "output": None, "status": "error", "reason": exc.reason, "error": str(exc)}))
-        print(f"{prog}: {name}: {exc.reason}: {exc}", file=sys.stderr)
+        print(f"{prog}: {name}: {exc.reason}: {_reason(exc, name)}", file=sys.stderr)
         return EXIT_FAILED
     except (MinfaceError, OSError) as exc:
         if args.json:
             print(json.dumps({"input": name, "output": None, "status": "error", "reason": "unreadable", "error": str(exc)}))
-        print(f"{prog}: {name}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: {name}: error: {_reason(exc, name)}", file=sys.stderr)
         return EXIT_FAILED
     status = "ok" if photo.ok else "not_compliant"
     if args.json:
@@ -886,7 +1008,7 @@ def _cmd_crop_id(args: argparse.Namespace) -> int:
         if args.sheet is not None:
             record["sheet"] = args.sheet
         print(json.dumps(record))
-    else:
+    elif not args.quiet:
         print(f"{name} -> {out}{f' (print sheet, {args.sheet})' if args.sheet else ''}")
         print(photo.to_text())
     if not photo.ok:
@@ -951,6 +1073,14 @@ def _options_named_like_files(argv: Sequence[str]) -> list[str]:
     return [w for w in words if w.startswith("-") and len(w) > 1 and os.path.lexists(w)]
 
 
+def _subparser(parser: argparse.ArgumentParser, verb: str) -> Parser | None:
+    """The parser of the subcommand ``verb``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(verb)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
@@ -962,7 +1092,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    args = parser.parse_args(words)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:  # the verb's own usage, and the option a typo is nearest
+        verb = getattr(args, "command", None)
+        sub = _subparser(parser, verb) if verb else None
+        (sub or parser).unknown(unknown)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -16,7 +16,7 @@ The guarantees are those of the single-machine batch:
   folders it matches, as if a shell had expanded it);
 * each output is written to a temporary key next to the final one, named for
   the worker process that writes it (:mod:`minface._temp`; on a local disk by
-  :func:`minface.images.atomic_write`) and moved to its final key only when
+  :mod:`minface.engine.store`) and moved to its final key only when
   complete, so an object under its final key is always whole;
 * a rerun skips outputs that exist (they are complete by construction);
   temporaries left by a killed worker are removed by the driver at the start
@@ -40,48 +40,38 @@ overlaps the computation.
 from __future__ import annotations
 
 import contextlib
-import json
+import functools
 import math
 import os
 import posixpath
-import shutil
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any
 
-from ._temp import (
-    TEMP_SUFFIX,
-    Owner,
-    gone_here,
-    is_stale,
-    sweep_spools,
-    temporary_folder,
-    temporary_name,
-    temporary_owner,
-    temporary_target,
-)
+from ._temp import TEMP_SUFFIX, Owner, gone_here, temporary_owner
 from .colors import parse_color
-from .batch import JOURNAL_NAME, BatchSummary, _Progress, error_record
+from .engine.records import BatchSummary, ReportWriter, error_record
+from .engine.records import Progress as _Progress
 from .detect import Detector, check_options
 from .detect.runtimes import default_threads
-from .errors import ImageWriteError, MinfaceError, MissingDependencyError
+from .engine.executors import DaskExecutor, cluster_threads
+from .engine.store import FsspecStore, Temporary, remove_stale_spools, spool_folder
+from .errors import ImageWriteError, MissingDependencyError
 from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
-from .images import DEFAULT_MAX_PIXELS, atomic_write
+from .images import DEFAULT_MAX_PIXELS
 from .media import HEAD_BYTES, classify
 from .jobs import ScrubJob
 from .pipeline import scrub_bytes
 from .redact import DEFAULT_PAD, METHODS, SHAPES
-from .walk import Filter, error_entry, route_other, skip_record
+from .engine.plan import Filter, StoreTask, plan_store, route_other, skip_record
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
-    from fsspec import AbstractFileSystem
 
 __all__ = ["TEMP_SUFFIX", "DistributedReport", "scrub", "scrub_from_cli"]
 
@@ -166,11 +156,7 @@ def _size(n: int) -> str:
 # -- worker side ------------------------------------------------------------------
 
 
-class _Item(NamedTuple):
-    """One input file: its path in the input store and its output's path in the output store."""
-
-    input: str
-    output: str
+_Item = StoreTask
 
 
 @dataclass(frozen=True)
@@ -178,16 +164,16 @@ class _PartitionJob:
     """What every partition task needs: the options and the two filesystems (picklable)."""
 
     options: ScrubJob
-    in_fs: AbstractFileSystem
-    out_fs: AbstractFileSystem
+    inputs: FsspecStore
+    outputs: FsspecStore
 
     def input_url(self, item: _Item) -> str:
         """The input's URL, as records name it."""
-        return self.in_fs.unstrip_protocol(item.input)
+        return self.inputs.url(item.input)
 
     def output_url(self, item: _Item) -> str:
         """The output's URL, as records name it."""
-        return self.out_fs.unstrip_protocol(item.output)
+        return self.outputs.url(item.output)
 
 
 _DETECTORS: dict[tuple, Detector] = {}
@@ -215,59 +201,17 @@ def _cached_detector(options: ScrubJob) -> Detector:
     return detector
 
 
-def _is_local(fs: AbstractFileSystem) -> bool:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
-
-
-def _temporary_key(path: str) -> str:
-    """A temporary key next to ``path``, named for the worker process that writes it (:mod:`minface._temp`)."""
-    folder, _, name = path.rpartition("/")
-    return f"{folder}/{temporary_name(name)}"
-
-
-def _commit(fs: AbstractFileSystem, path: str, url: str, data: bytes) -> float:
-    """Write ``data`` under ``path`` atomically for its store; return the seconds it took.
-
-    A local disk gets :func:`minface.images.atomic_write` (temporary file, fsync,
-    rename). Other stores get the bytes under a temporary key next to the final
-    one, then ``fs.mv`` to the final key: on object stores the final object
-    appears only through a completed copy, whole or not at all.
-    """
+def _commit(store: FsspecStore, path: str, data: bytes) -> float:
+    """Commit ``data`` at ``path`` in ``store`` (atomically, :meth:`~minface.engine.store.Store.commit`); the seconds it took."""
     start = time.perf_counter()
-    if _is_local(fs):
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        except OSError as exc:
-            raise ImageWriteError(f"{url}: cannot create its folder ({exc.strerror or exc})") from exc
-        atomic_write(path, data)
-        return time.perf_counter() - start
-    tmp = _temporary_key(path)
-    try:
-        fs.pipe_file(tmp, data)
-        fs.mv(tmp, path)
-    except BaseException as exc:
-        try:
-            fs.rm_file(tmp)
-        except Exception:  # best effort: the driver removes stale temporaries too
-            pass
-        if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
-            raise ImageWriteError(f"{url}: cannot write ({exc or type(exc).__name__})") from exc
-        raise
+    store.commit(path, data)
     return time.perf_counter() - start
 
 
-def _read(fs: AbstractFileSystem, path: str) -> tuple[bytes, float]:
-    """A file's bytes and the seconds it took; on a local disk only a regular file is read (a FIFO would block)."""
+def _read(store: FsspecStore, path: str) -> tuple[bytes, float]:
+    """A file's bytes and the seconds it took (:meth:`~minface.engine.store.Store.read`)."""
     start = time.perf_counter()
-    if _is_local(fs):
-        from .media import open_regular
-
-        with os.fdopen(open_regular(path), "rb") as f:
-            data = f.read()
-    else:
-        data = fs.cat_file(path)
+    data = store.read(path)
     return data, time.perf_counter() - start
 
 
@@ -293,7 +237,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
                 nxt = next(queue, None)
                 if nxt is None:
                     return
-                reads.append((nxt, pool.submit(_read, job.in_fs, nxt.input)))
+                reads.append((nxt, pool.submit(_read, job.inputs, nxt.input)))
 
         def settle() -> None:
             index, item, fut, size = writes.popleft()
@@ -356,7 +300,7 @@ def _scrub_partition(job: _PartitionJob, items: Sequence[_Item]) -> dict[str, An
             while len(writes) >= _PENDING_WRITES:
                 settle()
             writes.append(
-                (len(records) - 1, item, pool.submit(_commit, job.out_fs, item.output, job.output_url(item), out), len(out))
+                (len(records) - 1, item, pool.submit(_commit, job.outputs, item.output, out), len(out))
             )
         while writes:
             settle()
@@ -389,31 +333,29 @@ def video_output(path: str) -> str:
 
 
 def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: Detector, fmt: str | None) -> dict[str, Any]:
-    """Scrub one video on a worker: through a local spool folder (owner-named, swept when its owner is
-    gone: :func:`minface._temp.temporary_folder`) when a store is not a local disk."""
+    """Scrub one video on a worker; from a store that is not a local disk through a spooled copy the engine removes."""
+    from .engine.store import spool
     from .video.container import AUDIO_ONLY_REASON, AudioOnlyError
     from .video.scrub import scrub_video
 
     opts = job.options
     out_path = video_output(item.output)
-    out_url = job.out_fs.unstrip_protocol(out_path)
+    out_url = job.outputs.url(out_path)
     start = time.perf_counter()
     try:
-        if not opts.overwrite and job.out_fs.exists(out_path):
+        if not opts.overwrite and job.outputs.exists(out_path):
             return skip_record(job.input_url(item), "output exists", out_url)
-        with _spool() as work:
-            src = item.input
-            if not _is_local(job.in_fs):
-                src = os.path.join(work, "input")
-                with open(src, "wb") as f:
-                    f.write(data)
-            local_out = _is_local(job.out_fs)
-            dst = out_path if local_out else os.path.join(work, "output.mp4")
+        with contextlib.ExitStack() as stack:
+            src = stack.enter_context(job.inputs.local_copy(item.input, data))
+            local_out = job.outputs.local
             if local_out:
+                dst = out_path
                 try:
                     os.makedirs(os.path.dirname(out_path), exist_ok=True)
                 except OSError as exc:
                     raise ImageWriteError(f"{out_url}: cannot create its folder ({exc.strerror or exc})") from exc
+            else:
+                dst = stack.enter_context(spool(None, "output.mp4"))
             result = scrub_video(
                 src,
                 dst,
@@ -423,24 +365,13 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
                 keep_audio=opts.keep_audio,
                 max_pixels=opts.max_video_pixels,
                 max_seconds=opts.max_video_seconds,
-                overwrite=opts.overwrite,
+                overwrite=opts.overwrite or not local_out,  # the spooled output is this process's own empty file
                 format=fmt,
                 turned=opts.turned,
             )
             size = os.path.getsize(dst)
             if not local_out:
-                tmp = _temporary_key(out_path)
-                try:
-                    job.out_fs.put_file(dst, tmp)
-                    job.out_fs.mv(tmp, out_path)
-                except BaseException as exc:
-                    try:
-                        job.out_fs.rm_file(tmp)
-                    except Exception:  # best effort: the driver removes stale temporaries too
-                        pass
-                    if isinstance(exc, Exception) and not isinstance(exc, MinfaceError):
-                        raise ImageWriteError(f"{out_url}: cannot write ({exc or type(exc).__name__})") from exc
-                    raise
+                job.outputs.commit_file(dst, out_path)
     except AudioOnlyError:  # sound only: skipped like an MP3
         return skip_record(job.input_url(item), AUDIO_ONLY_REASON, format=fmt)
     except Exception as exc:  # one bad video must never stop the partition
@@ -456,18 +387,7 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
 # -- driver side: planning --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _spool() -> Iterator[str]:
-    """A private owner-named folder in the worker's temporary folder, removed on leaving; folders left
-    by killed workers (owner gone) are swept first (:func:`minface._temp.sweep_spools`)."""
-    import tempfile
-
-    sweep_spools()
-    work = temporary_folder(tempfile.gettempdir())
-    try:
-        yield os.fspath(work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+_spool = spool_folder  # the worker's spool folder for videos (:func:`minface.engine.store.spool_folder`)
 
 
 def _named_like_video(path: str) -> bool:
@@ -486,152 +406,7 @@ def _require() -> None:
         ) from exc
 
 
-def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
-    import fsspec
-
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **options)
-    except ImportError as exc:  # e.g. s3:// without s3fs
-        raise MissingDependencyError(f"{url}: {exc}") from exc
-    if _is_local(fs):
-        return fs, posixpath.normpath(path)
-    return fs, path.rstrip("/") or path
-
-
-def _has_magic(path: str) -> bool:
-    return any(c in path for c in "*?[")
-
-
-def _parent(path: str) -> str:
-    parent = posixpath.dirname(path)
-    return parent if parent else ""
-
-
-def _ours(name: str) -> bool:
-    """Files a walk skips: the batch journal and the temporary files minface writes (local or remote)."""
-    return name == JOURNAL_NAME or temporary_target(name) is not None
-
-
-def _under(path: str, folder: str | None) -> bool:
-    return folder is not None and (path == folder or path.startswith(folder.rstrip("/") + "/"))
-
-
-def _walk(fs: AbstractFileSystem, root: str, exclude: str | None) -> list[str]:
-    found = fs.find(root)
-    return sorted(p for p in found if not _ours(posixpath.basename(p)) and not _under(p, exclude))
-
-
-def _relative(path: str, base: str) -> str:
-    if not base or base == "/":
-        return path.lstrip("/")
-    return path[len(base.rstrip("/")) + 1 :]
-
-
-def _plan(
-    inputs: Sequence[str],
-    output: str,
-    storage_options: dict[str, Any],
-    output_storage_options: dict[str, Any],
-    select: Filter | None = None,
-    suffix: str | None = None,
-) -> tuple[list[_Item], list[dict[str, Any]], AbstractFileSystem, AbstractFileSystem, str]:
-    """Expand URLs, globs and folders into items; return ``(items, records, in_fs, out_fs, out_root)``.
-
-    ``records``: an error for each input that matches nothing, a skip for each
-    file ``select`` (``--include``/``--exclude``) leaves out. What each file is
-    (image, video, other) is told on the workers, which read it anyway.
-    """
-    out_fs, out_root = _url_to_fs(output, output_storage_options)
-    in_fs: AbstractFileSystem | None = None
-    roots: list[str] = []
-    files: list[tuple[str, str]] = []  # (path, path relative to the input it was found in)
-    problems: list[tuple[str, str]] = []
-    for url in inputs:
-        fs, path = _url_to_fs(url, storage_options)
-        if in_fs is None:
-            in_fs = fs
-        elif type(fs) is not type(in_fs) or fs.storage_options != in_fs.storage_options:
-            raise ValueError(f"{url}: all inputs must be in one store (the first is {in_fs.unstrip_protocol('')})")
-        exclude = out_root if type(fs) is type(out_fs) else None
-        if _has_magic(path):
-            matches = fs.glob(path, detail=True)
-            if not matches:
-                problems.append((url, "no file matches this pattern"))
-            for name in sorted(matches):
-                if _under(name, exclude):
-                    continue
-                if matches[name].get("type") == "directory":
-                    roots.append(name)
-                    files.extend((f, _relative(f, name)) for f in _walk(fs, name, exclude))
-                elif not _ours(posixpath.basename(name)):
-                    roots.append(_parent(name))
-                    files.append((name, posixpath.basename(name)))
-        elif fs.isdir(path):
-            roots.append(path)
-            files.extend((f, _relative(f, path)) for f in _walk(fs, path, exclude))
-        elif fs.isfile(path):
-            roots.append(_parent(path))
-            files.append((path, posixpath.basename(path)))
-        else:
-            problems.append((url, "no such file or directory"))
-    assert in_fs is not None
-    base = posixpath.commonpath(roots) if roots else ""
-    items: list[_Item] = []
-    records = [error_entry(url, reason) for url, reason in problems]
-    seen: set[str] = set()
-    out_base = out_root.rstrip("/")
-    for f, rel in files:
-        if f in seen:
-            continue
-        seen.add(f)
-        why = select.why_not_path(rel) if select else None
-        if why:
-            records.append(skip_record(in_fs.unstrip_protocol(f), why))
-            continue
-        out = _relative(f, base)
-        if suffix:
-            out = posixpath.splitext(out)[0] + suffix
-        items.append(_Item(f, f"{out_base}/{out}" if out_base else out))
-    return items, records, in_fs, out_fs, out_root
-
-
-def _scan_outputs(fs: AbstractFileSystem, root: str) -> tuple[set[str], list[tuple[str, str, float | None]]]:
-    """One listing of the output tree: ``(existing outputs, [(temporary, its target, modified)])``."""
-    try:
-        found = fs.find(root, detail=True)
-    except FileNotFoundError:
-        found = {}
-    existing: set[str] = set()
-    temporaries: list[tuple[str, str, float | None]] = []
-    for p, info in found.items():
-        folder, _, name = p.rpartition("/")
-        target = temporary_target(name)
-        if target is not None:
-            temporaries.append((p, f"{folder}/{target}", _modified(info)))
-        else:
-            existing.add(p)
-    return existing, temporaries
-
-
-def _modified(info: dict[str, Any]) -> float | None:
-    """When a store says an object was last written (epoch seconds), or None."""
-    import datetime
-
-    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
-        value = info.get(key)
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, datetime.datetime):
-            return value.timestamp() if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc).timestamp()
-        if isinstance(value, str):
-            try:
-                return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-            except ValueError:
-                continue
-    return None
-
-
-def _gone_on_workers(client: Client | None, temporaries: list[tuple[str, str, float | None]]) -> set[Owner]:
+def _gone_on_workers(client: Client | None, temporaries: list[Temporary]) -> set[Owner]:
     """Owners of ``temporaries`` that ran on a worker's machine and are gone, as the workers themselves tell."""
     owners = {o for o in (temporary_owner(posixpath.basename(p)) for p, _, _ in temporaries) if o is not None}
     if client is None or not owners:
@@ -643,22 +418,14 @@ def _gone_on_workers(client: Client | None, temporaries: list[tuple[str, str, fl
     return {o for gone in answers.values() for o in gone}
 
 
-def _remove_temporaries(
-    fs: AbstractFileSystem,
-    temporaries: list[tuple[str, str, float | None]],
-    targets: set[str],
-    gone: set[Owner] = frozenset(),  # type: ignore[assignment]
-) -> int:
-    """Delete the temporary keys of ``targets`` whose writer is gone (:func:`minface._temp.is_stale`)."""
-    removed = 0
-    for tmp, target, modified in temporaries:
-        if target in targets and is_stale(posixpath.basename(tmp), modified, gone=gone):
-            try:
-                fs.rm_file(tmp)
-                removed += 1
-            except (OSError, ValueError):
-                pass
-    return removed
+def _clean_spools_on_workers(client: Client | None) -> None:
+    """Ask every worker to remove the spool folders its killed processes left (videos copied from a store)."""
+    if client is None:
+        return
+    try:
+        client.run(remove_stale_spools)
+    except Exception:  # noqa: BLE001 - best effort: the next spool on that machine removes them too
+        pass
 
 
 def _chunks(items: Sequence[_Item], size: int) -> Iterator[list[_Item]]:
@@ -677,42 +444,6 @@ def _validate(method: str, shape: str, blocks: int, strength: float, quality: in
         raise ValueError(f"strength must be positive, got {strength}")
     if quality is not None and not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1-100, got {quality}")
-
-
-class _ReportWriter:
-    """Appends JSON lines to a report at any fsspec URL (or an open text file)."""
-
-    def __init__(self, report: str | os.PathLike | IO[str] | None, storage_options: dict[str, Any]) -> None:
-        self._text: IO[str] | None = None
-        self._binary: IO[bytes] | None = None
-        self.url: str | None = None
-        if report is None:
-            return
-        if hasattr(report, "write"):
-            self._text = report  # type: ignore[assignment]
-            self.url = getattr(report, "name", None)
-            return
-        fs, path = _url_to_fs(os.fspath(report), storage_options)  # type: ignore[arg-type]
-        self.url = fs.unstrip_protocol(path)
-        try:
-            self._binary = fs.open(path, "ab")
-        except (NotImplementedError, ValueError):  # a store without append: rewrite what was there
-            old = fs.cat_file(path) if fs.exists(path) else b""
-            self._binary = fs.open(path, "wb")
-            self._binary.write(old)  # type: ignore[union-attr]
-
-    def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record) + "\n"
-        if self._text is not None:
-            self._text.write(line)
-            self._text.flush()
-        elif self._binary is not None:
-            self._binary.write(line.encode("utf-8"))
-            self._binary.flush()
-
-    def close(self) -> None:
-        if self._binary is not None:
-            self._binary.close()
 
 
 # -- driver side: the job ---------------------------------------------------------
@@ -742,10 +473,7 @@ def _local_cluster(workers: int | None) -> tuple[Client, Any]:
 
 
 def _threads(client: Client) -> int:
-    try:
-        return int(sum(client.nthreads().values()))
-    except Exception:  # a scheduler that does not answer: assume one thread
-        return 1
+    return cluster_threads(client)
 
 
 def scrub(
@@ -891,7 +619,7 @@ def scrub(
 
     out_format = _out_format(format)
     suffix = FORMAT_EXTENSIONS[out_format][0] if out_format else None
-    items, planned, in_fs, out_fs, out_root = _plan(
+    items, planned, in_fs, out_fs, out_root = plan_store(
         urls, os.fspath(output), in_options, out_options, Filter(include, exclude), suffix
     )
     if out_fs.isfile(out_root):
@@ -919,9 +647,9 @@ def scrub(
         max_video_pixels=max_video_pixels,
         max_video_seconds=max_video_seconds,
     )
-    job = _PartitionJob(options, in_fs, out_fs)
+    job = _PartitionJob(options, FsspecStore(in_fs), FsspecStore(out_fs))
     summary = DistributedReport()
-    writer = _ReportWriter(report, out_options)
+    writer = ReportWriter(report, out_options)
     summary.report = writer.url
     bar: _Progress | None = None
 
@@ -940,7 +668,7 @@ def scrub(
     try:
         for record in planned:
             emit(record)
-        existing, temporaries = _scan_outputs(out_fs, out_root)
+        existing, temporaries = job.outputs.scan(out_root)
         targets = {it.output for it in items}
         targets |= {video_output(it.output) for it in items if _named_like_video(it.input)}
         todo: list[_Item] = []
@@ -954,7 +682,7 @@ def scrub(
             for it in todo:
                 emit(_skip(job, it, "dry run"))
             return summary
-        summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets)
+        summary.temporaries_removed += job.outputs.remove_temporaries(temporaries, targets)
         del existing, targets
         if not todo:
             return summary
@@ -964,9 +692,26 @@ def scrub(
         if client is None:
             own_client, own_cluster = _local_cluster(None)
             client = own_client
-        summary.threads = _threads(client)
+        executor = DaskExecutor(client, functools.partial(_scrub_partition, job), retries=retries, name="minface-scrub")
+        summary.threads = executor.threads()
         bar = _Progress(len(todo), progress, "scrub")
-        _run_partitions(client, job, todo, partition_size, retries, summary, emit)
+        threads = max(1, summary.threads)
+        size = partition_size or max(1, min(_MAX_PARTITION, math.ceil(len(todo) / (_PARTITIONS_PER_THREAD * threads))))
+
+        def done(items: list[_Item], result: dict[str, Any]) -> None:
+            summary.bytes_in += result["bytes_in"]
+            summary.bytes_out += result["bytes_out"]
+            for record in result["records"]:
+                emit(record)
+
+        def failed(items: list[_Item], reason: str) -> None:
+            for it in items:
+                emit({"input": job.input_url(it), "output": None, "status": "error", "error": reason, "seconds": 0.0})
+
+        try:
+            executor.run(list(_chunks(todo, size)), done, failed)
+        finally:
+            summary.partitions = executor.submitted
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -974,17 +719,13 @@ def scrub(
             bar.close()
         if not dry_run and items:
             try:  # what killed workers (or an interrupted driver) left behind
-                _, temporaries = _scan_outputs(out_fs, out_root)
+                _, temporaries = job.outputs.scan(out_root)
                 targets = {it.output for it in items} | {video_output(it.output) for it in items if _named_like_video(it.input)}
                 gone = _gone_on_workers(client, temporaries)
-                summary.temporaries_removed += _remove_temporaries(out_fs, temporaries, targets, gone)
+                summary.temporaries_removed += job.outputs.remove_temporaries(temporaries, targets, gone)
+                _clean_spools_on_workers(client)
             except (OSError, ValueError):
                 pass
-            if client is not None:  # the spool folders of videos on workers that were killed
-                try:
-                    client.run(sweep_spools)
-                except Exception:  # noqa: BLE001 - best effort: the next video on that machine sweeps too
-                    pass
         if own_client is not None:
             own_client.close()
             own_cluster.close()  # type: ignore[union-attr]
@@ -995,85 +736,6 @@ def scrub(
 
 def _skip(job: _PartitionJob, it: _Item, reason: str) -> dict[str, Any]:
     return {"input": job.input_url(it), "output": job.output_url(it), "status": "skipped", "error": None, "reason": reason}
-
-
-def _run_partitions(
-    client: Client,
-    job: _PartitionJob,
-    todo: list[_Item],
-    partition_size: int | None,
-    retries: int,
-    summary: DistributedReport,
-    emit: Callable[[dict[str, Any]], None],
-) -> None:
-    """Submit partitions, a few per worker thread in flight, and emit their records as they finish.
-
-    A partition whose workers kept dying (``KilledWorker``: the scheduler gave up
-    after ``allowed-failures`` deaths) is split into single files, the
-    *suspects*, run one at a time beside the other partitions: a suspect that
-    kills its worker again is the culprit and gets an error record; the others
-    finish normally. (One at a time, because a dying worker takes the blame for
-    every task queued on it.)
-    """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
-
-    threads = max(1, summary.threads)
-    size = partition_size or max(1, min(_MAX_PARTITION, math.ceil(len(todo) / (_PARTITIONS_PER_THREAD * threads))))
-    queue: deque[list[_Item]] = deque(_chunks(todo, size))
-    suspects: deque[_Item] = deque()
-    token = uuid.uuid4().hex[:12]
-    in_flight: dict[Any, tuple[list[_Item], bool]] = {}  # future -> (its files, whether it is a suspect)
-    done = as_completed(loop=client.loop)
-    last_check = time.monotonic()
-
-    def submit(items: list[_Item], suspect: bool) -> None:
-        summary.partitions += 1
-        future = client.submit(
-            _scrub_partition, job, items, retries=retries, pure=False, key=f"minface-scrub-{token}-{summary.partitions}"
-        )
-        in_flight[future] = (items, suspect)
-        done.add(future)
-
-    def fill() -> None:
-        nonlocal threads, last_check
-        if time.monotonic() - last_check > 10:  # the cluster may have grown or shrunk
-            threads, last_check = max(1, _threads(client)), time.monotonic()
-        if suspects and not any(suspect for _, suspect in in_flight.values()):
-            submit([suspects.popleft()], True)
-        while queue and len(in_flight) < 2 * threads + 2:
-            submit(queue.popleft(), False)
-
-    def fail(items: list[_Item], reason: str) -> None:
-        for it in items:
-            emit({"input": job.input_url(it), "output": None, "status": "error", "error": reason, "seconds": 0.0})
-
-    try:
-        fill()
-        for future in done:
-            items, suspect = in_flight.pop(future)
-            if future.status == "finished":
-                result = future.result()
-                summary.bytes_in += result["bytes_in"]
-                summary.bytes_out += result["bytes_out"]
-                for record in result["records"]:
-                    emit(record)
-            else:
-                try:
-                    exc = future.exception()
-                except Exception as cancelled:  # a cancelled future raises here
-                    exc = cancelled
-                if isinstance(exc, KilledWorker) and not suspect:
-                    suspects.extend(items)
-                elif isinstance(exc, KilledWorker):
-                    fail(items, "the worker process died on this file (decoder crash or out of memory?), also when run alone")
-                else:
-                    fail(items, str(exc) if isinstance(exc, MinfaceError) else f"{type(exc).__name__}: {exc}")
-            future.release()
-            fill()
-    except BaseException:
-        client.cancel(list(in_flight))
-        raise
 
 
 # -- command line -----------------------------------------------------------------

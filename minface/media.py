@@ -318,8 +318,10 @@ def classify(name: str | os.PathLike, head: bytes) -> MediaKind:
     (True, 'not a recognised image format, although named like one (.jpg): damaged or renamed')
     >>> classify("scan.jp2", b"\\x00\\x00\\x00\\x0cjP  \\r\\n\\x87\\n").reason
     'JPEG 2000 images are not supported'
-    >>> classify("empty.jpg", b"").reason
+    >>> classify("empty.bin", b"").reason
     'empty file'
+    >>> k = classify("IMG_1.jpg", b""); k.error, k.reason
+    (True, 'empty file, named like a photo (.jpg), content is not one: a lost upload or copy?')
     """
     base = os.path.basename(os.fspath(name))
     kind, fmt = sniff(head)
@@ -327,8 +329,6 @@ def classify(name: str | os.PathLike, head: bytes) -> MediaKind:
         return MediaKind("image", fmt)
     if kind == "video":
         return MediaKind("video", fmt, VIDEO_REASON)
-    if not head:
-        return MediaKind("other", None, "empty file")
     system = _SYSTEM_NAMES.get(base.lower())
     if system is None and base.startswith("._") and fmt == "AppleDouble resource fork":
         system = "macOS resource fork"
@@ -337,18 +337,23 @@ def classify(name: str | os.PathLike, head: bytes) -> MediaKind:
     if fmt in {n for _, _, n in _OTHER_IMAGES} or fmt == "Canon CR3":
         return MediaKind("other", fmt, f"{fmt} images are not supported", error=True)
     ext = os.path.splitext(base)[1].lower()
-    if ext in IMAGE_EXTENSIONS:
+    # one rule: a file named like a photo (or a video) whose content is not one is an error,
+    # an empty one (a lost upload) included
+    named = "image" if ext in IMAGE_EXTENSIONS else "video" if ext in VIDEO_EXTENSIONS else None
+    if named is not None:
+        if not head:
+            like = "photo" if named == "image" else "video"
+            return MediaKind(
+                "other", None, f"empty file, named like a {like} ({ext}), content is not one: a lost upload or copy?",
+                error=True,
+            )
         what = f" ({fmt})" if fmt else ""
         return MediaKind(
-            "other", fmt, f"not a recognised image format{what}, although named like one ({ext}): damaged or renamed",
+            "other", fmt, f"not a recognised {named} format{what}, although named like one ({ext}): damaged or renamed",
             error=True,
         )
-    if ext in VIDEO_EXTENSIONS:
-        what = f" ({fmt})" if fmt else ""
-        return MediaKind(
-            "other", fmt, f"not a recognised video format{what}, although named like one ({ext}): damaged or renamed",
-            error=True,
-        )
+    if not head:
+        return MediaKind("other", None, "empty file")
     return MediaKind("other", fmt, f"not an image ({fmt})" if fmt else "not an image")
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .batch import error_record
+from .engine.records import error_record
 from .detect import Detector, detect
 from .errors import DecompressionBombError, MinfaceError, UnsupportedImageError
 from .io.atomic import atomic_write
-from .io.decode import DEFAULT_MAX_PIXELS, ImageSource, _open, _pil_to_uint8, apply_orientation, pil_array, read_orientation
+from .io.decode import BOMB_HINT, DEFAULT_MAX_PIXELS, ImageSource, _open, _pil_to_uint8, apply_orientation, pil_array, read_orientation
 from .io.encode import _HandedOver, encode_image
 from .planes import merge_planes, paint_alpha, searched_planes
 from .colors import Color
@@ -84,7 +84,7 @@ def _read_source(src: ImageSource, name: str, max_pixels: int | None, out_format
         if max_pixels is not None and total > max_pixels:
             raise DecompressionBombError(
                 f"{name}: {n} frames of {im.size[0]}x{im.size[1]} = {total:,} pixels "
-                f"exceed max_pixels={max_pixels:,} in total"
+                f"exceed max_pixels={max_pixels:,} in total ({BOMB_HINT})"
             )
         grey = im.mode in ("L", "LA", "1", "I;16", "I", "F") and not im.info.get("transparency")
         keep_alpha = (out_format or OUTPUT_FORMAT.get(fmt)) in _ALPHA_FORMATS and (

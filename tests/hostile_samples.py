@@ -313,7 +313,7 @@ def build(folder: Path) -> dict[str, str]:
         "ok/huge-screen.gif": (gif_huge_screen(), "ok"),
         "ok/many-frames.gif": (gif_many_frames(), "ok"),
         # damaged photos: an error with a reason, no output
-        "bad/empty-named.jpg": (b"", "skipped"),
+        "bad/empty-named.jpg": (b"", "error"),  # a lost upload: named like a photo, content is not one
         "bad/text-named.jpg": (b"Alice Smith, passport 123456789\n" * 4, "error"),
         "bad/cut.jpg": (face_jpeg[: len(face_jpeg) // 2], "error"),
         "bad/cut-then-eoi.jpg": (jpeg_cut_then_eoi(), "error"),

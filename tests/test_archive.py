@@ -82,7 +82,7 @@ def test_fifo_in_the_tree_never_blocks(tmp_path, verb):
     result = cli(*args, timeout=90)  # a read of the FIFO would block forever: the time limit fails the test
     assert result.returncode == 0, result.stderr
     if verb == "inspect":
-        recs = {Path(r["source"]).name: r for r in json.loads(result.stdout)}
+        recs = {Path(r["source"]).name: r for r in map(json.loads, result.stdout.splitlines())}
     else:
         recs = records(tmp_path / "r.jsonl")
         assert not (tmp_path / "out" / "pipe.jpg").exists()
@@ -101,7 +101,7 @@ def test_fifo_given_to_the_api_is_refused_not_waited_on(tmp_path):
 
 
 def test_walk_errors_are_records_not_silence(tmp_path, monkeypatch):
-    from minface import walk
+    from minface.engine import plan as walk
 
     photos(tmp_path / "in" / "ok", 1)
     locked = tmp_path / "in" / "locked"

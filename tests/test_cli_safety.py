@@ -79,7 +79,7 @@ def test_inspect_escapes_what_is_not_printable(tmp_path):
         text = out.stdout.decode("utf-8")  # strict: raises on any byte that is not UTF-8
         assert not [c for c in text if ord(c) < 32 and c != "\n"], text
         if extra:
-            records = json.loads(text)
+            records = [json.loads(line) for line in text.splitlines()]  # JSON lines, as every verb's --json
             assert len(records) == 2
             text = json.dumps(records, ensure_ascii=False)
             assert not [c for r in records for c in r["source"] if ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF]

@@ -384,13 +384,21 @@ def test_openvino_finds_the_faces_onnxruntime_finds(crowd_scene, big_face_scene,
         assert matched(scene.faces, a.xyxy).all()
 
 
+def _openvino_runtime(model: str):
+    """A fresh OpenVINO runtime of a bundled model, one thread (not the shared one of get_runtime)."""
+    from minface.detect import _openvino
+    from minface.detect.runtimes import MODELS, PIXEL_INPUT, model_bytes
+
+    return _openvino.OpenVinoRuntime(MODELS[model], model_bytes(model), PIXEL_INPUT, 1)
+
+
 @pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
 def test_openvino_compiles_repeated_shapes_and_keeps_a_few(monkeypatch):
     """A shape seen STATIC_AFTER times gets its own compiled model, the same outputs; at most MAX_SHAPES are kept."""
     from minface.detect import _openvino
 
     monkeypatch.setattr(_openvino, "MAX_SHAPES", 2)
-    run = runtimes.openvino_runtime("fp32", 1)
+    run = _openvino_runtime("fp32")
     rng = np.random.default_rng(0)
     blob = rng.integers(0, 255, (1, 64, 96, 3), dtype=np.uint8)
     first = run(blob)
@@ -408,10 +416,10 @@ def test_openvino_compiles_repeated_shapes_and_keeps_a_few(monkeypatch):
 @pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
 def test_openvino_runs_int8_on_int8_kernels():
     """The int8 model's convolutions run at 8 bits (all but the first, which takes the pixels), not dequantized."""
-    kinds = runtimes.openvino_runtime("int8", 1).layer_precisions()
+    kinds = _openvino_runtime("int8").layer_precisions()
     eight = sum(n for (_, p), n in kinds.items() if p in ("u8", "i8"))
     assert eight >= sum(kinds.values()) - 1 and eight > 50, kinds
-    assert all(p == "f32" for (_, p) in runtimes.openvino_runtime("fp32", 1).layer_precisions())
+    assert all(p == "f32" for (_, p) in _openvino_runtime("fp32").layer_precisions())
 
 
 def test_fuse_floor_changes_nothing_above_it():

@@ -152,11 +152,11 @@ def test_memory_store_threads_and_resume(archive):
 
 def _die_on_second_commit(marker: str) -> None:
     """Runs in each worker: the first worker to commit its second file leaves half a temporary and dies."""
-    import minface.distributed as d
+    from minface.engine import store as s
 
-    real, count = d._commit, [0]
+    real, count = s.FsspecStore.commit, [0]
 
-    def commit(fs, path, url, data):
+    def commit(self, path, data, **kw):
         count[0] += 1
         if count[0] == 2:
             try:
@@ -164,11 +164,11 @@ def _die_on_second_commit(marker: str) -> None:
             except FileExistsError:
                 pass
             else:
-                fs.pipe_file(d._temporary_key(path), data[: len(data) // 2])
+                self.fs.pipe_file(s.temporary_key(path), data[: len(data) // 2])
                 os._exit(1)
-        return real(fs, path, url, data)
+        return real(self, path, data, **kw)
 
-    d._commit = commit
+    s.FsspecStore.commit = commit
 
 
 def test_worker_killed_mid_job(client, tmp_path):

@@ -129,7 +129,7 @@ def test_inspect_documents_says_a_photo_shows_a_document(tmp_path, capsys):
     sample = ds.make_sample(3, seed=11, scene="alone", documents=["bank_card"], augment=False)
     (tmp_path / "card.jpg").write_bytes(sample.jpeg)
     assert main(["inspect", "--json", "--documents", str(tmp_path / "card.jpg")]) == 0
-    rec = json.loads(capsys.readouterr().out)[0]
+    rec = json.loads(capsys.readouterr().out.splitlines()[0])
     assert rec["documents"]["documents"] >= 1 and rec["documents"]["kinds"].get("bank_card")
 
 

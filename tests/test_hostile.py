@@ -119,8 +119,8 @@ def test_inspect_walks_the_archive(corpus):
     root, expected = corpus
     rc, stdout, err, peak = run_measured([sys.executable, "-m", "minface", "inspect", "--json", "in"], root)
     _clean_run(rc, err, peak)
-    records = json.loads(stdout)
-    names = [os.path.relpath(r["source"], root / "in") for r in records]
+    records = [json.loads(line) for line in stdout.splitlines()]  # JSON lines, as every verb's --json
+    names = [os.path.relpath(os.path.join(root, r["source"]), root / "in") for r in records]  # named as given
     assert sorted(names) == sorted(expected) and len(names) == len(set(names))
     by = dict(zip(names, records))
     for name, status in expected.items():  # not a photo: skipped, never read as one

@@ -68,7 +68,11 @@ def test_classify_reasons():
     other = media.classify("readme.txt", b"Alice Smith, ID 1234")
     assert (other.kind, other.reason, other.error) == ("other", "not an image", False)
     assert "Alice" not in (other.reason or "")  # a reason never quotes the content: it may be private
-    assert media.classify("empty.jpg", b"").reason == "empty file"
+    assert media.classify("empty", b"").reason == "empty file"
+    assert not media.classify("empty", b"").error
+    for name, like in (("IMG_1.jpg", "photo"), ("IMG_2.HEIC", "photo"), ("clip.mp4", "video")):
+        empty = media.classify(name, b"")  # a lost upload: the same rule as any photo-named non-photo
+        assert empty.error and f"named like a {like}" in (empty.reason or "") and "content is not one" in (empty.reason or "")
     named = media.classify("holiday.JPG", b"Alice Smith, ID 1234")
     assert named.error and "named like one (.jpg)" in (named.reason or "")
     unsupported = media.classify("scan.jp2", b"\x00\x00\x00\x0cjP  \r\n\x87\n")

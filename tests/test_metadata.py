@@ -517,8 +517,8 @@ def test_cli_inspect(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "face-regions" in out and "gps" in out
     assert cli_main(["inspect", "--json", str(p), str(tmp_path / "missing.jpg")]) == 1
-    doc = json.loads(capsys.readouterr().out)
-    assert doc[0]["status"] == "ok" and doc[1]["status"] == "error"
+    doc = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON lines, as every verb's --json
+    assert [d["status"] for d in doc] == ["ok", "error"]
 
 
 def test_cli_strip_tree(tmp_path, capsys):

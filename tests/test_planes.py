@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from conftest import background, matched, paste_faces
@@ -124,7 +125,9 @@ def test_other_methods_reach_the_alpha_plane(tmp_path, method):
     assert [f.get("plane") for f in result.faces] == ["alpha"]
     alpha = np.asarray(Image.open(dst))[..., 3].astype(int)
     mask = region_mask(240, 320, regions(np.array([result.faces[0]["box"]])))
-    assert (alpha[~mask] == GREY[~mask]).all() and np.abs(alpha[mask] - GREY[mask]).mean() > 5
+    # the record's box is rounded: a pixel on the region's rim may fall either side
+    rim = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert (alpha[~rim] == GREY[~rim]).all() and np.abs(alpha[mask] - GREY[mask]).mean() > 5
     if method == "blur":  # a mosaic often still looks like a face, and verify says so (minface.verify)
         assert verify_file(dst, check_metadata=False).status == "clean"
 

@@ -223,10 +223,12 @@ class TestBatch:
         assert all(records[n]["status"] == "error" and records[n]["output"] is None for n in reasons)
         assert "truncated JPEG" in reasons["corrupt.jpg"]
         assert "decompression bomb" in reasons["bomb.png"] or "max_pixels" in reasons["bomb.png"]
+        # a zero-byte photo is a lost upload: an error, by the rule for every file named like a photo
+        assert records["empty.png"]["status"] == "error" and records["empty.png"]["output"] is None
+        assert "named like a photo (.png), content is not one" in records["empty.png"]["error"]
         # what is not a photo is skipped, never an error, never copied
-        skips = {name: records[name] for name in ("empty.png", "notes.txt")}
-        assert all(r["status"] == "skipped" and r["output"] is None for r in skips.values())
-        assert skips["empty.png"]["reason"] == "empty file" and skips["notes.txt"]["reason"] == "not an image"
+        assert records["notes.txt"]["status"] == "skipped" and records["notes.txt"]["output"] is None
+        assert records["notes.txt"]["reason"] == "not an image"
         made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
         assert made == sorted(truth)
         for rel, faces in truth.items():

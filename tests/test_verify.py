@@ -26,7 +26,7 @@ def scrubbed(tmp_path_factory):
 def test_clean_outputs_pass(scrubbed, capsys):
     _, _, out, report = scrubbed
     assert cli_main(["verify", "-q", "-j", "1", str(out)]) == 0
-    assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0
+    assert cli_main(["verify", "-q", "-j", "1", str(out), "--scrub-report", str(report)]) == 0
     assert "3 clean" in capsys.readouterr().err
 
 
@@ -75,7 +75,7 @@ def test_report_regions_excuse_detections_inside_them(tmp_path, capsys):
     assert cli_main(argv) == 0
     assert len(load_regions(report)[str(out / "a.png")]) == 2
     assert cli_main(["verify", "-q", "-j", "1", str(out)]) == 1
-    assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0
+    assert cli_main(["verify", "-q", "-j", "1", str(out), "--scrub-report", str(report)]) == 0
 
 
 def test_a_report_with_relative_names_works_from_another_folder(tmp_path, monkeypatch, capsys):
@@ -119,7 +119,7 @@ def test_review_page_ranks_alarms_and_embeds_only_the_outputs(scrubbed, tmp_path
     shutil.copytree(out, audit)
     (audit / "leaked.jpg").write_bytes(photo_bytes(scene(11).image))
     page, lines = tmp_path / "review.html", tmp_path / "v.jsonl"
-    assert cli_main(["verify", "-q", "-j", "1", str(audit), "--report", str(report), "--json", str(lines), "--html", str(page)]) == 1
+    assert cli_main(["verify", "-q", "-j", "1", str(audit), "--scrub-report", str(report), "--json", str(lines), "--html", str(page)]) == 1
     html = page.read_text()
     records = [json.loads(line) for line in lines.read_text().splitlines()]
     leaked = next(r for r in records if r["input"].endswith("leaked.jpg"))

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, MissingDependencyError
+from ._onnxproto import with_pixel_input
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,8 +40,11 @@ class OpenVinoRuntime:
     shape_step = 32
     fixed_batch = False
 
-    def __init__(self, data: bytes, input_name: str, outputs: tuple[str, ...], bgr: bool, threads: int) -> None:
-        """``data``: the ONNX model taking uint8 pixels at ``input_name``; ``outputs``: the maps to return."""
+    def __init__(self, spec: Any, onnx: bytes, pixel_input: str, threads: int) -> None:
+        """``spec``: the model's :class:`~minface.detect.runtimes.ModelFile`; ``onnx``: its verified bytes.
+
+        They are handed in by :func:`minface.detect.runtimes.get_runtime` (this module sits below it).
+        """
         from .. import _privacy
 
         try:
@@ -57,8 +61,8 @@ class OpenVinoRuntime:
                 stacklevel=3,
             )
             ov._minface_warned = True
-        self._bgr = bgr
-        self._input = input_name
+        self._bgr = spec.channels == "bgr"
+        self._input = pixel_input
         self._core = ov.Core()
         self._config = {
             "INFERENCE_NUM_THREADS": int(threads),
@@ -68,11 +72,11 @@ class OpenVinoRuntime:
             "INFERENCE_PRECISION_HINT": "f32",
         }
         try:
-            self._model = self._core.read_model(data, b"")
-            self._names = list(outputs)
+            self._model = self._core.read_model(with_pixel_input(onnx, spec.input, pixel_input), b"")
+            self._names = list(spec.outputs)
             self._dynamic = self._compile(self._model)
         except Exception as exc:
-            raise BackendError(f"OpenVINO could not compile the model: {exc}") from exc
+            raise BackendError(f"OpenVINO could not compile {spec.file}: {exc}") from exc
         self._static: OrderedDict[tuple[int, ...], tuple[object, list[int]]] = OrderedDict()
         self._seen: Counter[tuple[int, ...]] = Counter()
         self._lock = threading.Lock()  # an infer request is not safe to share between threads

@@ -206,22 +206,15 @@ def get_runtime(
         rt = _cache.get(key)
         if rt is None:
             if name == "openvino":
-                rt = openvino_runtime(model, n)
+                from ._openvino import OpenVinoRuntime
+
+                rt = OpenVinoRuntime(MODELS[model], model_bytes(model), PIXEL_INPUT, n)
             elif name == "onnxruntime":
                 rt = _OrtRuntime(model, device, n)
             else:
                 rt = _OpenCVRuntime(model, n)
             _cache[key] = rt
     return rt
-
-
-def openvino_runtime(model: str, threads: int) -> Runtime:
-    """A new OpenVINO runtime for a bundled model (see ``_openvino``)."""
-    from ._openvino import OpenVinoRuntime
-
-    spec = MODELS[model]
-    data = with_pixel_input(model_bytes(model), spec.input, PIXEL_INPUT)
-    return OpenVinoRuntime(data, PIXEL_INPUT, spec.outputs, spec.channels == "bgr", threads)
 
 
 def _no_telemetry(ort) -> None:  # noqa: ANN001 - the onnxruntime module

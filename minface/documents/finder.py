@@ -21,6 +21,7 @@ masked value at most).
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -249,7 +250,12 @@ class TextFinder:
                 member.setdefault(i, g)
         for i in sorted(set(kinds) | set(member)):
             kind, masked = kinds.get(i, ("document_text", None))
-            result.regions.append(TextRegion(quads[i], float(scores[i]), kind, masked, member.get(i)))
+            quad = quads[i]
+            if kind == "mrz":
+                quad = self._mrz_length(quad, texts.get(i, ""))
+                if i in member:
+                    quad = self._across_page(quad, quads[groups[member[i]]])
+            result.regions.append(TextRegion(quad, float(scores[i]), kind, masked, member.get(i)))
         result.documents = len(groups)
         if portraits is not None:
             for g, lines in enumerate(groups):
@@ -258,6 +264,47 @@ class TextFinder:
                     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
                     result.regions.append(TextRegion(q, 1.0, "document_portrait", None, g))
         return result
+
+    @staticmethod
+    def _mrz_length(quad: np.ndarray, text: str) -> np.ndarray:
+        """An MRZ line read with fewer characters than an MRZ line has (30, 36, 44): grown at both ends by what is missing.
+
+        The detector often stops where the ``<`` filler starts; which end that is
+        depends on the reading direction, so both ends grow.
+
+        >>> q = np.array([[100, 0], [120, 0], [120, 5], [100, 5]], np.float32)
+        >>> TextFinder._mrz_length(q, "I<UTO<<<<<<<<<<")[:2].tolist()   # 15 of 30 characters
+        [[80.0, 0.0], [140.0, 0.0]]
+        """
+        n = len(re.sub(r"\s+", "", text))
+        if n == 0:
+            return quad
+        target = next((t for t in (30, 36, 44) if t >= n), n)
+        if target == n:
+            return quad
+        q = quad.astype(np.float64)
+        d = q[1] - q[0]
+        extra = d * (target / n - 1.0)
+        return np.array([q[0] - extra, q[1] + extra, q[2] + extra, q[3] - extra], np.float32)
+
+    @staticmethod
+    def _across_page(quad: np.ndarray, page: np.ndarray) -> np.ndarray:
+        """An MRZ line stretched along itself over its page's lines: the detector often stops where the ``<`` filler starts.
+
+        >>> q = np.array([[10, 0], [30, 0], [30, 5], [10, 5]], np.float32)
+        >>> page = np.stack([q, q + np.array([-8, -20], np.float32), q + np.array([40, -10], np.float32)])
+        >>> TextFinder._across_page(q, page)[:2].tolist()
+        [[2.0, 0.0], [70.0, 0.0]]
+        """
+        q = quad.astype(np.float64)
+        d = q[1] - q[0]
+        length = float(np.linalg.norm(d))
+        if length < 1e-6:
+            return quad
+        d /= length
+        t = (page.reshape(-1, 2) - q[0]) @ d
+        lo, hi = min(0.0, float(t.min())), max(length, float(t.max()))
+        return np.array([q[0] + lo * d, q[0] + hi * d, q[3] + hi * d, q[3] + lo * d], np.float32)
 
     @staticmethod
     def _groups(quads: np.ndarray, heights: np.ndarray, seeds: list[int], reach: float = 2.0) -> list[list[int]]:

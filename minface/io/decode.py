@@ -49,9 +49,27 @@ __all__ = [
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, np.ndarray]
 
 #: Pillow's own hard limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``): about 179 megapixels,
-#: above any phone or consumer camera. Raise it per call with ``max_pixels=``; values
-#: above it also need ``PIL.Image.MAX_IMAGE_PIXELS`` raised, because Pillow checks first.
+#: above any phone or consumer camera. Raise it per call with ``max_pixels=`` (the command
+#: line's ``--max-pixels``); Pillow's own limit is then raised to match.
 DEFAULT_MAX_PIXELS = _DEFAULT_MAX_PIXELS
+
+#: How to lift the limit, added to every decompression-bomb message.
+BOMB_HINT = "possible decompression bomb; if the file is trusted, raise the limit: --max-pixels N, or max_pixels=N"
+
+
+def _pillow_allows(max_pixels: int | None) -> None:
+    """Raise Pillow's own open-time limit so that it never refuses what ``max_pixels`` allows.
+
+    minface checks ``max_pixels`` itself before decoding; Pillow refuses images over
+    twice ``PIL.Image.MAX_IMAGE_PIXELS`` at open, with no hint. The limit only grows.
+    """
+    current = Image.MAX_IMAGE_PIXELS
+    if current is None:
+        return
+    if max_pixels is None:
+        Image.MAX_IMAGE_PIXELS = None
+    elif max_pixels > 2 * current:
+        Image.MAX_IMAGE_PIXELS = max_pixels // 2 + 1
 
 #: Pillow format names minface decodes. HEIF needs the ``heif`` extra (pillow-heif).
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "HEIF"})
@@ -301,6 +319,7 @@ def _open(src: ImageSource, name: str, max_pixels: int | None, *, complete: bool
     reader = _Reader(src, name)
     try:
         fmt = identify(reader.head, name)
+        _pillow_allows(max_pixels)
         try:
             with warnings.catch_warnings():
                 # our own max_pixels check replaces Pillow's bomb warning; plugins also warn
@@ -308,7 +327,7 @@ def _open(src: ImageSource, name: str, max_pixels: int | None, *, complete: bool
                 warnings.simplefilter("ignore")
                 im = Image.open(reader.fp, formats=list(_OPEN_AS.get(fmt, (fmt,))))
         except Image.DecompressionBombError as exc:
-            raise DecompressionBombError(f"{name}: {exc}") from exc
+            raise DecompressionBombError(f"{name}: {exc} ({BOMB_HINT})") from exc
         except UnidentifiedImageError as exc:
             raise CorruptImageError(f"{name}: {_header_damage(fmt, reader)}") from exc
         except Exception as exc:  # a damaged header makes plugins raise anything (SyntaxError, struct.error, ...)
@@ -366,7 +385,7 @@ def _check(im: Image.Image, name: str, max_pixels: int | None) -> None:
     if max_pixels is not None and w * h > max_pixels:
         raise DecompressionBombError(
             f"{name}: image of {w}x{h} = {w * h:,} pixels exceeds max_pixels={max_pixels:,} "
-            "(possible decompression bomb; raise max_pixels if the file is trusted)"
+            f"({BOMB_HINT})"
         )
 
 
@@ -384,7 +403,7 @@ def _check_coded_size(data: bytes, im: Image.Image, name: str, max_pixels: int) 
         w, h = im.size
         raise DecompressionBombError(
             f"{name}: its images decode to {real:,} pixels as coded (the header says {w}x{h}), over "
-            f"max_pixels={max_pixels:,} (possible decompression bomb; raise max_pixels if the file is trusted)"
+            f"max_pixels={max_pixels:,} ({BOMB_HINT})"
         )
 
 
@@ -413,7 +432,7 @@ def _decode_pil(
             im.load()  # before anything else reads the file: Pillow may load lazily and hide errors
             pixels = _pil_to_uint8(im, alpha)
     except Image.DecompressionBombError as exc:
-        raise DecompressionBombError(f"{name}: {exc}") from exc
+        raise DecompressionBombError(f"{name}: {exc} ({BOMB_HINT})") from exc
     except MemoryError as exc:
         raise DecompressionBombError(f"{name}: not enough memory to decode {im.size[0]}x{im.size[1]}") from exc
     except Exception as exc:  # truncated data, broken streams, plugin bugs on damaged input

@@ -78,7 +78,7 @@ def _decode_frames(d: bytes, fmt: str, name: str, max_pixels: int | None):
             sampling = JpegImagePlugin.get_sampling(im)
             sampling = sampling if sampling in (0, 1, 2) else None
     except Image.DecompressionBombError as exc:
-        raise DecompressionBombError(f"{name}: {exc}") from exc
+        raise DecompressionBombError(f"{name}: {exc} ({_images.BOMB_HINT})") from exc
     except ImageError:
         raise
     except Exception as exc:

@@ -1,0 +1,13 @@
+"""The batch engine: one set of archive rules for one machine and for a cluster.
+
+* :mod:`.store`: where inputs are read and outputs committed (the local disk, or
+  any fsspec location), temporaries named for their owner and removed once it
+  is gone, remote inputs spooled into temporaries the engine owns;
+* :mod:`.records`: the report records, the report writer and the totals;
+* :mod:`.executors`: worker processes on one machine, or a Dask cluster, behind
+  one protocol.
+
+:mod:`minface.batch` (``minface scrub -j 8``) and :mod:`minface.distributed`
+(``minface scrub --dask``) are built on it; this package imports no image
+library, so the planning process stays light.
+"""
