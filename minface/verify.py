@@ -304,13 +304,19 @@ def flat_paint(image: np.ndarray, min_side: int = 20) -> np.ndarray | None:
 
 
 def audit_faces(
-    image: np.ndarray, faces: Any, painted: np.ndarray | None = None, *, min_size: float = MIN_ALARM_SIZE
+    image: np.ndarray,
+    faces: Any,
+    painted: np.ndarray | None = None,
+    *,
+    min_size: float = MIN_ALARM_SIZE,
+    reported: bool = True,
 ) -> tuple[list[dict[str, Any]], int]:
     """Sort the candidates ``faces`` of ``image`` into alarms (intact faces, most confident first) and redacted ones.
 
     ``faces``: :class:`minface.Faces` or the candidates of
     :class:`minface.audit_search.AuditSearch`. ``painted``: a mask of what the
-    scrub report says was painted (optional). Each candidate is measured on its
+    scrub report says was painted (optional; ``reported=False``: a mask only
+    guessed from the pixels, :func:`flat_paint`, which raises the bars near it alone). Each candidate is measured on its
     own: the share of its box and of its eye region that is painted (by the
     report, or flat paint in the pixels), and the face-scale detail in its
     centre. It is redacted when its eyes are covered (less than
@@ -330,7 +336,9 @@ def audit_faces(
 
     if isinstance(faces, Faces):  # one detector's faces (a quicker --preset): its own thresholds decide
         faces = [{**c, "scores": None} for c in join(faces, None, cf_alone=0.0)]
-    bars = STRICT if painted is not None and painted.any() else LAX
+    # ``reported=False``: ``painted`` is only guessed from the pixels (flat_paint), not said by a report:
+    # it raises the bars near paint but neither makes the whole file strict nor turns off the blur rule
+    bars = STRICT if reported and painted is not None and painted.any() else LAX
     intact, redacted = [], 0
     h, w = image.shape[:2]
     for cand in faces:
@@ -348,7 +356,7 @@ def audit_faces(
         size = max(float(box[2] - box[0]), float(box[3] - box[1]))
         # without the report, a face without face-scale detail is taken for a blur; a small face never has
         # much (and with the report, paint is where it says: a blurry face it does not cover is intact)
-        blurred = painted is None and size >= DETAIL_MIN_SIZE and detail < DETAIL_THRESHOLD
+        blurred = (painted is None or not reported) and size >= DETAIL_MIN_SIZE and detail < DETAIL_THRESHOLD
         if 1.0 - eyes_painted < EYES_SHOWING or blurred:
             redacted += 1
         elif cand.get("scores") and not bars.passes(cand["scores"], NEAR_PAINT_RAISE if covered >= NEAR_PAINT else 0.0):
