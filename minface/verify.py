@@ -291,13 +291,12 @@ def flat_paint(image: np.ndarray, min_side: int = 20) -> np.ndarray | None:
     k = max(3, min_side // 2)
     mean = cv2.blur(grey, (k, k))
     flat = ((cv2.blur(grey * grey, (k, k)) - mean * mean) < 1.5**2).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
     h, w = flat.shape
-    keep = np.zeros(n, bool)
-    for i in range(1, n):
-        x, y, bw, bh, _ = stats[i]
-        inside = x > 0 and y > 0 and x + bw < w and y + bh < h
-        keep[i] = inside and bw >= min_side and bh >= min_side
+    x, y, bw, bh = (stats[:, i] for i in range(4))
+    inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+    keep = inside & (bw >= min_side) & (bh >= min_side)
+    keep[0] = False  # the background label: what is not flat
     if not keep.any():
         return None
     return keep[labels]
