@@ -125,3 +125,34 @@ def test_every_module_imports_alone_in_a_fresh_interpreter(chunk):
     with ThreadPoolExecutor(2) as pool:
         failed = [(n, err) for n, rc, err in pool.map(alone, names) if rc != 0]
     assert names and not failed, failed
+
+
+def unresolved(modules: dict[str, Path]) -> list[str]:
+    """Relative imports (lazy ones too) that name no module of the package: they fail only when run."""
+    bad = []
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else []))
+            if target not in modules and not all(f"{target}.{a.name}" in modules for a in node.names):
+                bad.append(f"{name}:{node.lineno}: {'.' * node.level}{node.module or ''} ({target})")
+    return bad
+
+
+def test_the_resolver_finds_a_relative_import_of_nothing(tmp_path):
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "c.py").write_text("")
+    (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "sub" / "a.py").write_text("def f():\n    from .c import x\n    from ..c import y\n    from .. import c\n")
+    mods = {"pkg": tmp_path / "pkg" / "__init__.py", "pkg.c": tmp_path / "pkg" / "c.py",
+            "pkg.sub": tmp_path / "pkg" / "sub" / "__init__.py", "pkg.sub.a": tmp_path / "pkg" / "sub" / "a.py"}
+    assert unresolved(mods) == ["pkg.sub.a:2: .c (pkg.sub.c)"]
+
+
+def test_every_relative_import_names_a_module():
+    # a module moved into a package keeps its lazy `from .x import y` working only if it is rewritten
+    assert unresolved(_modules()) == []

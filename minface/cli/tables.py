@@ -44,7 +44,7 @@ def _fraction(text: str) -> float:
 
 
 def _color(text: str) -> tuple[int, int, int]:
-    from .colors import parse_color
+    from ..colors import parse_color
 
     try:
         return parse_color(text)
