@@ -159,6 +159,19 @@ def test_verify_json_lines_on_stdout_and_the_scrub_report_by_its_own_name(tmp_pa
     assert cli_main(["verify", "-q", str(out), "--scrub-report", str(tmp_path / "missing.jsonl")]) == 2
 
 
+def test_specs_json_is_json_lines_as_every_verbs_json(capsys):
+    from minface.idphoto import SPECS
+
+    assert cli_main(["specs", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(SPECS)
+    assert [json.loads(line)["name"] for line in lines] == list(SPECS)  # one whole object per line
+    # every verb's --json says JSON lines in its help, none a JSON list
+    helps = {v: next(a.help for a in p._actions if "--json" in a.option_strings)
+             for v, p in _verbs().items() if "--json" in _options(p)}
+    assert "specs" in helps and all("JSON line" in h and "list" not in h for h in helps.values()), helps
+
+
 @pytest.mark.parametrize(
     "argv, near",
     [

@@ -679,7 +679,9 @@ def test_cli_specs(capsys) -> None:
     text = capsys.readouterr().out
     assert all(name in text for name in SPECS) and "sources:" in text and "240 kB" in text
     assert main(["specs", "--json"]) == 0
-    records = json.loads(capsys.readouterr().out)
+    lines = capsys.readouterr().out.splitlines()  # JSON lines, one object per spec, as every verb's --json
+    records = [json.loads(line) for line in lines]
+    assert all(isinstance(r, dict) for r in records) and len(lines) == len(SPECS)
     assert [r["name"] for r in records] == list(SPECS)
     assert records[0]["width_px"] == SPECS[records[0]["name"]].width_px and records[0]["background"]
 

@@ -15,7 +15,8 @@ def run(args: argparse.Namespace) -> int:
     from ..idphoto import SPECS
 
     if args.json:
-        print(json.dumps([s.to_dict() for s in SPECS.values()], indent=1, ensure_ascii=False))
+        for s in SPECS.values():  # JSON lines, one object per spec, as every verb's --json
+            print(json.dumps(s.to_dict(), ensure_ascii=False))
         return EXIT_OK
 
     def rng(mm: tuple[float, float] | None, height: float) -> str:

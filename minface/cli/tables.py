@@ -388,7 +388,7 @@ def add_specs(sub: argparse._SubParsersAction) -> None:
         description="List the document specifications crop-id knows: size, pixels, head height (chin to crown), "
         "eye line and margins, background colour and file limits, with the authority each comes from.",
     )
-    sp.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    add_json(sp, "print one JSON line per specification on stdout instead of a table")
     sp.set_defaults(func=specs.run)
 
 
