@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import MinfaceError
 
-__all__ = ["OutputExistsError", "ScrubResult", "check_destination", "text_mode"]
+__all__ = ["OutputExistsError", "ScrubResult", "check_destination", "text_mode", "IN_PLACE_HINT"]
 
 
 class OutputExistsError(MinfaceError, FileExistsError):
@@ -52,12 +52,30 @@ class ScrubResult:
         return asdict(self)
 
 
-def check_destination(src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool) -> int | None:
-    """Refuse an existing ``dst`` unless asked; return the permission bits to keep when replacing ``src`` itself."""
+#: Why an output may not be its input, for a pipeline that can replace originals (photos).
+IN_PLACE_HINT = "pass in_place=True to replace the original"
+
+
+def check_destination(
+    src: Any, dst: str | os.PathLike, overwrite: bool, in_place: bool, *, same_hint: str = IN_PLACE_HINT
+) -> int | None:
+    """Refuse an existing ``dst`` unless asked; return the permission bits to keep when replacing ``src`` itself.
+
+    ``dst`` that is ``src`` itself is refused unless ``in_place`` (the error then says ``same_hint``:
+    a video pipeline, which never replaces its input, says so); any other existing ``dst`` unless
+    ``overwrite``. The one rule of the photo and the video pipelines.
+
+    >>> import tempfile
+    >>> f = tempfile.NamedTemporaryFile(suffix=".mp4")
+    >>> check_destination(f.name, f.name, True, False, same_hint="a video is written to a new file")
+    Traceback (most recent call last):
+    ...
+    minface.results.OutputExistsError: ...: is the input itself; a video is written to a new file
+    """
     if isinstance(src, (str, os.PathLike)) and os.path.lexists(dst):
-        same = os.path.exists(dst) and os.path.samefile(src, dst)
+        same = os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst)
         if same and not in_place:
-            raise OutputExistsError(f"{dst}: is the input itself; pass in_place=True to replace the original")
+            raise OutputExistsError(f"{dst}: is the input itself; {same_hint}")
         if not same and not overwrite:
             raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
         if same:

@@ -51,7 +51,7 @@ import numpy as np
 from .._defaults import DEFAULT_PAD, DEFAULT_VIDEO_MIN_FACE
 from .._temp import temporary_name
 from ..errors import ImageWriteError, MinfaceError, UnsupportedImageError
-from ..results import OutputExistsError, ScrubResult, text_mode as _text_mode
+from ..results import ScrubResult, check_destination, text_mode as _text_mode
 from .container import (
     DEFAULT_MAX_VIDEO_PIXELS,
     DEFAULT_MAX_VIDEO_SECONDS,
@@ -243,7 +243,7 @@ def scrub_video(
         raise ValueError(f"batch must be at least 1, got {batch}")
     if os.path.splitext(os.fspath(dst))[1].lower() != ".mp4":
         raise ImageWriteError(f"{os.fspath(dst)}: a video is written as an MP4 file; give an output name ending in .mp4")
-    _check_destination(src, dst, overwrite)
+    check_destination(src, dst, overwrite, False, same_hint="a video is written to a new file")
     if format is None:
         from ..media import classify, read_head
 
@@ -312,14 +312,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _check_destination(src: Any, dst: str | os.PathLike, overwrite: bool) -> None:
-    if os.path.lexists(dst):
-        if os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst):
-            raise OutputExistsError(f"{dst}: is the input itself; a video is written to a new file")
-        if not overwrite:
-            raise OutputExistsError(f"{dst}: exists; pass overwrite=True to replace it")
 
 
 def _temporary(dst: Path, root: str | os.PathLike | None) -> Path:
