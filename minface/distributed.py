@@ -41,9 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
-import posixpath
 import sys
 import threading
 import time
@@ -53,22 +51,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from ._temp import TEMP_SUFFIX, Owner, gone_here, temporary_owner
+from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
+from ._temp import TEMP_SUFFIX
 from .colors import parse_color
-from .engine.records import BatchSummary, ReportWriter, error_record
-from .engine.records import Progress as _Progress
-from .detect import Detector, check_options
+from .detect import Detector
 from .detect.runtimes import default_threads
 from .engine.executors import DaskExecutor, cluster_threads
-from .engine.store import FsspecStore, Temporary, remove_stale_spools, spool_folder
+from .engine.plan import Filter, StoreTask, plan_store, route_other, skip_record, video_output
+from .engine.records import BatchSummary, ReportWriter, error_record
+from .engine.run import run_plan
+from .engine.store import FsspecStore, spool_folder
 from .errors import ImageWriteError, MissingDependencyError
-from ._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 from .images import DEFAULT_MAX_PIXELS
-from .media import HEAD_BYTES, classify
 from .jobs import ScrubJob
+from .media import HEAD_BYTES, classify
 from .pipeline import scrub_bytes
-from .redact import DEFAULT_PAD, METHODS, SHAPES
-from .engine.plan import Filter, StoreTask, plan_store, route_other, skip_record
+from .redact import DEFAULT_PAD
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -78,8 +76,6 @@ __all__ = ["TEMP_SUFFIX", "DistributedReport", "scrub", "scrub_from_cli"]
 
 _PREFETCH = 2  # files of a partition read ahead of the one being scrubbed
 _PENDING_WRITES = 2  # finished files being written while the next one is scrubbed
-_MAX_PARTITION = 50  # files per partition at most, by default
-_PARTITIONS_PER_THREAD = 8  # by default, for load balance at the end of a job
 
 
 # -- the report -------------------------------------------------------------------
@@ -125,8 +121,13 @@ class DistributedReport(BatchSummary):
     file_seconds: float = 0.0
     partitions: int = 0
     threads: int = 0
-    temporaries_removed: int = 0
     report: str | None = None
+
+    def count(self, rec: dict) -> None:
+        """Add one record to the totals, and its ``seconds`` to :attr:`file_seconds` (what was worked on)."""
+        super().count(rec)
+        if rec.get("status") != "skipped":
+            self.file_seconds += float(rec.get("seconds") or 0.0)
 
     @property
     def files_per_second(self) -> float:
@@ -323,15 +324,6 @@ def _video_options(opts: ScrubJob) -> ScrubJob:
     )
 
 
-def video_output(path: str) -> str:
-    """The output path of a video: its name with the ``.mp4`` extension (videos are written as MP4).
-
-    >>> video_output("out/2024/IMG_0001.MOV")
-    'out/2024/IMG_0001.mp4'
-    """
-    return posixpath.splitext(path)[0] + ".mp4"
-
-
 def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: Detector, fmt: str | None) -> dict[str, Any]:
     """Scrub one video on a worker; from a store that is not a local disk through a spooled copy the engine removes."""
     from .engine.store import spool
@@ -390,12 +382,6 @@ def _scrub_video_item(job: _PartitionJob, item: _Item, data: bytes, detector: De
 _spool = spool_folder  # the worker's spool folder for videos (:func:`minface.engine.store.spool_folder`)
 
 
-def _named_like_video(path: str) -> bool:
-    from .media import VIDEO_EXTENSIONS
-
-    return posixpath.splitext(path)[1].lower() in VIDEO_EXTENSIONS
-
-
 def _require() -> None:
     try:
         import distributed  # noqa: F401
@@ -404,46 +390,6 @@ def _require() -> None:
         raise MissingDependencyError(
             f"minface.distributed needs Dask and fsspec ({exc.name or exc} is missing): pip install 'minface[dask]'"
         ) from exc
-
-
-def _gone_on_workers(client: Client | None, temporaries: list[Temporary]) -> set[Owner]:
-    """Owners of ``temporaries`` that ran on a worker's machine and are gone, as the workers themselves tell."""
-    owners = {o for o in (temporary_owner(posixpath.basename(p)) for p, _, _ in temporaries) if o is not None}
-    if client is None or not owners:
-        return set()
-    try:
-        answers = client.run(gone_here, sorted(owners, key=lambda o: (o.host, o.pid)))
-    except Exception:  # noqa: BLE001 - no answer: nothing is taken for gone
-        return set()
-    return {o for gone in answers.values() for o in gone}
-
-
-def _clean_spools_on_workers(client: Client | None) -> None:
-    """Ask every worker to remove the spool folders its killed processes left (videos copied from a store)."""
-    if client is None:
-        return
-    try:
-        client.run(remove_stale_spools)
-    except Exception:  # noqa: BLE001 - best effort: the next spool on that machine removes them too
-        pass
-
-
-def _chunks(items: Sequence[_Item], size: int) -> Iterator[list[_Item]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
-
-
-def _validate(method: str, shape: str, blocks: int, strength: float, quality: int | None) -> None:
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if shape not in SHAPES:
-        raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
-    if blocks < 2:
-        raise ValueError(f"blocks must be at least 2, got {blocks}")
-    if not strength > 0:
-        raise ValueError(f"strength must be positive, got {strength}")
-    if quality is not None and not 1 <= quality <= 100:
-        raise ValueError(f"quality must be 1-100, got {quality}")
 
 
 # -- driver side: the job ---------------------------------------------------------
@@ -470,10 +416,6 @@ def _local_cluster(workers: int | None) -> tuple[Client, Any]:
         dashboard_address="127.0.0.1:0",
     )
     return Client(cluster, set_as_default=False), cluster
-
-
-def _threads(client: Client) -> int:
-    return cluster_threads(client)
 
 
 def scrub(
@@ -602,28 +544,11 @@ def scrub(
     """
     _require()
     start = time.perf_counter()
-    check_options(preset, min_face, threshold, backend, device)
-    _validate(method, shape, blocks, strength, quality)
     if partition_size is not None and partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, got {partition_size}")
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
-    in_options = dict(storage_options or {})
-    out_options = dict(in_options if output_storage_options is None else output_storage_options)
-    urls = [os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else [os.fspath(u) for u in inputs]
-    if not urls:
-        raise ValueError("no inputs given")
-
-    from .media import FORMAT_EXTENSIONS
     from .pipeline import _out_format
 
     out_format = _out_format(format)
-    suffix = FORMAT_EXTENSIONS[out_format][0] if out_format else None
-    items, planned, in_fs, out_fs, out_root = plan_store(
-        urls, os.fspath(output), in_options, out_options, Filter(include, exclude), suffix
-    )
-    if out_fs.isfile(out_root):
-        raise ValueError(f"{out_fs.unstrip_protocol(out_root)} exists and is not a folder")
     options = ScrubJob(
         preset=preset,
         min_face=min_face,
@@ -647,95 +572,76 @@ def scrub(
         max_video_pixels=max_video_pixels,
         max_video_seconds=max_video_seconds,
     )
+    options.check()  # the options of every scrub, checked before any work
+    in_options = dict(storage_options or {})
+    out_options = dict(in_options if output_storage_options is None else output_storage_options)
+    urls = [os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else [os.fspath(u) for u in inputs]
+    if not urls:
+        raise ValueError("no inputs given")
+
+    from .media import FORMAT_EXTENSIONS
+
+    suffix = FORMAT_EXTENSIONS[out_format][0] if out_format else None
+    items, planned, in_fs, out_fs, out_root = plan_store(
+        urls, os.fspath(output), in_options, out_options, Filter(include, exclude), suffix
+    )
+    if out_fs.isfile(out_root):
+        raise ValueError(f"{out_fs.unstrip_protocol(out_root)} exists and is not a folder")
     job = _PartitionJob(options, FsspecStore(in_fs), FsspecStore(out_fs))
     summary = DistributedReport()
     writer = ReportWriter(report, out_options)
     summary.report = writer.url
-    bar: _Progress | None = None
+    own: list[Any] = []  # the client and the cluster this call started, closed at the end
+    executor: DaskExecutor | None = None
 
-    def emit(record: dict[str, Any]) -> None:
-        status = record.get("status")
-        summary.count(record)
-        if status != "skipped":
-            summary.file_seconds += float(record.get("seconds") or 0.0)
-        writer.write(record)
-        if on_record is not None:
-            on_record(record)
-        if bar is not None:  # records before the bar (planned, outputs that exist) are not part of the work
-            bar.update(str(status))
-
-    own_client = own_cluster = None
-    try:
-        for record in planned:
-            emit(record)
-        existing, temporaries = job.outputs.scan(out_root)
-        targets = {it.output for it in items}
-        targets |= {video_output(it.output) for it in items if _named_like_video(it.input)}
-        todo: list[_Item] = []
-        for it in items:
-            done = it.output in existing or (_named_like_video(it.input) and video_output(it.output) in existing)
-            if done and not overwrite:
-                emit(_skip(job, it, "output exists"))
-            else:
-                todo.append(it)
-        if dry_run:
-            for it in todo:
-                emit(_skip(job, it, "dry run"))
-            return summary
-        summary.temporaries_removed += job.outputs.remove_temporaries(temporaries, targets)
-        del existing, targets
-        if not todo:
-            return summary
-
+    def executor_for(todo: list[_Item]) -> DaskExecutor:
+        nonlocal client, executor
         if client is None:
             client = _default_client()
         if client is None:
-            own_client, own_cluster = _local_cluster(None)
-            client = own_client
-        executor = DaskExecutor(client, functools.partial(_scrub_partition, job), retries=retries, name="minface-scrub")
+            client, cluster = _local_cluster(None)
+            own.extend([client, cluster])
+        executor = DaskExecutor(
+            client,
+            functools.partial(_scrub_partition, job),
+            retries=retries,
+            name="minface-scrub",
+            records_of=records_of,
+            name_of=job.input_url,
+            partition_size=partition_size,
+        )
         summary.threads = executor.threads()
-        bar = _Progress(len(todo), progress, "scrub")
-        threads = max(1, summary.threads)
-        size = partition_size or max(1, min(_MAX_PARTITION, math.ceil(len(todo) / (_PARTITIONS_PER_THREAD * threads))))
+        return executor
 
-        def done(items: list[_Item], result: dict[str, Any]) -> None:
-            summary.bytes_in += result["bytes_in"]
-            summary.bytes_out += result["bytes_out"]
-            for record in result["records"]:
-                emit(record)
+    def records_of(items: list[_Item], result: dict[str, Any]) -> list[dict[str, Any]]:
+        summary.bytes_in += result["bytes_in"]
+        summary.bytes_out += result["bytes_out"]
+        return result["records"]
 
-        def failed(items: list[_Item], reason: str) -> None:
-            for it in items:
-                emit({"input": job.input_url(it), "output": None, "status": "error", "error": reason, "seconds": 0.0})
-
-        try:
-            executor.run(list(_chunks(todo, size)), done, failed)
-        finally:
-            summary.partitions = executor.submitted
-    except KeyboardInterrupt:
-        summary.interrupted = True
+    try:
+        run_plan(
+            items,
+            planned,
+            inputs=job.inputs,
+            outputs=job.outputs,
+            root=out_root,
+            executor_for=executor_for,
+            summary=summary,
+            writer=writer,
+            on_record=on_record,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=progress,
+            desc="scrub",
+        )
     finally:
-        if bar is not None:
-            bar.close()
-        if not dry_run and items:
-            try:  # what killed workers (or an interrupted driver) left behind
-                _, temporaries = job.outputs.scan(out_root)
-                targets = {it.output for it in items} | {video_output(it.output) for it in items if _named_like_video(it.input)}
-                gone = _gone_on_workers(client, temporaries)
-                summary.temporaries_removed += job.outputs.remove_temporaries(temporaries, targets, gone)
-                _clean_spools_on_workers(client)
-            except (OSError, ValueError):
-                pass
-        if own_client is not None:
-            own_client.close()
-            own_cluster.close()  # type: ignore[union-attr]
+        if executor is not None:
+            summary.partitions = executor.submitted
+        for thing in own:
+            thing.close()
         writer.close()
         summary.seconds = time.perf_counter() - start
     return summary
-
-
-def _skip(job: _PartitionJob, it: _Item, reason: str) -> dict[str, Any]:
-    return {"input": job.input_url(it), "output": job.output_url(it), "status": "skipped", "error": None, "reason": reason}
 
 
 # -- command line -----------------------------------------------------------------
@@ -789,7 +695,7 @@ def scrub_from_cli(
     else:
         client, cluster = _local_cluster(workers)
     if client is not None and not quiet:
-        n = _threads(client)
+        n = cluster_threads(client)
         print(f"dask: {len(client.nthreads())} worker(s), {n} thread(s) at {client.scheduler.address}", file=sys.stderr)
 
     def show(record: dict[str, Any]) -> None:

@@ -23,7 +23,59 @@ if TYPE_CHECKING:  # annotations only: this module stays light
     from .colors import Color
     from .redact import Method, Shape
 
-__all__ = ["ScrubJob", "StripJob", "VerifyJob", "scrub_batch", "strip_batch"]
+__all__ = ["ScrubJob", "StripJob", "VerifyJob", "scrub_batch", "strip_batch", "check_scrub_options"]
+
+
+def check_scrub_options(
+    *,
+    preset: str = "balanced",
+    min_face: float | None = None,
+    threshold: float | None = None,
+    backend: str = "auto",
+    device: str = "cpu",
+    threads: int | None = None,
+    method: str = "fill",
+    shape: str = "ellipse",
+    blocks: int = 6,
+    strength: float = 0.25,
+    quality: int | None = None,
+    video_quality: int | None = None,
+) -> None:
+    """Check a scrub's options once, before any work, without loading a model (the one check of every path).
+
+    The detector's (:func:`minface.detect.check_options`), the painting's (as
+    :func:`minface.redact` checks them), the quality of lossy photos (1-100) and of
+    videos (an H.264 CRF, 0-51), the inference threads. A typo is then one error,
+    not a failed record per file.
+
+    Raises
+    ------
+    ValueError
+        The first option that is not valid, named as the API names it.
+
+    >>> check_scrub_options(method="smudge")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown method 'smudge'; choose one of fill, pixelate, blur
+    """
+    from .detect import check_options
+    from .redact import METHODS, SHAPES
+
+    check_options(preset, min_face, threshold, backend, device)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
+    if blocks < 2:
+        raise ValueError(f"blocks must be at least 2, got {blocks}")
+    if not strength > 0:
+        raise ValueError(f"strength must be positive, got {strength}")
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"quality must be 1-100, got {quality}")
+    if video_quality is not None and not 0 <= video_quality <= 51:
+        raise ValueError(f"video_quality must be 0-51 (an H.264 CRF), got {video_quality}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
 
 
 @dataclass(frozen=True)
@@ -167,6 +219,14 @@ class ScrubJob:
 
             run.many = many  # type: ignore[attr-defined]
         return run
+
+    def check(self) -> None:
+        """Check the options before any work (:func:`check_scrub_options`); ``ValueError`` names the first bad one."""
+        check_scrub_options(
+            preset=self.preset, min_face=self.min_face, threshold=self.threshold, backend=self.backend,
+            device=self.device, threads=self.threads, method=self.method, shape=self.shape, blocks=self.blocks,
+            strength=self.strength, quality=self.quality, video_quality=self.video_quality,
+        )
 
     @property
     def paint(self) -> dict[str, Any]:

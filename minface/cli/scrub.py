@@ -13,18 +13,19 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``minface scrub``; the exit code."""
-    from ..detect import check_options
     from ..detect.runtimes import cuda_jobs, default_threads
-    from ..jobs import ScrubJob
+    from ..jobs import ScrubJob, check_scrub_options
 
-    if args.quality is not None and not 1 <= args.quality <= 100:
-        print("minface scrub: error: --quality must be 1-100", file=sys.stderr)
-        return EXIT_USAGE
-    if args.blocks < 2 or args.strength <= 0:
-        print("minface scrub: error: --blocks must be at least 2 and --strength positive", file=sys.stderr)
-        return EXIT_USAGE
-    if args.video_quality is not None and not 0 <= args.video_quality <= 51:
-        print("minface scrub: error: --video-quality must be 0-51 (an H.264 CRF)", file=sys.stderr)
+    # the options of every scrub (local or on a cluster) checked here, once, so a typo is a usage
+    # error and not N failed files (without loading the model: only the workers need it)
+    try:
+        check_scrub_options(
+            preset=args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend,
+            device=args.device, method=args.method, shape=args.shape, blocks=args.blocks, strength=args.strength,
+            quality=args.quality, video_quality=args.video_quality,
+        )
+    except ValueError as exc:
+        print(f"minface scrub: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from .._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
 
@@ -35,9 +36,6 @@ def run(args: argparse.Namespace) -> int:
         max_video_seconds=DEFAULT_MAX_VIDEO_SECONDS if args.max_video_seconds is None else (args.max_video_seconds or None),
         max_video_pixels=DEFAULT_MAX_VIDEO_PIXELS if args.max_video_pixels is None else (args.max_video_pixels or None),
     )
-    # check the detector options here, once, so a typo is a usage error and not N failed files
-    # (without loading the model: only the workers need it)
-    check_options(args.preset, args.min_face, args.threshold, args.backend, args.device)
     if args.scheduler or args.dask:
         if args.documents or args.text:
             print("minface scrub: error: --documents and --text do not run on a cluster yet", file=sys.stderr)

@@ -6,7 +6,11 @@
   when the parent dies;
 * :class:`DaskExecutor`: a Dask cluster (``distributed.Client``).
 
-Each runs ``units`` (lists of tasks) and reports every unit as it finishes. The
+Each (an :class:`Executor`) cuts the tasks into units (:meth:`Executor.units`),
+runs them and hands every task's record to ``finish(record, task)`` as its unit
+finishes (:meth:`Executor.run`), and, once the run is over, says which writers
+of temporaries are gone on the machines it used (:meth:`Executor.gone`) and
+removes what its workers left outside the output (:meth:`Executor.clean`). The
 rule for a worker that dies is the same on both: the unit is split into single
 tasks, and a task that kills its worker again, alone, is reported as failed;
 the others finish normally.
@@ -15,7 +19,9 @@ the others finish normally.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import posixpath
 import signal
 import sys
 import threading
@@ -26,15 +32,17 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._temp import Owner, gone_here, temporary_owner
 from ..errors import MinfaceError
 from .records import error_record
+from .store import Temporary, remove_stale_spools
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
     from ..walk import Task
 
-__all__ = ["InlineExecutor", "ProcessExecutor", "DaskExecutor", "run_chunk", "cluster_threads"]
+__all__ = ["Executor", "InlineExecutor", "ProcessExecutor", "DaskExecutor", "run_chunk", "cluster_threads", "local_executor"]
 
 T = TypeVar("T")
 
@@ -200,14 +208,47 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _error(t: Task, reason: str) -> dict:
-    return {"input": os.fspath(t.input), "output": None, "status": "error", "error": reason, "seconds": 0.0}
+    return _error_named(os.fspath(t.input), reason)
 
 
-class InlineExecutor:
-    """Every unit in this process, one after the other, through one per-task function."""
+def _error_named(name: str, reason: str) -> dict:
+    return {"input": name, "output": None, "status": "error", "error": reason, "seconds": 0.0}
+
+
+class Executor:
+    """The protocol of an executor, with the defaults of one that runs on this machine only."""
+
+    def units(self, tasks: list[T]) -> list[list[T]]:
+        """The units ``tasks`` are sent in (default: one task each)."""
+        return [[t] for t in tasks]
+
+    def run(self, units: list[list[T]], finish: Callable[[dict, T], None]) -> None:
+        """Run every unit; ``finish(record, task)`` for each task of a unit as the unit finishes."""
+        raise NotImplementedError
+
+    def gone(self, temporaries: list[Temporary]) -> set[Owner]:
+        """Owners of ``temporaries`` that ran on this executor's other machines and are gone (none here)."""
+        return set()
+
+    def clean(self) -> None:
+        """Remove what killed workers left outside the output (nothing, for one that spools nothing)."""
+
+
+class _LocalExecutor(Executor):
+    """Units of ``job_factory.chunk`` tasks (a job that batches files), spread so every worker gets a share."""
+
+    jobs = 1
 
     def __init__(self, job_factory: Callable[[], Callable[[Task], dict]]) -> None:
         self.job_factory = job_factory
+
+    def units(self, tasks: list[Task]) -> list[list[Task]]:
+        chunk = max(1, min(int(getattr(self.job_factory, "chunk", 1) or 1), -(-len(tasks) // self.jobs)))
+        return [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
+
+
+class InlineExecutor(_LocalExecutor):
+    """Every unit in this process, one after the other, through one per-task function."""
 
     def run(self, units: list[list[Task]], finish: Callable[[dict, Task], None]) -> None:
         """Run the units in order; ``finish(record, task)`` for each task."""
@@ -217,15 +258,22 @@ class InlineExecutor:
                 finish(rec, t)
 
 
-class ProcessExecutor:
+class ProcessExecutor(_LocalExecutor):
     """Units on ``jobs`` worker processes of this machine (spawned; see :func:`_run_pool`)."""
 
     def __init__(self, jobs: int, job_factory: Callable[[], Callable[[Task], dict]]) -> None:
-        self.jobs, self.job_factory = jobs, job_factory
+        super().__init__(job_factory)
+        self.jobs = jobs
 
     def run(self, units: list[list[Task]], finish: Callable[[dict, Task], None]) -> None:
         """Run the units, at most ``2 * jobs`` in flight; ``finish(record, task)`` for each task as it arrives."""
         _run_pool(units, self.jobs, self.job_factory, finish)
+
+
+def local_executor(jobs: int, job_factory: Callable[[], Callable[[Task], dict]], tasks: int) -> _LocalExecutor:
+    """The executor of ``tasks`` tasks on this machine: ``jobs`` worker processes at most, this process for one."""
+    n = max(1, min(jobs, tasks or 1))
+    return InlineExecutor(job_factory) if n == 1 else ProcessExecutor(n, job_factory)
 
 
 def cluster_threads(client: Client) -> int:
@@ -236,24 +284,82 @@ def cluster_threads(client: Client) -> int:
         return 1
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Units of tasks on a Dask cluster (``distributed.Client.submit``), a few per worker thread in flight.
 
-    ``fn(unit)`` runs on a worker; ``done(unit, result)`` and ``failed(unit,
-    reason)`` run on the driver as units finish. :attr:`submitted` counts the
-    unit tasks run (including units split after killing workers).
+    ``fn(unit)`` runs on a worker; on the driver ``records_of(unit, result)`` turns its
+    result into the unit's records (default: the result is that list), one per task
+    in order. A unit that fails as a whole gets an error record per task, named by
+    ``name_of(task)``. :attr:`submitted` counts the unit tasks run (including units
+    split after killing workers). Units: ``partition_size`` tasks, by default about
+    eight per worker thread, at most 50 each, so a lost worker costs little and the
+    last units finish together.
     """
 
-    def __init__(self, client: Client, fn: Callable[[list[T]], Any], *, retries: int = 2, name: str = "minface") -> None:
+    MAX_PARTITION = 50
+    PARTITIONS_PER_THREAD = 8
+
+    def __init__(
+        self,
+        client: Client,
+        fn: Callable[[list[T]], Any],
+        *,
+        retries: int = 2,
+        name: str = "minface",
+        records_of: Callable[[list[T], Any], list[dict]] | None = None,
+        name_of: Callable[[T], str] | None = None,
+        partition_size: int | None = None,
+    ) -> None:
         self.client, self.fn, self.retries, self.name = client, fn, retries, name
+        self.records_of = records_of or (lambda unit, result: result)
+        self.name_of = name_of or (lambda t: os.fspath(t.input))  # type: ignore[attr-defined]
+        self.partition_size = partition_size
         self.submitted = 0
 
     def threads(self) -> int:
         """Worker threads of the cluster now (1 when the scheduler does not answer)."""
         return cluster_threads(self.client)
 
-    def run(self, units: list[list[T]], done: Callable[[list[T], Any], None], failed: Callable[[list[T], str], None]) -> None:
-        """Run every unit; report each through ``done`` or ``failed`` as it finishes.
+    def units(self, tasks: list[T]) -> list[list[T]]:
+        threads = max(1, self.threads())
+        size = self.partition_size or max(
+            1, min(self.MAX_PARTITION, math.ceil(len(tasks) / (self.PARTITIONS_PER_THREAD * threads)))
+        )
+        return [list(tasks[i : i + size]) for i in range(0, len(tasks), size)]
+
+    def gone(self, temporaries: list[Temporary]) -> set[Owner]:
+        """Owners of ``temporaries`` that ran on a worker's machine and are gone, as the workers themselves tell."""
+        owners = {o for o in (temporary_owner(posixpath.basename(p)) for p, _, _ in temporaries) if o is not None}
+        if not owners:
+            return set()
+        try:
+            answers = self.client.run(gone_here, sorted(owners, key=lambda o: (o.host, o.pid)))
+        except Exception:  # noqa: BLE001 - no answer: nothing is taken for gone
+            return set()
+        return {o for gone in answers.values() for o in gone}
+
+    def clean(self) -> None:
+        """Ask every worker to remove the spool folders its killed processes left (videos copied from a store)."""
+        try:
+            self.client.run(remove_stale_spools)
+        except Exception:  # noqa: BLE001 - best effort: the next spool on that machine removes them too
+            pass
+
+    def run(self, units: list[list[T]], finish: Callable[[dict, T], None]) -> None:
+        """Run every unit; ``finish(record, task)`` for each of its tasks as it finishes."""
+
+        def done(items: list[T], result: Any) -> None:
+            for rec, t in zip(self.records_of(items, result), items):
+                finish(rec, t)
+
+        def failed(items: list[T], reason: str) -> None:
+            for t in items:
+                finish(_error_named(self.name_of(t), reason), t)
+
+        self.run_units(units, done, failed)
+
+    def run_units(self, units: list[list[T]], done: Callable[[list[T], Any], None], failed: Callable[[list[T], str], None]) -> None:
+        """Run every unit; report each through ``done(unit, result)`` or ``failed(unit, reason)`` as it finishes.
 
         A partition whose workers kept dying (``KilledWorker``: the scheduler gave up
         after ``allowed-failures`` deaths) is split into single files, the

@@ -45,7 +45,7 @@ from .records import error_entry, skip_record
 if TYPE_CHECKING:  # pragma: no cover
     from fsspec import AbstractFileSystem
 
-__all__ = ["Task", "Plan", "Filter", "plan", "plan_store", "mirror", "is_ours", "JOURNAL_NAME", "skip_record", "error_entry", "route_other", "VIDEO_SUFFIX"]
+__all__ = ["Task", "Plan", "Filter", "plan", "plan_store", "mirror", "is_ours", "JOURNAL_NAME", "skip_record", "error_entry", "route_other", "VIDEO_SUFFIX", "StoreTask", "video_output"]
 
 #: The in-place journal's file name (in the inputs' common folder).
 JOURNAL_NAME = ".minface-journal.jsonl"
@@ -66,6 +66,10 @@ class Task:
     root: Path | None = None
     format: str | None = None
     kind: str = "image"
+
+    def outputs(self) -> tuple[str, ...]:
+        """Where this task's output may lie (its one output: the walk knew what the file is)."""
+        return (os.fspath(self.output),)
 
 
 @dataclass
@@ -458,10 +462,38 @@ def route_other(
 
 
 class StoreTask(NamedTuple):
-    """One input file in a store: its path in the input store and its output's path in the output store."""
+    """One input file in a store: its path in the input store and its output's path in the output store.
+
+    What the file is is told on the workers, which read it anyway: a file named like a
+    video may be written as an MP4 file (:func:`video_output`) instead.
+    """
 
     input: str
     output: str
+
+    @property
+    def root(self) -> None:
+        """No output folder to make first: a store's commits make what they need."""
+        return None
+
+    def outputs(self) -> tuple[str, ...]:
+        """Where this task's output may lie: its mirrored name, and the MP4 name of a file named like a video.
+
+        >>> StoreTask("in/a.mov", "out/a.mov").outputs(), StoreTask("in/a.jpg", "out/a.jpg").outputs()
+        (('out/a.mov', 'out/a.mp4'), ('out/a.jpg',))
+        """
+        if posixpath.splitext(self.input)[1].lower() in media.VIDEO_EXTENSIONS:
+            return (self.output, video_output(self.output))
+        return (self.output,)
+
+
+def video_output(path: str) -> str:
+    """The output path of a video: its name with the ``.mp4`` extension (videos are written as MP4).
+
+    >>> video_output("out/2024/IMG_0001.MOV")
+    'out/2024/IMG_0001.mp4'
+    """
+    return posixpath.splitext(path)[0] + VIDEO_SUFFIX
 
 
 def _is_local(fs: AbstractFileSystem) -> bool:

@@ -81,6 +81,8 @@ class BatchSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)
     #: the signal that interrupted the run (``signal.SIGINT`` or ``signal.SIGTERM``), if any
     signal: int | None = None
+    #: stale temporaries removed (left by killed writers or an earlier run)
+    temporaries_removed: int = 0
 
     @property
     def total(self) -> int:

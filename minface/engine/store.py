@@ -3,8 +3,9 @@
 A store answers four questions of the engine, as fsspec's ``AbstractFileSystem``
 does for files in general:
 
-* :meth:`Store.scan`: the outputs already there and minface's temporaries, in
-  one listing of the output tree;
+* :meth:`Store.survey`: which of the planned outputs are already there, and
+  minface's temporaries of them (a local disk looks next to each output, a
+  store lists its output tree once);
 * :meth:`Store.read`: an input's bytes (on a local disk only a regular file is
   read: a FIFO would block);
 * :meth:`Store.commit` / :meth:`Store.commit_file`: an output written under a
@@ -29,10 +30,10 @@ import os
 import posixpath
 import tempfile
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._temp import Owner, is_stale, remove_stale, sweep_spools, temporary_folder, temporary_name, temporary_target
+from .._temp import Owner, is_stale, is_temporary_of, sweep_spools, temporary_folder, temporary_name, temporary_target
 
 if TYPE_CHECKING:  # pragma: no cover
     from fsspec import AbstractFileSystem
@@ -100,6 +101,23 @@ class Store:
     def scan(self, root: str) -> tuple[set[str], list[Temporary]]:
         """One listing of the tree at ``root``: ``(existing files, [(temporary, its target, modified)])``."""
         raise NotImplementedError
+
+    def survey(
+        self, targets: Collection[str], root: str | None, *, existing: bool = True
+    ) -> tuple[set[str], list[Temporary]]:
+        """Which of the planned outputs ``targets`` exist, and the temporaries of them (``root``: the output tree).
+
+        By default one listing of ``root`` (:meth:`scan`); ``existing=False`` when only the
+        temporaries are wanted (the existing set is then empty).
+        """
+        if root is None:
+            return set(), []
+        found, temporaries = self.scan(root)
+        wanted = set(targets)
+        return (found & wanted if existing else set()), [tmp for tmp in temporaries if tmp[1] in wanted]
+
+    def make_folder(self, path: str) -> None:
+        """Create the output folder ``path`` (a store without folders: nothing to do)."""
 
     def remove(self, path: str) -> None:
         """Delete the file at ``path``."""
@@ -187,13 +205,45 @@ class LocalStore(Store):
     def remove(self, path: str) -> None:
         os.unlink(path)
 
-    def remove_stale_next_to(self, outputs: Iterable[str | os.PathLike]) -> int:
-        """Delete the stale temporaries next to ``outputs`` (one listing per folder, not of the whole tree)."""
+    def survey(
+        self, targets: Collection[str], root: str | None, *, existing: bool = True
+    ) -> tuple[set[str], list[Temporary]]:
+        """Outputs that exist (``lexists``: a link counts) and their temporaries, one listing per folder.
+
+        Only the folders the outputs lie in are listed, never the whole tree (an
+        output folder may hold much else); ``root`` is not needed.
+        """
         by_dir: dict[str, set[str]] = {}
-        for out in outputs:
+        for out in targets:
             folder, name = os.path.split(os.fspath(out))
             by_dir.setdefault(folder, set()).add(name)
-        return sum(remove_stale(folder, names) for folder, names in by_dir.items())
+        found = {os.fspath(o) for o in targets if os.path.lexists(o)} if existing else set()
+        temporaries: list[Temporary] = []
+        for folder, names in by_dir.items():
+            try:
+                entries = os.listdir(folder or os.curdir)
+            except OSError:
+                continue
+            long = [n for n in names if len(os.fsencode(n)) >= 150]  # cut in temporary names: matched by prefix
+            for entry in entries:
+                target = temporary_target(entry)
+                if target is None:
+                    continue
+                if target not in names:
+                    target = next((n for n in long if is_temporary_of(entry, n)), None)
+                    if target is None:
+                        continue
+                path = os.path.join(folder, entry)
+                try:
+                    modified: float | None = os.lstat(path).st_mtime
+                except OSError:
+                    continue
+                temporaries.append((path, os.path.join(folder, target), modified))
+        return found, temporaries
+
+    def make_folder(self, path: str) -> None:
+        """Create the output folder (the folders below it are made as files are written, never through links)."""
+        os.makedirs(path, exist_ok=True)
 
 
 class FsspecStore(Store):
