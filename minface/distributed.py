@@ -9,10 +9,14 @@ workers, ``LocalCluster(processes=False)``) or a local path. Needs
 ``pip install 'minface[dask]'`` (plus the store's fsspec backend, e.g.
 ``s3fs``).
 
-The guarantees are those of the single-machine batch:
+The guarantees are those of the single-machine batch, kept by the same code:
+the engine's run loop (:func:`minface.engine.run.run_plan`) with an fsspec
+store (:class:`minface.engine.store.FsspecStore`) and the Dask executor
+(:class:`minface.engine.executors.DaskExecutor`). This module holds only what
+is Dask's own: the cluster, and the workers' side of a partition.
 
 * the output tree mirrors the input tree below the inputs' common folder
-  (:func:`minface.batch.plan_tasks`' rule; a glob counts as the files and
+  (:func:`minface.engine.plan.mirror`; a glob counts as the files and
   folders it matches, as if a shell had expanded it);
 * each output is written to a temporary key next to the final one, named for
   the worker process that writes it (:mod:`minface._temp`; on a local disk by
