@@ -101,7 +101,7 @@ def test_fifo_given_to_the_api_is_refused_not_waited_on(tmp_path):
 
 
 def test_walk_errors_are_records_not_silence(tmp_path, monkeypatch):
-    from minface.engine import plan as walk
+    from minface.engine.plan import local as walk  # the walk of the local disk
 
     photos(tmp_path / "in" / "ok", 1)
     locked = tmp_path / "in" / "locked"
