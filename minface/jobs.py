@@ -449,6 +449,11 @@ def scrub_batch(
     -------
     minface.batch.BatchSummary
 
+    Raises
+    ------
+    ValueError
+        A bad option (an unknown method, a quality outside 1-100, ...), before any file is read.
+
     Examples
     --------
     >>> import tempfile, minface
@@ -489,6 +494,7 @@ def scrub_batch(
         documents=documents,
         text=text,
     )
+    job.check()
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     return run_batch(
         paths,

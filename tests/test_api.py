@@ -144,3 +144,17 @@ def test_detector_docstring_names_every_preset() -> None:
     doc = minface.Detector.__doc__ or ""
     line = next(x for x in doc.splitlines() if x.strip().startswith("preset :"))
     assert all(f'"{name}"' in line for name in minface.PRESETS), line
+
+
+@pytest.mark.parametrize("option", [{"method": "smudge"}, {"quality": 0}, {"preset": "nope"}])
+def test_scrub_batch_refuses_a_bad_option_before_any_file(tmp_path: Path, option: dict) -> None:
+    """A bad option is one ValueError up front, not one error record per file; nothing is written."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.new("RGB", (32, 32), (i * 40, 90, 90)).save(src / f"p{i}.jpg")
+    out = tmp_path / "out"
+    report = tmp_path / "r.jsonl"
+    with pytest.raises(ValueError):
+        minface.scrub_batch([src], out, jobs=1, report=report, **option)
+    assert not out.exists() and not report.exists()
