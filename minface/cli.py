@@ -276,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--min-size", type=float, default=10.0, metavar="PX", help="report intact faces of at least PX pixels (default 10)"
     )
+    add_max_pixels(v)
     _detector_options(v, default_preset="audit", videos=True)
     v.set_defaults(func=_cmd_verify)
 
@@ -667,6 +668,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         min_size=args.min_size,
         blazeface=not args.no_blazeface,
         documents=args.documents,
+        max_pixels=args.max_pixels,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
