@@ -2,6 +2,16 @@
 
     python benchmarks/verify_audit.py                       # 40 WIDER photos scrubbed with --preset fast
     python benchmarks/verify_audit.py --limit 100 --scrub-preset fast --jobs 2
+    python benchmarks/verify_audit.py --limit 400 --scrub-preset fast --cache /tmp/audit-cache
+
+With ``--cache DIR`` the audit runs in this process's workers, not as the
+``minface verify`` command: each plane's raw detections (CenterFace's and
+BlazeFace's, before the audit's bars) are kept in DIR under the plane's hash,
+and :func:`minface.verify.verify_file` applies the rule to them. A rerun after a
+change of the rule (bars, paint, file-level decision) then searches nothing; a
+change of the search itself needs a new DIR. The scrubs are kept in DIR too
+(one per preset and ``--limit``). The times are then not the command's: the
+time row comes from a run without ``--cache``.
 
 The first ``--limit`` annotated photos (by name) are scrubbed with
 ``minface scrub --preset P --report R`` and the outputs are audited with
@@ -23,7 +33,11 @@ commands, timed from start to exit). Scored against the annotations:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import multiprocessing
+import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -42,6 +56,62 @@ def _run(cmd: list[str]) -> tuple[float, int, str]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     return time.perf_counter() - start, proc.returncode, proc.stderr[-2000:]
+
+
+class CachedSearch:
+    """:class:`minface.audit_search.AuditSearch` whose raw detections per plane are kept in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        from minface.audit_search import AuditSearch
+
+        self.folder = folder
+        self.search = AuditSearch(threads=1)
+
+    def raw(self, plane: np.ndarray):  # noqa: ANN201 - (CenterFace's Faces, BlazeFace's Faces)
+        key = hashlib.sha1(np.ascontiguousarray(plane).tobytes() + repr(plane.shape).encode()).hexdigest()
+        path = self.folder / f"{key}.pkl"
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+        found = (self.search.detector(plane), self.search._blaze(plane))
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(found))
+        os.replace(tmp, path)
+        return found
+
+    def __call__(self, plane: np.ndarray, **bars: float) -> list[dict]:
+        from minface.audit_search import join
+
+        cf, bf = self.raw(plane)
+        return join(cf, bf, **{**self.search.bars, **bars})
+
+
+_cached: CachedSearch | None = None
+_regions: dict = {}
+
+
+def _init_worker(folder: str, report: str) -> None:
+    global _cached, _regions
+    from minface.verify import load_regions
+
+    _cached = CachedSearch(Path(folder))
+    _regions = load_regions(report)
+
+
+def _audit_one(path: str) -> dict:
+    from minface.verify import verify_file
+
+    res = verify_file(path, detector=_cached, regions=_regions.get(os.path.abspath(path)), check_metadata=False)
+    rec = res.to_record()
+    rec["status"] = "ok" if res.status == "clean" else "leak"
+    return rec
+
+
+def audit_cached(files: list[Path], report: Path, folder: Path, jobs: int, out: Path) -> None:
+    """Audit ``files`` as ``minface verify --scrub-report report`` does, with the search cached in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with multiprocessing.get_context("spawn").Pool(jobs, _init_worker, (str(folder), str(report))) as pool:
+        records = pool.map(_audit_one, [str(f) for f in files], chunksize=1)
+    out.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
 def _on(alarm: np.ndarray, face: np.ndarray) -> bool:
@@ -139,35 +209,46 @@ def main() -> int:
     parser.add_argument("--verify-args", default="", help="extra arguments for minface verify, e.g. '--preset balanced'")
     parser.add_argument("--raw", action="store_true", help="also print the row as JSON")
     parser.add_argument("--html", action="store_true", help="also write verify's review page (timed with it)")
+    parser.add_argument("--cache", type=Path, help="keep the search's raw detections (and the scrubs) in DIR (see above)")
     args = parser.parse_args()
     if not (args.data / "annotations.json").is_file():
         print(f"no annotations.json in {args.data}; pass --data DIR", file=sys.stderr)
         return 2
     items = sorted(json.loads((args.data / "annotations.json").read_text()).items())[: args.limit]
     jobs = ["-j", str(args.jobs)] if args.jobs else []
-    with tempfile.TemporaryDirectory(prefix="minface-audit-") as tmp:
-        src, out = Path(tmp) / "in", Path(tmp) / "out"
-        src.mkdir()
+    with tempfile.TemporaryDirectory(prefix="minface-audit-") as scratch:
+        tmp = Path(scratch) if args.cache is None else args.cache / f"{args.scrub_preset}-{args.limit}"
+        src, out = tmp / "in", tmp / "out"
+        src.mkdir(parents=True, exist_ok=True)
         names = {}
         for i, (key, _) in enumerate(items):
             names[key] = f"{i:04d}.jpg"
-            (src / names[key]).symlink_to((args.data / key).resolve())
-        report, audit = Path(tmp) / "scrub.jsonl", Path(tmp) / "verify.jsonl"
+            if not (src / names[key]).exists():
+                (src / names[key]).symlink_to((args.data / key).resolve())
+        report, audit = tmp / "scrub.jsonl", tmp / "verify.jsonl"
+        t_scrub = float("nan")
         if args.scrub_preset == "none":  # the originals, never scrubbed: every photo with a face must be flagged
-            out, t_scrub = src, float("nan")
+            out = src
             report.write_text("".join(json.dumps({"input": str(src / n), "output": str(src / n), "status": "ok", "faces": []}) + "\n" for n in names.values()))
-        else:
+        elif args.cache is None or not report.is_file():
             cmd = [sys.executable, "-m", "minface", "scrub", "-q", str(src), "-o", str(out), "--preset", args.scrub_preset]
             t_scrub, rc, err = _run(cmd + ["--report", str(report)] + jobs)
             if rc != 0:
                 print(err, file=sys.stderr)
                 return 1
-        cmd = [sys.executable, "-m", "minface", "verify", "-q", str(out), "--report", str(report), "--json", str(audit)]
-        cmd += args.verify_args.split() + jobs + (["--html", str(Path(tmp) / "review.html")] if args.html else [])
-        t_verify, rc_verify, err = _run(cmd)
-        if rc_verify not in (0, 1):
-            print(err, file=sys.stderr)
-            return 1
+        if args.cache is not None:
+            start = time.perf_counter()
+            files = sorted(p for p in out.iterdir() if p.suffix == ".jpg")
+            audit_cached(files, report, args.cache / "search", args.jobs or os.cpu_count() or 1, audit)
+            t_verify = time.perf_counter() - start
+            rc_verify = int(any(json.loads(line)["status"] != "ok" for line in audit.read_text().splitlines()))
+        else:
+            cmd = [sys.executable, "-m", "minface", "verify", "-q", str(out), "--scrub-report", str(report), "--json", str(audit)]
+            cmd += args.verify_args.split() + jobs + (["--html", str(tmp / "review.html")] if args.html else [])
+            t_verify, rc_verify, err = _run(cmd)
+            if rc_verify not in (0, 1):
+                print(err, file=sys.stderr)
+                return 1
         row = score(items, names, report, audit)
     row.update({"scrub s": t_scrub, "verify s": t_verify, "verify/scrub": t_verify / t_scrub, "verify exit": rc_verify})
     if args.raw:

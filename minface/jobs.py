@@ -311,6 +311,8 @@ class VerifyJob:
     video_samples: int = 16
     #: also report readable personal numbers left (minface.documents.audit)
     documents: bool = False
+    #: the decompression-bomb limit of an image (None: no limit)
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
 
     #: the batch engine sends video tasks to this job too
     videos = True
@@ -361,6 +363,7 @@ class VerifyJob:
                 check_metadata=self.check_metadata,
                 min_size=self.min_size,
                 documents=self.documents,
+                max_pixels=self.max_pixels,
             )
             rec = res.to_record()
             rec["status"] = "ok" if res.status == "clean" else "leak"

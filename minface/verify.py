@@ -188,6 +188,7 @@ def verify_file(
     check_metadata: bool = True,
     min_size: float = MIN_ALARM_SIZE,
     documents: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> VerifyResult:
     """Audit one file. ``regions``: what the scrub report says was painted in it.
 
@@ -197,10 +198,13 @@ def verify_file(
     (the default) or a :class:`minface.detect.Detector` (CenterFace alone).
     ``documents=True`` also reads the text left in the image and reports the
     personal numbers still readable (:func:`minface.documents.audit.numbers_left`).
+    ``max_pixels``: the decompression-bomb limit, as in :func:`minface.scrub`
+    (all frames together; ``None``: no limit, for trusted files); a larger file
+    raises :class:`minface.errors.DecompressionBombError`.
     """
     name = os.fspath(path)
     search = detector if detector is not None else _audit_search()
-    frames = _frames(path, name)
+    frames = _frames(path, name, max_pixels)
     intact, redacted = [], 0
     for index, image in enumerate(frames):  # every frame of an animation (GIF, WebP, APNG, AVIF)
         painted = region_mask(image.shape[0], image.shape[1], regions) if regions is not None and len(regions) else None
@@ -221,15 +225,15 @@ def verify_file(
     return VerifyResult(name, status, None, intact, redacted, leftovers, numbers)
 
 
-def _frames(path: str | os.PathLike, name: str) -> list[np.ndarray]:
+def _frames(path: str | os.PathLike, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> list[np.ndarray]:
     """Every frame of ``path`` as scrub reads it (upright, alpha kept): one for a still image."""
-    decoded = decode_image(path, alpha=True)
+    decoded = decode_image(path, alpha=True, max_pixels=max_pixels)
     if decoded.n_frames <= 1:
         return [decoded.pixels]
     del decoded
     from .pipeline import _read_source
 
-    return _read_source(path, name, DEFAULT_MAX_PIXELS, "PNG").frames  # PNG: a format that keeps alpha
+    return _read_source(path, name, max_pixels, "PNG").frames  # PNG: a format that keeps alpha
 
 
 def eye_region(box: np.ndarray, landmarks: np.ndarray | None, height: int, width: int) -> np.ndarray:

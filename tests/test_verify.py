@@ -216,3 +216,28 @@ def test_inputs_the_scrub_left_without_output_are_not_scrubbed(scrubbed, tmp_pat
     assert "bad.heic" in page.read_text() and "Not scrubbed (4)" in page.read_text()
     assert (tmp_path / "review.not-scrubbed.txt").read_text().split()[:2] == ["/photos/bad.heic", "/photos/gone.jpg"]
     assert cli_main(["verify", "-q", "-j", "1", str(out), "--report", str(report)]) == 0  # the full report: all done
+
+
+def test_max_pixels_limits_what_verify_decodes(scrubbed, tmp_path, capsys):
+    """``verify --max-pixels N`` / ``verify_file(max_pixels=)``: scrub's bomb limit, with the hint to lift it."""
+    from minface import Faces
+    from minface.errors import DecompressionBombError
+
+    _, _, out, report = scrubbed
+    one = sorted(out.rglob("*.jpg"))[0]
+    nothing = lambda plane: Faces.empty((plane.shape[1], plane.shape[0]))  # noqa: E731 - a search that finds nothing
+    with pytest.raises(DecompressionBombError, match="--max-pixels"):
+        verify_file(one, detector=nothing, max_pixels=5000)
+    assert verify_file(one, detector=nothing, max_pixels=None, check_metadata=False).status == "clean"
+    capsys.readouterr()
+    assert cli_main(["verify", "-q", "-j", "1", str(out), "--max-pixels", "5000"]) == 1
+    err = capsys.readouterr().err
+    assert "decompression bomb" in err and "--max-pixels" in err and "3 unreadable" in err
+    args = ["verify", "-q", "-j", "1", str(out), "--scrub-report", str(report)]
+    assert cli_main(args + ["--max-pixels", "0.1M"]) == 1  # 420x320: refused
+    assert "3 unreadable" in capsys.readouterr().err
+    assert cli_main(args + ["--max-pixels", "0"]) == 0  # no limit
+    assert "3 clean" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["verify", str(out), "--max-pixels", "lots"])
+    assert exc.value.code == 2

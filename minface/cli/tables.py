@@ -250,6 +250,7 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--min-size", type=float, default=10.0, metavar="PX", help="report intact faces of at least PX pixels (default 10)"
     )
+    add_max_pixels(v)
     _detector_options(v, default_preset="audit", videos=True)
     v.set_defaults(func=verify.run)
 

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         min_size=args.min_size,
         blazeface=not args.no_blazeface,
         documents=args.documents,
+        max_pixels=args.max_pixels,
     )
     counts = {"clean": 0, "leak": 0, "error": 0, "faces": 0, "metadata": 0}
     records: list[dict] = []
