@@ -21,9 +21,9 @@ and joins their candidates:
   :data:`NEAR_PAINT_RAISE` (the rim of a painted head looks like a face).
   The bars were set on ``benchmarks/verify_audit.py`` (see the README).
 * in a file where nothing was painted, *many* candidates below the bars are
-  evidence too: a crowd of small faces each scored a little low. When at least
-  :data:`CROWD_COUNT` candidates clear :data:`CROWD` (away from paint), they
-  are all alarms (:func:`minface.verify.audit_faces`).
+  evidence too: a crowd of small faces each scored a little low. When no
+  candidate clears the bars but at least :data:`CROWD_COUNT` clear :data:`CROWD`
+  (away from paint), those are all alarms (:func:`minface.verify.audit_faces`).
 
 The candidate's confidence is the highest of its scores; alarms are ranked by it.
 """

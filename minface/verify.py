@@ -330,9 +330,9 @@ def audit_faces(
     "eyes_painted", "detectors"}``. Returns the alarms and the number of
     redacted candidates. Candidates with per-detector ``scores`` must clear the
     bars of :mod:`minface.audit_search` (strict where the report shows paint);
-    where nothing is painted, :data:`minface.audit_search.CROWD_COUNT` or more
-    candidates clearing the crowd's lower bars (away from paint) are all alarms,
-    those below the bars marked ``"crowd": True``.
+    where nothing is painted and no candidate clears the bars,
+    :data:`minface.audit_search.CROWD_COUNT` or more candidates clearing the
+    crowd's lower bars (away from paint) are all alarms, marked ``"crowd": True``.
 
     >>> from minface import Faces
     >>> audit_faces(np.zeros((40, 40, 3), np.uint8), Faces([[5, 5, 35, 35]], [0.9]))
@@ -390,8 +390,8 @@ def audit_faces(
                 crowd.append({**alarm, "crowd": True})
             else:
                 intact.append(alarm)
-    if moderate >= CROWD_COUNT:  # many faces each scored a little low: a crowd no scrub painted
-        intact += crowd
+    if moderate >= CROWD_COUNT and not intact:  # many faces each a little low: a crowd no scrub painted
+        intact = crowd  # (only where no face clears the bars: the alarms above them are the surer ones)
     intact.sort(key=lambda a: -a["confidence"])
     return intact, redacted
 
