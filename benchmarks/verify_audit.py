@@ -38,6 +38,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import resource
 import subprocess
 import sys
 import tempfile
@@ -52,20 +53,30 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "wider-dev"
 SIZE_BINS = (10, 16, 24, 48)
 
 
-def _run(cmd: list[str]) -> tuple[float, int, str]:
-    start = time.perf_counter()
+_cpu: dict[str, float] = {}
+
+
+def _children_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def _run(cmd: list[str], what: str = "") -> tuple[float, int, str]:
+    start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    _cpu[what] = _children_cpu() - cpu  # CPU seconds of the command and its workers (a loaded machine stretches wall)
     return time.perf_counter() - start, proc.returncode, proc.stderr[-2000:]
 
 
 class CachedSearch:
     """:class:`minface.audit_search.AuditSearch` whose raw detections per plane are kept in ``folder``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, blazeface: bool = True) -> None:
         from minface.audit_search import AuditSearch
 
         self.folder = folder
         self.search = AuditSearch(threads=1)
+        self.use_blazeface = blazeface  # False: CenterFace's detections alone (as verify --no-blazeface)
 
     def raw(self, plane: np.ndarray):  # noqa: ANN201 - (CenterFace's Faces, BlazeFace's Faces)
         key = hashlib.sha1(np.ascontiguousarray(plane).tobytes() + repr(plane.shape).encode()).hexdigest()
@@ -82,18 +93,18 @@ class CachedSearch:
         from minface.audit_search import join
 
         cf, bf = self.raw(plane)
-        return join(cf, bf, **{**self.search.bars, **bars})
+        return join(cf, bf if self.use_blazeface else None, **{**self.search.bars, **bars})
 
 
 _cached: CachedSearch | None = None
 _regions: dict = {}
 
 
-def _init_worker(folder: str, report: str) -> None:
+def _init_worker(folder: str, report: str, blazeface: bool) -> None:
     global _cached, _regions
     from minface.verify import load_regions
 
-    _cached = CachedSearch(Path(folder))
+    _cached = CachedSearch(Path(folder), blazeface)
     _regions = load_regions(report)
 
 
@@ -106,10 +117,10 @@ def _audit_one(path: str) -> dict:
     return rec
 
 
-def audit_cached(files: list[Path], report: Path, folder: Path, jobs: int, out: Path) -> None:
+def audit_cached(files: list[Path], report: Path, folder: Path, jobs: int, out: Path, blazeface: bool = True) -> None:
     """Audit ``files`` as ``minface verify --scrub-report report`` does, with the search cached in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    with multiprocessing.get_context("spawn").Pool(jobs, _init_worker, (str(folder), str(report))) as pool:
+    with multiprocessing.get_context("spawn").Pool(jobs, _init_worker, (str(folder), str(report), blazeface)) as pool:
         records = pool.map(_audit_one, [str(f) for f in files], chunksize=1)
     out.write_text("".join(json.dumps(r) + "\n" for r in records))
 
@@ -232,25 +243,28 @@ def main() -> int:
             report.write_text("".join(json.dumps({"input": str(src / n), "output": str(src / n), "status": "ok", "faces": []}) + "\n" for n in names.values()))
         elif args.cache is None or not report.is_file():
             cmd = [sys.executable, "-m", "minface", "scrub", "-q", str(src), "-o", str(out), "--preset", args.scrub_preset]
-            t_scrub, rc, err = _run(cmd + ["--report", str(report)] + jobs)
+            t_scrub, rc, err = _run(cmd + ["--report", str(report)] + jobs, "scrub")
             if rc != 0:
                 print(err, file=sys.stderr)
                 return 1
         if args.cache is not None:
             start = time.perf_counter()
             files = sorted(p for p in out.iterdir() if p.suffix == ".jpg")
-            audit_cached(files, report, args.cache / "search", args.jobs or os.cpu_count() or 1, audit)
+            blazeface = "--no-blazeface" not in args.verify_args.split()  # the only --verify-args read here
+            audit_cached(files, report, args.cache / "search", args.jobs or os.cpu_count() or 1, audit, blazeface)
             t_verify = time.perf_counter() - start
             rc_verify = int(any(json.loads(line)["status"] != "ok" for line in audit.read_text().splitlines()))
         else:
             cmd = [sys.executable, "-m", "minface", "verify", "-q", str(out), "--scrub-report", str(report), "--json", str(audit)]
             cmd += args.verify_args.split() + jobs + (["--html", str(tmp / "review.html")] if args.html else [])
-            t_verify, rc_verify, err = _run(cmd)
+            t_verify, rc_verify, err = _run(cmd, "verify")
             if rc_verify not in (0, 1):
                 print(err, file=sys.stderr)
                 return 1
         row = score(items, names, report, audit)
     row.update({"scrub s": t_scrub, "verify s": t_verify, "verify/scrub": t_verify / t_scrub, "verify exit": rc_verify})
+    if "scrub" in _cpu and "verify" in _cpu:
+        row.update({"scrub cpu s": _cpu["scrub"], "verify cpu s": _cpu["verify"], "verify/scrub cpu": _cpu["verify"] / _cpu["scrub"]})
     if args.raw:
         print(json.dumps(row))
     print(f"scrub --preset {args.scrub_preset}, then verify {args.verify_args or '(defaults)'}\n")

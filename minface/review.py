@@ -91,6 +91,7 @@ def _card(rec: dict[str, Any]) -> str:
         items = "".join(
             f"<li>confidence {float(a.get('confidence', a.get('score', 0.0))):.2f}, box "
             + ", ".join(f"{float(v):.0f}" for v in a["box"])
+            + (" (one of a crowd of faces each scored low)" if a.get("crowd") else "")
             + "</li>"
             for i, a in enumerate(alarms, 1)
         )

@@ -329,13 +329,16 @@ def audit_faces(
     pixels is an alarm: ``{"box", "score", "confidence", "detail", "painted",
     "eyes_painted", "detectors"}``. Returns the alarms and the number of
     redacted candidates. Candidates with per-detector ``scores`` must clear the
-    bars of :mod:`minface.audit_search` (strict where the report shows paint).
+    bars of :mod:`minface.audit_search` (strict where the report shows paint);
+    where nothing is painted and no candidate clears the bars,
+    :data:`minface.audit_search.CROWD_COUNT` or more candidates clearing the
+    crowd's lower bars (away from paint) are all alarms, marked ``"crowd": True``.
 
     >>> from minface import Faces
     >>> audit_faces(np.zeros((40, 40, 3), np.uint8), Faces([[5, 5, 35, 35]], [0.9]))
     ([], 1)
     """
-    from .audit_search import LAX, NEAR_PAINT, NEAR_PAINT_RAISE, STRICT, join
+    from .audit_search import CROWD, CROWD_COUNT, LAX, NEAR_PAINT, NEAR_PAINT_RAISE, STRICT, join
 
     if isinstance(faces, Faces):  # one detector's faces (a quicker --preset): its own thresholds decide
         faces = [{**c, "scores": None} for c in join(faces, None, cf_alone=0.0)]
@@ -343,6 +346,8 @@ def audit_faces(
     # it raises the bars near paint but neither makes the whole file strict nor turns off the blur rule
     bars = STRICT if reported and painted is not None and painted.any() else LAX
     intact, redacted = [], 0
+    crowd: list[dict[str, Any]] = []  # below the bars, but one of a crowd (a file with nothing painted)
+    moderate = 0
     h, w = image.shape[:2]
     for cand in faces:
         box = np.asarray(cand["box"], np.float64)
@@ -362,21 +367,31 @@ def audit_faces(
         blurred = (painted is None or not reported) and size >= DETAIL_MIN_SIZE and detail < DETAIL_THRESHOLD
         if 1.0 - eyes_painted < EYES_SHOWING or blurred:
             redacted += 1
-        elif cand.get("scores") and not bars.passes(cand["scores"], NEAR_PAINT_RAISE if covered >= NEAR_PAINT else 0.0):
+            continue
+        scores = cand.get("scores")
+        raise_by = NEAR_PAINT_RAISE if covered >= NEAR_PAINT else 0.0
+        # a crowd counts in a file with nothing painted, away from any paint guessed from the pixels
+        in_crowd = bool(scores) and bars is LAX and covered < NEAR_PAINT and size >= min_size and CROWD.passes(scores)
+        moderate += in_crowd
+        if scores and not bars.passes(scores, raise_by) and not in_crowd:
             continue  # below the bars: not a face the audit reports
-        elif size >= min_size:
+        if size >= min_size:
             conf = round(float(cand["confidence"]), 4)
-            intact.append(
-                {
-                    "box": [round(float(v), 1) for v in box],
-                    "score": conf,
-                    "confidence": conf,
-                    "detail": round(detail, 1),
-                    "painted": round(covered, 2),
-                    "eyes_painted": round(eyes_painted, 2),
-                    "detectors": list(cand.get("detectors") or ["centerface"]),
-                }
-            )
+            alarm = {
+                "box": [round(float(v), 1) for v in box],
+                "score": conf,
+                "confidence": conf,
+                "detail": round(detail, 1),
+                "painted": round(covered, 2),
+                "eyes_painted": round(eyes_painted, 2),
+                "detectors": list(cand.get("detectors") or ["centerface"]),
+            }
+            if scores and not bars.passes(scores, raise_by):
+                crowd.append({**alarm, "crowd": True})
+            else:
+                intact.append(alarm)
+    if moderate >= CROWD_COUNT and not intact:  # many faces each a little low: a crowd no scrub painted
+        intact = crowd  # (only where no face clears the bars: the alarms above them are the surer ones)
     intact.sort(key=lambda a: -a["confidence"])
     return intact, redacted
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import background, matched, paste_faces
 
-from minface.audit_search import LAX, STRICT, AuditSearch, join
+from minface.audit_search import CROWD, CROWD_COUNT, LAX, STRICT, AuditSearch, join
 from minface.detect.blazeface import MODEL_FILE, MODEL_SHA256, BlazeFace, tiles
 from minface.errors import ModelIntegrityError
 from minface.faces import Faces
@@ -79,6 +79,39 @@ def test_a_half_painted_face_with_both_eyes_showing_is_an_alarm():
     covered = s.image.copy()
     covered[upper] = 0
     assert audit_faces(covered, cand, upper) == ([], 1)
+
+
+def test_agreement_adds_up_where_nothing_was_painted():
+    """Both networks on one face: a confident BlazeFace makes up for a low CenterFace, in an unpainted file only."""
+    seen = {"centerface": 0.19, "blazeface": 0.56}  # a face in profile, wider-dev's never-scrubbed swimmer
+    assert LAX.passes(seen) and not STRICT.passes(seen)
+    assert not LAX.passes({"centerface": 0.19, "blazeface": 0.4})  # not enough together
+    assert not LAX.passes({"centerface": 0.05, "blazeface": 0.66})  # below what CenterFace reports at all
+    assert not LAX.passes(seen, 0.2)  # beside paint, raised as the other bars are
+
+
+def _crowd(n: int, scores: dict) -> tuple[np.ndarray, list[dict]]:
+    img = np.random.default_rng(0).integers(0, 255, (200, 400, 3), dtype=np.uint8)  # texture: no flat paint
+    cands = [
+        {"box": np.array([10 + 40 * i, 50, 40 + 40 * i, 86], np.float64), "confidence": max(scores.values()),
+         "scores": dict(scores), "detectors": list(scores), "landmarks": None}
+        for i in range(n)
+    ]
+    return img, cands
+
+
+def test_a_crowd_of_low_scored_faces_in_an_unpainted_file_is_not_clean():
+    scores = {"centerface": 0.17, "blazeface": 0.36}  # below every per-candidate bar, above the crowd's
+    assert not LAX.passes(scores) and CROWD.passes(scores)
+    img, cands = _crowd(CROWD_COUNT, scores)
+    alarms, _ = audit_faces(img, cands, None, reported=False)
+    assert len(alarms) == CROWD_COUNT and all(a["crowd"] for a in alarms)
+    assert audit_faces(img, cands[:-1], None, reported=False) == ([], 0)  # one fewer: no crowd
+    painted = np.zeros(img.shape[:2], bool)
+    painted[150:190, 10:60] = True  # the report says something was painted here: strict bars, no crowd rule
+    assert audit_faces(img, cands, painted)[0] == []
+    weak, weak_cands = _crowd(2 * CROWD_COUNT, {"centerface": 0.13, "blazeface": 0.31})
+    assert audit_faces(weak, weak_cands, None, reported=False)[0] == []  # many, but each too weak
 
 
 def test_the_audit_search_sees_what_both_networks_see():

@@ -241,3 +241,14 @@ def test_max_pixels_limits_what_verify_decodes(scrubbed, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["verify", str(out), "--max-pixels", "lots"])
     assert exc.value.code == 2
+
+
+def test_review_page_says_which_alarms_are_one_of_a_crowd(tmp_path):
+    from minface.review import review_html
+
+    img = tmp_path / "crowd.jpg"
+    img.write_bytes(photo_bytes(scene(3).image))
+    alarm = {"box": [10, 10, 30, 30], "confidence": 0.2, "detectors": ["centerface"]}
+    rec = {"input": str(img), "status": "leak", "intact_faces": [{**alarm, "crowd": True}, {**alarm, "box": [50, 10, 70, 30]}]}
+    page = review_html([rec])
+    assert page.count("one of a crowd") == 1
