@@ -136,25 +136,30 @@ class TextFinder:
             out[i, :, :, : c.shape[1]] = (c[:, :, ::-1].astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
         return out
 
-    def _upright(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        """Each crop turned by 180 degrees where the direction classifier is sure it is upside down."""
+    def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
+        """Whether the direction classifier is sure each crop is upside down."""
         small = []
         for c in crops:
             w = min(192, max(1, int(round(48 * c.shape[1] / 48))))
             small.append(cv2.resize(c, (w, 48), interpolation=cv2.INTER_AREA))
-        out = list(crops)
+        out = [False] * len(crops)
         for start in range(0, len(small), 32):
             probs = self._cls.run(None, {"x": self._blob(small[start : start + 32], 192)})[0]
             for k, p in enumerate(probs):
-                if p[1] > 0.9 and p[1] > p[0]:
-                    out[start + k] = cv2.rotate(out[start + k], cv2.ROTATE_180)
+                out[start + k] = bool(p[1] > 0.9 and p[1] > p[0])
         return out
 
     def read(self, rgb: np.ndarray, quads: np.ndarray) -> list[tuple[str, float]]:
         """The text of each line (quads as :meth:`detect` gives them) and its confidence."""
+        return [(t, c) for t, c, _ in self._read(rgb, quads)]
+
+    def _read(self, rgb: np.ndarray, quads: np.ndarray) -> list[tuple[str, float, bool]]:
+        """Text, confidence, and whether the line reads from the quad's corner 2 to 3 (it lies upside down)."""
         if len(quads) == 0:
             return []
-        crops = self._upright([self._crop(rgb, q) for q in quads])
+        crops = [self._crop(rgb, q) for q in quads]
+        flipped = self._upside_down(crops)
+        crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
         out = self._recognise(crops)
         # the direction classifier errs on short or unusual lines: an unsure reading is tried turned too
         unsure = [i for i, (t, c) in enumerate(out) if c < 0.85]
@@ -163,7 +168,8 @@ class TextFinder:
             for i, res in zip(unsure, again):
                 if res[1] > out[i][1]:
                     out[i] = res
-        return out
+                    flipped[i] = not flipped[i]
+        return [(t, c, f) for (t, c), f in zip(out, flipped)]
 
     def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         order = np.argsort([c.shape[1] for c in crops])
@@ -232,8 +238,10 @@ class TextFinder:
         cand = cand[np.argsort(-(scores[cand] * lengths[cand] * heights[cand]))][: self.max_lines]
         kinds: dict[int, tuple[str, str | None]] = {}
         texts: dict[int, str] = {}
-        for i, (txt, conf) in zip(cand, self.read(rgb, quads[cand])):
+        for i, (txt, conf, flip) in zip(cand, self._read(rgb, quads[cand])):
             texts[int(i)] = txt
+            if flip:  # corners in reading order: the line starts at corner 0
+                quads[i] = quads[i][[2, 3, 0, 1]]
             c = classify(txt)
             if c is not None:
                 kinds[int(i)] = c
@@ -248,11 +256,12 @@ class TextFinder:
         for g, lines in enumerate(groups):
             for i in lines:
                 member.setdefault(i, g)
+        mrz = self._mrz_blocks(quads, [i for i, (k, _) in kinds.items() if k == "mrz"], texts)
         for i in sorted(set(kinds) | set(member)):
             kind, masked = kinds.get(i, ("document_text", None))
             quad = quads[i]
             if kind == "mrz":
-                quad = self._mrz_length(quad, texts.get(i, ""))
+                quad = mrz.get(i, quad)
                 if i in member:
                     quad = self._across_page(quad, quads[groups[member[i]]])
             result.regions.append(TextRegion(quad, float(scores[i]), kind, masked, member.get(i)))
@@ -264,6 +273,89 @@ class TextFinder:
                     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
                     result.regions.append(TextRegion(q, 1.0, "document_portrait", None, g))
         return result
+
+    @staticmethod
+    def _mrz_blocks(quads: np.ndarray, idx: list[int], texts: dict[int, str]) -> dict[int, np.ndarray]:
+        """Each MRZ line (or piece of one) stretched over its whole block: the full length of an MRZ line.
+
+        The lines of an MRZ block are parallel, left-aligned and of one length (30,
+        36 or 44 characters at a fixed pitch); the detector often stops where the
+        ``<`` filler starts, or splits a line there. Pieces of one block (parallel,
+        alike in height, at most three heights apart across) are put on rows; the
+        block's span along its lines is the union of its pieces, grown to the
+        character count the longest row implies at the pitch the pieces show: from
+        the start of line 1 when a piece begins as line 1 does (document code and
+        state, :func:`minface.documents.validators.mrz_line_start`), else at both
+        ends by what is missing. ``quads`` are in reading order (corner 0 starts the text).
+
+        >>> q = np.array([[100, 0], [140, 0], [140, 5], [100, 5]], np.float32)   # 20 characters of a TD1 line
+        >>> TextFinder._mrz_blocks(q[None], [0], {0: "IDUTOD23145890<12345"})[0][:2].tolist()
+        [[100.0, 0.0], [160.0, 0.0]]
+        >>> TextFinder._mrz_blocks(q[None], [0], {0: "D23145890<<<12345678"})[0][:2].tolist()   # start, format unknown
+        [[52.0, 0.0], [188.0, 0.0]]
+        """
+        from .validators import mrz_format, mrz_line_start
+
+        if not idx:
+            return {}
+        q = {i: quads[i].astype(np.float64) for i in idx}
+        d = {i: (q[i][1] - q[i][0]) / max(1e-6, float(np.linalg.norm(q[i][1] - q[i][0]))) for i in idx}
+        h = {i: max(1e-3, float(np.linalg.norm(q[i][3] - q[i][0]))) for i in idx}
+        parent = {i: i for i in idx}
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a in idx:
+            for b in idx:
+                if a >= b or float(d[a] @ d[b]) < 0.97 or not 0.7 <= h[a] / h[b] <= 1.4:
+                    continue
+                v = q[b].mean(0) - q[a].mean(0)
+                across = abs(float(v @ np.array([-d[a][1], d[a][0]])))
+                if across <= 3.0 * max(h[a], h[b]) and abs(float(v @ d[a])) <= 40 * max(h[a], h[b]):
+                    parent[root(a)] = root(b)
+        blocks: dict[int, list[int]] = {}
+        for i in idx:
+            blocks.setdefault(root(i), []).append(i)
+        out: dict[int, np.ndarray] = {}
+        for members in blocks.values():
+            ref = max(members, key=lambda i: float(np.linalg.norm(q[i][1] - q[i][0])))
+            o, u = q[ref][0], d[ref]
+            n = np.array([-u[1], u[0]])
+            if float((q[ref][3] - q[ref][0]) @ n) < 0:
+                n = -n
+            span = {i: ((q[i] - o) @ u, (q[i] - o) @ n) for i in members}
+            # rows: pieces whose centres lie within half a height across
+            rows: list[list[int]] = []
+            for i in sorted(members, key=lambda i: float(span[i][1].mean())):
+                if rows and abs(float(span[i][1].mean()) - float(span[rows[-1][0]][1].mean())) <= 0.5 * h[i]:
+                    rows[-1].append(i)
+                else:
+                    rows.append([i])
+            chars = {i: len(re.sub(r"\s+", "", texts.get(i, ""))) for i in members}
+            pitches = [float(np.linalg.norm(q[i][1] - q[i][0])) / chars[i] for i in members if chars[i] >= 6]
+            lo = min(float(span[i][0].min()) for i in members)
+            hi = max(float(span[i][0].max()) for i in members)
+            if pitches:
+                count = max(sum(chars[i] for i in row) for row in rows)
+                first = min(rows[0], key=lambda i: float(span[i][0].min()))
+                full = max(count, mrz_format(texts.get(first, ""), len(rows))) * float(np.median(pitches))
+                if mrz_line_start(texts.get(first, "")):
+                    lo = float(span[first][0].min())
+                    hi = max(hi, lo + full)
+                elif hi - lo < full:
+                    grow = full - (hi - lo)
+                    lo, hi = lo - grow, hi + grow
+            for row in rows:
+                top = min(float(span[i][1].min()) for i in row)
+                bottom = max(float(span[i][1].max()) for i in row)
+                quad = np.array([o + lo * u + top * n, o + hi * u + top * n, o + hi * u + bottom * n, o + lo * u + bottom * n], np.float32)
+                for i in row:
+                    out[i] = quad
+        return out
 
     @staticmethod
     def _mrz_length(quad: np.ndarray, text: str) -> np.ndarray:
