@@ -21,6 +21,7 @@ __all__ = [
     "mrz_check_digit",
     "mrz_shape",
     "is_email",
+    "email_cut",
     "labelled_field",
     "mask",
     "ID_LABELS",
@@ -200,6 +201,19 @@ def is_email(text: str) -> bool:
     (True, False)
     """
     return bool(_EMAIL.search(text))
+
+
+_EMAIL_CUT = re.compile(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9-]{2,}\.?$")
+
+
+def email_cut(text: str) -> bool:
+    """An e-mail address cut short at the line's end, as a detector can leave it: ``name@dom`` without its top-level domain.
+
+    >>> email_cut("Email: li.wei@exam"), email_cut("li.wei@example.com"), email_cut("@handle")
+    (True, False, False)
+    """
+    t = text.strip()
+    return not is_email(t) and bool(_EMAIL_CUT.search(t))
 
 
 #: Labels of personal fields on identity documents (Chinese ID cards, passports, residence cards).
