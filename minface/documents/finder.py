@@ -38,6 +38,9 @@ __all__ = ["TextFinder", "TextRegion", "TextResult", "find_text", "TextMode"]
 
 TextMode = Literal["documents", "all"]
 
+#: Lines at least this many heights long are read first: they can hold an ID, card or MRZ line.
+LONG_LINE = 6.0
+
 
 @dataclass(frozen=True)
 class TextRegion:
@@ -332,13 +335,26 @@ class TextFinder:
         cand = cand[np.argsort(-(scores[cand] * lengths[cand] * heights[cand]))][: self.max_lines]
         kinds: dict[int, tuple[str, str | None]] = {}
         texts: dict[int, str] = {}
-        for i, (txt, conf, flip) in zip(cand, self._read(rgb, quads[cand])):
-            texts[int(i)] = txt
-            if flip:  # corners in reading order: the line starts at corner 0
-                quads[i] = quads[i][[2, 3, 0, 1]]
-            c = classify(txt)
-            if c is not None:
-                kinds[int(i)] = c
+
+        def read(lines: np.ndarray) -> None:
+            for i, (txt, conf, flip) in zip(lines, self._read(rgb, quads[lines])):
+                texts[int(i)] = txt
+                if flip:  # corners in reading order: the line starts at corner 0
+                    quads[i] = quads[i][[2, 3, 0, 1]]
+                c = classify(txt)
+                if c is not None:
+                    kinds[int(i)] = c
+
+        # long lines first (ID, card and MRZ lines, phones, addresses): the lines of a document
+        # they prove are painted whatever they say, so they are not read
+        long = lengths[cand] >= LONG_LINE * heights[cand]
+        read(cand[long])
+        proved = self._groups(quads, heights, [i for i, (k, _) in kinds.items() if k in PROOF_KINDS])
+        taken = {i for g in proved for i in g}
+        rest = np.array([i for i in cand[~long] if int(i) not in taken], np.int64)
+        if len(rest):
+            read(rest)
+        cand = np.array(sorted(texts), np.int64)
         for chain in self._chains(quads, heights, cand):
             c = classify("  ".join(texts[i] for i in chain))
             if c is None or c[0] == "document_text":  # an address split at its dots: the pieces run on

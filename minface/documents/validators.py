@@ -149,9 +149,11 @@ def mrz_shape(text: str) -> bool:
     (True, False)
     >>> mrz_shape("I<D<<GIASFEI<<"), mrz_shape("P<FRABREIRT"), mrz_shape("ROOM<12")   # pieces cut at the filler
     (True, True, False)
+    >>> mrz_shape("INTERVIEW"), mrz_shape("CANNOTDRIVE")   # words that begin as a document code and a state would
+    (False, False)
     """
     t = re.sub(r"\s+", "", text.upper()).replace("«", "<<").replace("‹", "<").replace("く", "<")
-    if _MRZ_CHARS.match(t) and len(t) >= 8 and ("<<" in t or _MRZ_START.match(t)):
+    if _MRZ_CHARS.match(t) and len(t) >= 8 and "<" in t and ("<<" in t or _MRZ_START.match(t)):
         return True  # a piece of an MRZ line: the detector may split a line at its filler
     if not 24 <= len(t) <= 48 or not _MRZ_CHARS.match(t):
         return False
