@@ -163,3 +163,50 @@ def test_video_frames_have_the_card_number_destroyed(tmp_path):
     for pixels in frames:
         for f in numbers:
             assert _painted_share(pixels, f.quad + 40) >= 0.9
+
+
+def _write_clip(path, frames) -> None:
+    import av
+
+    with av.open(str(path), "w", format="mp4") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.height, vs.width = frames[0].shape[0] // 2 * 2, frames[0].shape[1] // 2 * 2
+        vs.pix_fmt, vs.options = "yuv420p", {"crf": "12"}
+        for i, frame in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: vs.height, : vs.width]), format="rgb24")
+            f.pts = i
+            for p in vs.encode(f):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+
+
+def test_a_card_moving_between_searched_frames_leaks_no_number(tmp_path):
+    """Frames between two text searches are painted where the lines moved to, not only where they were."""
+    ds.require_fonts()
+    pytest.importorskip("av")
+    from minface.video import scrub_video
+
+    doc = ds.render_document("bank_card", np.random.default_rng(5), width=520)
+    h, w = doc.image.shape[:2]
+    numbers = [f for f in doc.fields if f.kind == "bank_card"]
+    step = 0.8 * max(f.height() for f in numbers)  # per frame: a line moves past its own paint between searches
+    frames, offsets = [], []
+    for i in range(11):
+        dy = int(round(20 + i * step))
+        frame = np.full((h + 40 + int(11 * step) + 20, w + 80, 3), 90, np.uint8)
+        frame[dy : dy + h, 40 : 40 + w] = doc.image
+        frames.append(frame)
+        offsets.append(np.array([40, dy], np.float32))
+    src, dst = tmp_path / "moving.mp4", tmp_path / "out.mp4"
+    _write_clip(src, frames)
+    result = scrub_video(src, dst, documents=True, color=FILL, preset="fast", text_every=5)
+    assert result.documents["frames_searched"] == 3
+    import av
+
+    with av.open(str(dst)) as c:
+        out = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(out) == len(frames)
+    for i, pixels in enumerate(out):
+        for f in numbers:
+            assert _painted_share(pixels, f.quad + offsets[i]) >= 0.9, (i, _painted_share(pixels, f.quad + offsets[i]))
