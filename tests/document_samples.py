@@ -78,7 +78,7 @@ SCENES = ("alone", "table", "kyc", "two", "turned")
 #: Share of each scene in :func:`make_set` (``kyc`` falls back to ``table`` without photos).
 SCENE_WEIGHTS = {"alone": 0.22, "table": 0.26, "kyc": 0.2, "two": 0.16, "turned": 0.16}
 #: Share of each document kind in single-document scenes.
-DOCUMENT_WEIGHTS = {"id_front": 0.22, "id_back": 0.1, "bank_card": 0.22, "passport": 0.14, "td1": 0.08, "td2": 0.08, "form": 0.16}
+DOCUMENT_WEIGHTS = {"id_front": 0.2, "id_back": 0.08, "bank_card": 0.2, "passport": 0.14, "td1": 0.08, "td2": 0.08, "form": 0.22}
 #: Physical size (mm) of each document.
 DOCUMENT_MM = {
     "id_front": (85.6, 54.0),
@@ -835,10 +835,10 @@ def _form(rng, ppm, faces) -> Document:
     rows: list[tuple[str, str, str, str]] = []  # label, value, kind, secret
     name = person.name_cn if chinese else person.name_latin
     rows.append(("姓名：" if chinese else "Name: ", name, "text", ""))
-    for _ in range(int(rng.integers(1, 3))):
+    for _ in range(int(rng.integers(1, 4))):
         printed, national = random_phone(rng)
         rows.append((pick(rng, ["手机：", "电话：", "联系电话："]) if chinese else pick(rng, ["Mobile: ", "Phone: ", "Tel: "]), printed, "phone", national))
-    for _ in range(int(rng.integers(1, 3))):
+    for _ in range(int(rng.integers(1, 4))):
         email = random_email(rng, person)
         rows.append(("邮箱：" if chinese else pick(rng, ["E-mail: ", "Email: "]), email, "email", email.lower()))
     rows.append(("地址：" if chinese else "Address: ", person.address[:16] if chinese else f"{int(rng.integers(1, 200))} {latin_word(rng).title()} Road", "text", ""))
@@ -1125,7 +1125,8 @@ def make_sample(
         turned = pick(rng, [1, 3])
     if documents is None:
         if base_scene == "two":
-            documents = pick(rng, [("id_front", "id_back"), ("id_front", "bank_card"), ("bank_card", "bank_card"), ("td1", "bank_card"), ("passport", "bank_card"), ("id_back", "bank_card")])
+            documents = pick(rng, [("id_front", "id_back"), ("id_front", "bank_card"), ("bank_card", "bank_card"), ("td1", "bank_card"), ("passport", "bank_card"),
+                                   ("id_back", "bank_card"), ("form", "bank_card"), ("id_front", "form")])
         elif base_scene == "kyc":
             documents = (pick(rng, ["id_front", "id_front", "bank_card", "passport", "td2", "id_back"]),)
         else:

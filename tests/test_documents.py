@@ -163,3 +163,104 @@ def test_video_frames_have_the_card_number_destroyed(tmp_path):
     for pixels in frames:
         for f in numbers:
             assert _painted_share(pixels, f.quad + 40) >= 0.9
+
+
+def _write_clip(path, frames) -> None:
+    import av
+
+    with av.open(str(path), "w", format="mp4") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.height, vs.width = frames[0].shape[0] // 2 * 2, frames[0].shape[1] // 2 * 2
+        vs.pix_fmt, vs.options = "yuv420p", {"crf": "12"}
+        for i, frame in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: vs.height, : vs.width]), format="rgb24")
+            f.pts = i
+            for p in vs.encode(f):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+
+
+def test_a_card_moving_between_searched_frames_leaks_no_number(tmp_path):
+    """Frames between two text searches are painted where the lines moved to, not only where they were."""
+    ds.require_fonts()
+    pytest.importorskip("av")
+    from minface.video import scrub_video
+
+    doc = ds.render_document("bank_card", np.random.default_rng(5), width=520)
+    h, w = doc.image.shape[:2]
+    numbers = [f for f in doc.fields if f.kind == "bank_card"]
+    step = 0.8 * max(f.height() for f in numbers)  # per frame: a line moves past its own paint between searches
+    frames, offsets = [], []
+    for i in range(11):
+        dy = int(round(20 + i * step))
+        frame = np.full((h + 40 + int(11 * step) + 20, w + 80, 3), 90, np.uint8)
+        frame[dy : dy + h, 40 : 40 + w] = doc.image
+        frames.append(frame)
+        offsets.append(np.array([40, dy], np.float32))
+    src, dst = tmp_path / "moving.mp4", tmp_path / "out.mp4"
+    _write_clip(src, frames)
+    result = scrub_video(src, dst, documents=True, color=FILL, preset="fast", text_every=5)
+    assert result.documents["frames_searched"] == 3
+    import av
+
+    with av.open(str(dst)) as c:
+        out = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(out) == len(frames)
+    for i, pixels in enumerate(out):
+        for f in numbers:
+            assert _painted_share(pixels, f.quad + offsets[i]) >= 0.9, (i, _painted_share(pixels, f.quad + offsets[i]))
+
+
+def _tilted(kind: str, angle: float, seed: int = 2):
+    """A document turned by ``angle`` degrees on a plain photo: JPEG bytes and its fields in the photo's pixels."""
+    import cv2
+
+    doc = ds.render_document(kind, np.random.default_rng(seed), width=900)
+    w, h = doc.size
+    side = int(1.25 * np.hypot(w, h))
+    rot = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+    hom = np.array([[1, 0, side / 2 - w / 2], [0, 1, side / 2 - h / 2], [0, 0, 1]], np.float64) @ rot
+    canvas = np.full((side, side, 3), 120, np.uint8)
+    warped = ds.warp(doc.image, hom, (side, side), border=(120, 120, 120))
+    inside = ds.warp(np.full(doc.image.shape[:2], 255, np.uint8), hom, (side, side)) > 127
+    canvas[inside] = warped[inside]
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, "JPEG", quality=90)
+    return buf.getvalue(), [f.mapped(hom) for f in doc.fields]
+
+
+def test_a_form_held_at_40_degrees_has_every_phone_and_email_destroyed():
+    """The detector breaks lines at such angles into pieces: the region is searched again turned level."""
+    ds.require_fonts()
+    jpeg, fields = _tilted("form", 40.0)
+    out, result = minface.scrub_bytes(jpeg, documents=True, color=FILL, preset="fast")
+    pixels = np.asarray(Image.open(io.BytesIO(out)).convert("RGB"))
+    secrets = [f for f in fields if f.kind in ("phone", "email")]
+    assert len(secrets) >= 2
+    for f in secrets:
+        assert _painted_share(pixels, f.quad) >= 0.9, (f.kind, _painted_share(pixels, f.quad))
+
+
+def test_an_mrz_block_cut_at_its_filler_is_painted_to_its_full_length(monkeypatch):
+    """The detector often stops an MRZ line where its ``<`` filler starts: the block's rows are stretched to the format's length."""
+    ds.require_fonts()
+    from minface.documents.finder import TextFinder, shared_finder
+
+    jpeg, fields = _tilted("passport", 8.0, seed=4)
+    lines = [f for f in fields if f.kind == "mrz"]
+    assert len(lines) == 2
+    cut = []
+    for f in lines:  # each line as a detector can leave it: its first 45%, grown as the detector grows its quads
+        q = f.quad.astype(np.float64)
+        end, down = q[0] + 0.45 * (q[1] - q[0]), q[3] + 0.45 * (q[2] - q[3])
+        cut.append(ds.grow_quad(np.array([q[0], end, down, q[3]], np.float32), 0.2 * f.height()))
+    monkeypatch.setattr(TextFinder, "detect", lambda self, rgb: (np.stack(cut).astype(np.float32), np.ones(len(cut), np.float32)))
+    pixels = np.array(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+    found = shared_finder().find(pixels)
+    assert {r.kind for r in found.regions} == {"mrz"}
+    from minface.documents.paint import paint_text
+
+    paint_text(pixels, found, color=FILL)
+    for f in lines:
+        assert _painted_share(pixels, f.quad) >= 0.9, _painted_share(pixels, f.quad)

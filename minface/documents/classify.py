@@ -53,7 +53,7 @@ def classify(text: str) -> tuple[str, str | None] | None:
         spaced = run.translate(_DIGITISH)
         if v.is_card_number(spaced) or v.is_card_number(digits) or re.fullmatch(r"(\d{4} ){3,4}\d{3,4}", spaced):
             return "bank_card", v.mask(digits, 4, 4)
-    if v.is_email(t):
+    if v.is_email(t) or v.email_cut(t):
         m = re.search(r"[A-Za-z0-9._%+-]+@", t)
         return "email", (m.group(0)[:1] + "***@***") if m else None
     if v.is_phone(t):

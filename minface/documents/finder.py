@@ -31,11 +31,15 @@ import numpy as np
 
 from .classify import PROOF_KINDS, classify
 from .ctc import ctc_greedy
+from .validators import email_cut
 from .db import boxes_from_map
 
 __all__ = ["TextFinder", "TextRegion", "TextResult", "find_text", "TextMode"]
 
 TextMode = Literal["documents", "all"]
+
+#: Lines at least this many heights long are read first: they can hold an ID, card or MRZ line.
+LONG_LINE = 6.0
 
 
 @dataclass(frozen=True)
@@ -105,17 +109,110 @@ class TextFinder:
 
     # ------------------------------------------------------------------ detection
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Line quads ``(n, 4, 2)`` in pixels of ``rgb`` and their scores."""
+        """Line quads ``(n, 4, 2)`` in pixels of ``rgb`` and their scores.
+
+        The detector sees the photo scaled to :attr:`det_side`. Its lines are
+        reliable when they lie near level or upright; on text turned by about 20
+        to 70 degrees (a card held askew) it breaks lines into pieces and joins
+        neighbouring lines. So each group of lines at one such angle is searched
+        again: its region turned level (and, being smaller than the photo,
+        enlarged up to the photo's own resolution), and its lines replace those
+        of the first search there.
+        """
         h, w = rgb.shape[:2]
         s = min(1.0, self.det_side / max(h, w))
-        nh, nw = max(32, int(round(h * s / 32)) * 32), max(32, int(round(w * s / 32)) * 32)
-        small = cv2.resize(rgb[:, :, :3], (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        quads, scores = self._detect_warped(rgb, s, None)
+        keep = np.ones(len(quads), bool)
+        more_q, more_s = [quads], [scores]
+        for angle, members in self._skews(quads)[:2]:
+            again, again_scores, outline = self._detect_level(rgb, quads[members].reshape(-1, 2), angle)
+            if outline is None:
+                continue
+            keep &= np.array([cv2.pointPolygonTest(outline, (float(c[0]), float(c[1])), False) < 0 for c in quads.mean(1)], bool)
+            more_q.append(again)
+            more_s.append(again_scores)
+        if len(more_q) == 1:
+            return quads, scores
+        more_q[0], more_s[0] = quads[keep], scores[keep]
+        return np.concatenate(more_q).astype(np.float32), np.concatenate(more_s).astype(np.float32)
+
+    def _detect_warped(self, rgb: np.ndarray, s: float, m: np.ndarray | None, size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The detector on ``rgb`` scaled by ``s`` (``m`` None) or warped by the affine ``m`` to ``size``; quads in photo pixels."""
+        h, w = rgb.shape[:2]
+        if m is None:
+            nh, nw = max(32, int(round(h * s / 32)) * 32), max(32, int(round(w * s / 32)) * 32)
+            small = cv2.resize(rgb[:, :, :3], (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        else:
+            nw, nh = size
+            small = cv2.warpAffine(rgb[:, :, :3], m, (nw, nh), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x = (small[:, :, ::-1].astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
+        del small
         prob = self._det.run(None, {"x": x})[0][0, 0]
         quads, scores = boxes_from_map(prob, 1.0, 1.0)
-        if len(quads):
-            quads = (quads + 0.5) * np.array([w / nw, h / nh], np.float32)  # pixel centres to continuous coordinates
-        return quads, scores
+        if not len(quads):
+            return quads, scores
+        quads = quads + 0.5  # pixel centres to continuous coordinates
+        if m is None:
+            return quads * np.array([w / nw, h / nh], np.float32), scores
+        inv = cv2.invertAffineTransform(m)
+        pts = quads.reshape(-1, 2).astype(np.float64) @ inv[:, :2].T + inv[:, 2]
+        return pts.reshape(-1, 4, 2).astype(np.float32), scores
+
+    @staticmethod
+    def _skews(quads: np.ndarray, least: float = 15.0) -> list[tuple[float, list[int]]]:
+        """Groups of lines turned by ``least`` to ``90 - least`` degrees from level: (angle, line indices), most text first.
+
+        A line's angle is taken modulo 90 degrees (upright and upside-down text
+        is read as it is); lines within 8 degrees of a group's angle join it.
+
+        >>> q = np.array([[[0, 0], [40, 40], [33, 47], [-7, 7]]], np.float32)   # a line at 45 degrees
+        >>> [(round(a), m) for a, m in TextFinder._skews(np.concatenate([q, q + 60, q + 120]))]
+        [(45, [0, 1, 2])]
+        """
+        if len(quads) < 2:
+            return []
+        v = quads[:, 1] - quads[:, 0]
+        length = np.linalg.norm(v, axis=1)
+        height = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
+        ok = length >= 1.5 * np.maximum(height, 1e-3)
+        ang = np.degrees(np.arctan2(v[:, 1], v[:, 0])) % 90.0
+        weight = np.where(ok, length * height, 0.0)
+        out = []
+        left = ok & (ang >= least) & (ang <= 90 - least)
+        while left.sum() >= 2:
+            hist = np.zeros(90)
+            np.add.at(hist, ang[left].astype(int), weight[left])
+            smooth = np.convolve(np.concatenate([hist[-8:], hist, hist[:8]]), np.ones(9), "valid")[4:-4]
+            peak = float(np.argmax(smooth)) + 0.5
+            near = left & (np.abs(ang - peak) <= 8)
+            if near.sum() < 2:
+                break
+            angle = float(np.average(ang[near], weights=weight[near]))
+            # all lines near this angle take part in the region (short ones too), level lines do not
+            members = np.flatnonzero((np.abs(ang - angle) <= 8) & (height >= 3))
+            out.append((angle, members.tolist()))
+            left &= ~near
+        return out
+
+    def _detect_level(self, rgb: np.ndarray, pts: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The detector on the region around ``pts`` turned by ``angle`` degrees to level: quads, scores, the region's outline."""
+        h, w = rgb.shape[:2]
+        c = pts.mean(0)
+        rot = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), angle, 1.0)
+        p = pts.astype(np.float64) @ rot[:, :2].T + rot[:, 2]
+        x0, y0 = p.min(0)
+        x1, y1 = p.max(0)
+        g = 0.08 * max(x1 - x0, y1 - y0) + 16
+        x0, y0, x1, y1 = x0 - g, y0 - g, x1 + g, y1 + g
+        if x1 - x0 < 32 or y1 - y0 < 32:
+            return np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32), None
+        s = min(1.0, self.det_side / max(x1 - x0, y1 - y0))
+        nw, nh = max(32, int(round((x1 - x0) * s / 32)) * 32), max(32, int(round((y1 - y0) * s / 32)) * 32)
+        m = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float64) @ np.vstack([rot, [0, 0, 1]])
+        quads, scores = self._detect_warped(rgb, s, m, (nw, nh))
+        inv = cv2.invertAffineTransform(m)
+        box = np.array([[0, 0], [nw, 0], [nw, nh], [0, nh]], np.float64) @ inv[:, :2].T + inv[:, 2]
+        return quads, scores, box.astype(np.float32)
 
     # ------------------------------------------------------------------ recognition
     @staticmethod
@@ -136,25 +233,30 @@ class TextFinder:
             out[i, :, :, : c.shape[1]] = (c[:, :, ::-1].astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
         return out
 
-    def _upright(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        """Each crop turned by 180 degrees where the direction classifier is sure it is upside down."""
+    def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
+        """Whether the direction classifier is sure each crop is upside down."""
         small = []
         for c in crops:
             w = min(192, max(1, int(round(48 * c.shape[1] / 48))))
             small.append(cv2.resize(c, (w, 48), interpolation=cv2.INTER_AREA))
-        out = list(crops)
+        out = [False] * len(crops)
         for start in range(0, len(small), 32):
             probs = self._cls.run(None, {"x": self._blob(small[start : start + 32], 192)})[0]
             for k, p in enumerate(probs):
-                if p[1] > 0.9 and p[1] > p[0]:
-                    out[start + k] = cv2.rotate(out[start + k], cv2.ROTATE_180)
+                out[start + k] = bool(p[1] > 0.9 and p[1] > p[0])
         return out
 
     def read(self, rgb: np.ndarray, quads: np.ndarray) -> list[tuple[str, float]]:
         """The text of each line (quads as :meth:`detect` gives them) and its confidence."""
+        return [(t, c) for t, c, _ in self._read(rgb, quads)]
+
+    def _read(self, rgb: np.ndarray, quads: np.ndarray) -> list[tuple[str, float, bool]]:
+        """Text, confidence, and whether the line reads from the quad's corner 2 to 3 (it lies upside down)."""
         if len(quads) == 0:
             return []
-        crops = self._upright([self._crop(rgb, q) for q in quads])
+        crops = [self._crop(rgb, q) for q in quads]
+        flipped = self._upside_down(crops)
+        crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
         out = self._recognise(crops)
         # the direction classifier errs on short or unusual lines: an unsure reading is tried turned too
         unsure = [i for i, (t, c) in enumerate(out) if c < 0.85]
@@ -163,7 +265,8 @@ class TextFinder:
             for i, res in zip(unsure, again):
                 if res[1] > out[i][1]:
                     out[i] = res
-        return out
+                    flipped[i] = not flipped[i]
+        return [(t, c, f) for (t, c), f in zip(out, flipped)]
 
     def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         order = np.argsort([c.shape[1] for c in crops])
@@ -232,13 +335,30 @@ class TextFinder:
         cand = cand[np.argsort(-(scores[cand] * lengths[cand] * heights[cand]))][: self.max_lines]
         kinds: dict[int, tuple[str, str | None]] = {}
         texts: dict[int, str] = {}
-        for i, (txt, conf) in zip(cand, self.read(rgb, quads[cand])):
-            texts[int(i)] = txt
-            c = classify(txt)
-            if c is not None:
-                kinds[int(i)] = c
+
+        def read(lines: np.ndarray) -> None:
+            for i, (txt, conf, flip) in zip(lines, self._read(rgb, quads[lines])):
+                texts[int(i)] = txt
+                if flip:  # corners in reading order: the line starts at corner 0
+                    quads[i] = quads[i][[2, 3, 0, 1]]
+                c = classify(txt)
+                if c is not None:
+                    kinds[int(i)] = c
+
+        # long lines first (ID, card and MRZ lines, phones, addresses): the lines of a document
+        # they prove are painted whatever they say, so they are not read
+        long = lengths[cand] >= LONG_LINE * heights[cand]
+        read(cand[long])
+        proved = self._groups(quads, heights, [i for i, (k, _) in kinds.items() if k in PROOF_KINDS])
+        taken = {i for g in proved for i in g}
+        rest = np.array([i for i in cand[~long] if int(i) not in taken], np.int64)
+        if len(rest):
+            read(rest)
+        cand = np.array(sorted(texts), np.int64)
         for chain in self._chains(quads, heights, cand):
             c = classify("  ".join(texts[i] for i in chain))
+            if c is None or c[0] == "document_text":  # an address split at its dots: the pieces run on
+                c = classify("".join(texts[i] for i in chain))
             if c is not None and c[0] != "document_text":
                 for i in chain:
                     kinds[i] = c
@@ -248,11 +368,14 @@ class TextFinder:
         for g, lines in enumerate(groups):
             for i in lines:
                 member.setdefault(i, g)
+        mrz = self._mrz_blocks(quads, [i for i, (k, _) in kinds.items() if k == "mrz"], texts)
         for i in sorted(set(kinds) | set(member)):
             kind, masked = kinds.get(i, ("document_text", None))
             quad = quads[i]
+            if kind == "email" and email_cut(texts.get(i, "")):
+                quad = self._run_on(quad, texts.get(i, ""), 8)
             if kind == "mrz":
-                quad = self._mrz_length(quad, texts.get(i, ""))
+                quad = mrz.get(i, quad)
                 if i in member:
                     quad = self._across_page(quad, quads[groups[member[i]]])
             result.regions.append(TextRegion(quad, float(scores[i]), kind, masked, member.get(i)))
@@ -264,6 +387,102 @@ class TextFinder:
                     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
                     result.regions.append(TextRegion(q, 1.0, "document_portrait", None, g))
         return result
+
+    @staticmethod
+    def _run_on(quad: np.ndarray, text: str, chars: int) -> np.ndarray:
+        """A line (corners in reading order) painted on past its end by ``chars`` characters of its own pitch.
+
+        >>> q = np.array([[0, 0], [40, 0], [40, 8], [0, 8]], np.float32)
+        >>> TextFinder._run_on(q, "ab@cdefghi", 5)[:2].tolist()
+        [[0.0, 0.0], [60.0, 0.0]]
+        """
+        n = max(1, len(re.sub(r"\s+", "", text)))
+        q = quad.astype(np.float64)
+        extra = (q[1] - q[0]) * chars / n
+        return np.array([q[0], q[1] + extra, q[2] + extra, q[3]], np.float32)
+
+    @staticmethod
+    def _mrz_blocks(quads: np.ndarray, idx: list[int], texts: dict[int, str]) -> dict[int, np.ndarray]:
+        """Each MRZ line (or piece of one) stretched over its whole block: the full length of an MRZ line.
+
+        The lines of an MRZ block are parallel, left-aligned and of one length (30,
+        36 or 44 characters at a fixed pitch); the detector often stops where the
+        ``<`` filler starts, or splits a line there. Pieces of one block (parallel,
+        alike in height, at most three heights apart across) are put on rows; the
+        block's span along its lines is the union of its pieces, grown to the
+        character count the longest row implies at the pitch the pieces show: from
+        the start of line 1 when a piece begins as line 1 does (document code and
+        state, :func:`minface.documents.validators.mrz_line_start`), else at both
+        ends by what is missing. ``quads`` are in reading order (corner 0 starts the text).
+
+        >>> q = np.array([[100, 0], [140, 0], [140, 5], [100, 5]], np.float32)   # 20 characters of a TD1 line
+        >>> TextFinder._mrz_blocks(q[None], [0], {0: "IDUTOD23145890<12345"})[0][:2].tolist()
+        [[100.0, 0.0], [160.0, 0.0]]
+        >>> TextFinder._mrz_blocks(q[None], [0], {0: "D23145890<<<12345678"})[0][:2].tolist()   # start, format unknown
+        [[52.0, 0.0], [188.0, 0.0]]
+        """
+        from .validators import mrz_format, mrz_line_start
+
+        if not idx:
+            return {}
+        q = {i: quads[i].astype(np.float64) for i in idx}
+        d = {i: (q[i][1] - q[i][0]) / max(1e-6, float(np.linalg.norm(q[i][1] - q[i][0]))) for i in idx}
+        h = {i: max(1e-3, float(np.linalg.norm(q[i][3] - q[i][0]))) for i in idx}
+        parent = {i: i for i in idx}
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a in idx:
+            for b in idx:
+                if a >= b or float(d[a] @ d[b]) < 0.97 or not 0.7 <= h[a] / h[b] <= 1.4:
+                    continue
+                v = q[b].mean(0) - q[a].mean(0)
+                across = abs(float(v @ np.array([-d[a][1], d[a][0]])))
+                if across <= 3.0 * max(h[a], h[b]) and abs(float(v @ d[a])) <= 40 * max(h[a], h[b]):
+                    parent[root(a)] = root(b)
+        blocks: dict[int, list[int]] = {}
+        for i in idx:
+            blocks.setdefault(root(i), []).append(i)
+        out: dict[int, np.ndarray] = {}
+        for members in blocks.values():
+            ref = max(members, key=lambda i: float(np.linalg.norm(q[i][1] - q[i][0])))
+            o, u = q[ref][0], d[ref]
+            n = np.array([-u[1], u[0]])
+            if float((q[ref][3] - q[ref][0]) @ n) < 0:
+                n = -n
+            span = {i: ((q[i] - o) @ u, (q[i] - o) @ n) for i in members}
+            # rows: pieces whose centres lie within half a height across
+            rows: list[list[int]] = []
+            for i in sorted(members, key=lambda i: float(span[i][1].mean())):
+                if rows and abs(float(span[i][1].mean()) - float(span[rows[-1][0]][1].mean())) <= 0.5 * h[i]:
+                    rows[-1].append(i)
+                else:
+                    rows.append([i])
+            chars = {i: len(re.sub(r"\s+", "", texts.get(i, ""))) for i in members}
+            pitches = [float(np.linalg.norm(q[i][1] - q[i][0])) / chars[i] for i in members if chars[i] >= 6]
+            lo = min(float(span[i][0].min()) for i in members)
+            hi = max(float(span[i][0].max()) for i in members)
+            if pitches:
+                count = max(sum(chars[i] for i in row) for row in rows)
+                first = min(rows[0], key=lambda i: float(span[i][0].min()))
+                full = max(count, mrz_format(texts.get(first, ""), len(rows))) * float(np.median(pitches))
+                if mrz_line_start(texts.get(first, "")):
+                    lo = float(span[first][0].min())
+                    hi = max(hi, lo + full)
+                elif hi - lo < full:
+                    grow = full - (hi - lo)
+                    lo, hi = lo - grow, hi + grow
+            for row in rows:
+                top = min(float(span[i][1].min()) for i in row)
+                bottom = max(float(span[i][1].max()) for i in row)
+                quad = np.array([o + lo * u + top * n, o + hi * u + top * n, o + hi * u + bottom * n, o + lo * u + bottom * n], np.float32)
+                for i in row:
+                    out[i] = quad
+        return out
 
     @staticmethod
     def _mrz_length(quad: np.ndarray, text: str) -> np.ndarray:

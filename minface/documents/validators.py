@@ -11,6 +11,8 @@ import re
 from datetime import date
 
 __all__ = [
+    "mrz_line_start",
+    "mrz_format",
     "id_check_digit",
     "is_id_number",
     "luhn_valid",
@@ -19,6 +21,7 @@ __all__ = [
     "mrz_check_digit",
     "mrz_shape",
     "is_email",
+    "email_cut",
     "labelled_field",
     "mask",
     "ID_LABELS",
@@ -118,6 +121,8 @@ def is_phone(text: str) -> bool:
 
 
 _MRZ_CHARS = re.compile(r"^[A-Z0-9<]+$")
+#: The start of line 1 of every MRZ (TD1, TD2, TD3, MRV): the document code, then the issuing state.
+_MRZ_START = re.compile(r"^[PIACV][A-Z<](?:[A-Z]{3}|[A-Z]{2}<|[A-Z]<<)")
 
 
 def mrz_check_digit(text: str) -> str:
@@ -142,9 +147,13 @@ def mrz_shape(text: str) -> bool:
     True
     >>> mrz_shape("L898902C36UTO7408122F1204159ZE184226B<<<<<10"), mrz_shape("HELLO WORLD")
     (True, False)
+    >>> mrz_shape("I<D<<GIASFEI<<"), mrz_shape("P<FRABREIRT"), mrz_shape("ROOM<12")   # pieces cut at the filler
+    (True, True, False)
+    >>> mrz_shape("INTERVIEW"), mrz_shape("CANNOTDRIVE")   # words that begin as a document code and a state would
+    (False, False)
     """
     t = re.sub(r"\s+", "", text.upper()).replace("«", "<<").replace("‹", "<").replace("く", "<")
-    if _MRZ_CHARS.match(t) and len(t) >= 10 and "<<<" in t:
+    if _MRZ_CHARS.match(t) and len(t) >= 8 and "<" in t and ("<<" in t or _MRZ_START.match(t)):
         return True  # a piece of an MRZ line: the detector may split a line at its filler
     if not 24 <= len(t) <= 48 or not _MRZ_CHARS.match(t):
         return False
@@ -152,6 +161,36 @@ def mrz_shape(text: str) -> bool:
         return True
     # a line without filler: mostly digits with letters, as line 2 of TD3 can be
     return sum(c.isdigit() for c in t) >= 12
+
+
+def mrz_line_start(text: str) -> bool:
+    """Whether ``text`` begins as line 1 of an MRZ does: a document code (``P``, ``I``, ``A``, ``C``, ``V``) and a state.
+
+    >>> mrz_line_start("P<UTOERIKSSON<<ANNA"), mrz_line_start("I<D<<GIASFEI"), mrz_line_start("L898902C36UTO")
+    (True, True, False)
+    """
+    return bool(_MRZ_START.match(re.sub(r"\s+", "", text.upper())))
+
+
+def mrz_format(line1: str, rows: int = 2) -> int:
+    """Characters per line of the MRZ whose line 1 begins with ``line1`` (as far as it was read): 30, 36 or 44.
+
+    TD1 cards (3 lines) carry the document number after the state; TD2 cards
+    (``I``, ``A``, ``C``) and TD3 passports and visas (``P``, ``V``) the name.
+    Without a sign of the format, the longest (44): painting past a shorter
+    line's end costs little, stopping short leaves characters readable.
+
+    >>> mrz_format("IDUTOD23145890"), mrz_format("I<CANXU<<ZHIYU<"), mrz_format("P<FRABREIRT"), mrz_format("")
+    (30, 36, 44, 44)
+    >>> mrz_format("", rows=3)
+    30
+    """
+    t = re.sub(r"\s+", "", line1.upper())
+    if rows >= 3 or re.match(r"^[IAC][A-Z<][A-Z<]{3}[A-Z0-9<]{0,8}\d", t):
+        return 30
+    if re.match(r"^[IAC][A-Z<][A-Z<]{3}[A-Z<]{3}", t):
+        return 36
+    return 44
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -164,6 +203,19 @@ def is_email(text: str) -> bool:
     (True, False)
     """
     return bool(_EMAIL.search(text))
+
+
+_EMAIL_CUT = re.compile(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9-]{2,}\.?$")
+
+
+def email_cut(text: str) -> bool:
+    """An e-mail address cut short at the line's end, as a detector can leave it: ``name@dom`` without its top-level domain.
+
+    >>> email_cut("Email: li.wei@exam"), email_cut("li.wei@example.com"), email_cut("@handle")
+    (True, False, False)
+    """
+    t = text.strip()
+    return not is_email(t) and bool(_EMAIL_CUT.search(t))
 
 
 #: Labels of personal fields on identity documents (Chinese ID cards, passports, residence cards).

@@ -506,6 +506,11 @@ def _run(
             regions += texts[before].regions
         if after is not None and after - item.index < text_every:
             regions += texts[after].regions
+            if before is not None and before < item.index:  # where the lines moved to in between
+                from ..documents.motion import between
+
+                t = (item.index - before) / (after - before)
+                regions += between(texts[before].regions, texts[after].regions, t)
         for k in [k for k in texts if before is not None and k < before]:
             del texts[k]
         return regions
