@@ -28,6 +28,7 @@ from .geometry import (
     head_geometry,
 )
 from .bystanders import confirmed, in_body_zone, redact_others
+from .search import find_subject, window_faces
 from .output import photo_bytes, save_photo, save_sheet, sheet_pixels
 from .specs import Spec, get_spec
 
@@ -416,9 +417,10 @@ def crop_id(
     pixels = load_image(image)
     h_img, w_img = pixels.shape[:2]
     det = detector
+    quick = False  # only the large faces found so far: the small ones are searched near the crop
     if faces is None:
         det = det or _shared_detector()
-        faces = _detect(det, pixels, face)
+        faces, quick = find_subject(det, pixels, face)
     elif faces.image_size is not None and faces.image_size != (w_img, h_img):
         raise ValueError(f"faces were found in a {faces.image_size} image, not in this {(w_img, h_img)} one")
     index = _choose(faces, face, (w_img, h_img))
@@ -473,6 +475,8 @@ def crop_id(
     y1 = min(h_img, math.ceil(window[:, 1].max()) + 2)
     if x1 <= x0 or y1 <= y0:
         x0, y0, x1, y1 = 0, 0, w_img, h_img
+    if quick:
+        faces = window_faces(det, pixels, faces, index, (x0, y0, x1, y1), out.k)
     others = _bystanders(pixels, faces, index, prob, seg, geo, det or _shared_detector())
     src, n_redacted = redact_others(pixels[y0:y1, x0:x1], faces, index, others, (x0, y0))
     photo = np.ascontiguousarray(out.warp(src, origin=(x0, y0)))
@@ -522,36 +526,6 @@ def crop_id(
         crown_from=crown_from,
         alpha=alpha,
     )
-
-
-#: A face found upright this sure of itself, nearly level, tells the photo's orientation (see :func:`_detect`).
-_UPRIGHT_SCORE = 0.6
-_UPRIGHT_ROLL = 30.0
-
-
-def _detect(det: Detector, pixels: np.ndarray, face: FaceChoice) -> Faces:
-    """The faces of ``pixels``: searched upright only when the subject is found upright, else as ``det`` searches.
-
-    A detector that also searches the image turned by 90, 180 and 270 degrees
-    (photos whose orientation tag was lost) first votes on the orientation and
-    may search two of them in full. An ID photo's subject found upright, with a
-    score of at least :data:`_UPRIGHT_SCORE` and within :data:`_UPRIGHT_ROLL`
-    degrees of level, already says the photo is upright, and the other
-    orientations are not searched (about half of the detection's time on a
-    selfie). Otherwise, and when ``face`` is an index (into the detector's own
-    results), the detector searches as it is set to.
-    """
-    if not getattr(det, "turned", False) or not isinstance(face, str):
-        return det(pixels)
-    upright = det(pixels, turned=False)
-    try:
-        i = _choose(upright, face, (pixels.shape[1], pixels.shape[0]))
-        sure = upright.landmarks is not None and upright.scores[i] >= _UPRIGHT_SCORE
-        if sure and abs(head_geometry(upright.landmarks[i]).roll) <= _UPRIGHT_ROLL:
-            return upright
-    except (IdPhotoError, ValueError):
-        pass
-    return det(pixels)
 
 
 def _outside(corners: np.ndarray, w: int, h: int) -> float:
