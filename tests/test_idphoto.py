@@ -35,7 +35,7 @@ from minface.idphoto import SPECS, Segmenter, Spec, head_geometry, head_pose, me
 from minface.idphoto import background as bgmod
 from minface.idphoto.checks import ROLL_UNIT, unsure_fraction
 from minface.idphoto.geometry import _REFINE_UNITS
-from minface.idphoto.search import QUICK_FACE, WINDOW_MARGIN, window_faces
+from minface.idphoto.search import QUICK_FACE, WINDOW_MARGIN, still_chosen, window_faces
 
 ROLL_TOLERANCE = 2.0  # degrees, residual roll of the output measured again
 WHITE = (255, 255, 255)
@@ -754,3 +754,12 @@ def test_custom_spec(cutout, detector, tmp_path) -> None:
     assert photo.image[2, 2].tolist() == [200, 220, 255]
     with pytest.raises(ValueError, match="does not fit"):
         Spec("bad", "bad", 35, 45, 300, (40, 50), None, "own")
+
+
+def test_a_face_the_quick_look_missed_can_change_the_choice() -> None:
+    """After the window search the subject must still be the one chosen, else the photo is made from the full search."""
+    boxes = lambda *sizes: minface.Faces([[100 + 300 * i, 100, 100 + 300 * i + s, 100 + s] for i, s in enumerate(sizes)],  # noqa: E731
+                                         [0.9] * len(sizes), image_size=(1200, 600))
+    assert still_chosen(boxes(200, 100), "largest", 0)
+    assert not still_chosen(boxes(200, 190), "largest", 0)  # ambiguous
+    assert not still_chosen(boxes(200, 260), "largest", 0)  # another face is the largest

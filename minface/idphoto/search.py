@@ -8,7 +8,7 @@ is found reading the photo at its lowest scales only (:func:`find_subject`:
 search's pixels). The quick look is taken when it is sure: the subject scores
 at least :data:`UPRIGHT_SCORE`, lies within :data:`UPRIGHT_ROLL` degrees of
 level, and is large enough that a face of similar size (which makes the choice
-ambiguous) is one the quick look sees too. Otherwise, and when the face is
+ambiguous) is one the quick look sees clearly too (:data:`QUICK_SUBJECT`). Otherwise, and when the face is
 chosen by index, the detector searches the whole photo as it is set to (turned
 photos included), and nothing below changes.
 
@@ -20,7 +20,9 @@ with the detector's full search: a face of 8 pixels in the photo measures 16
 in what is searched, more than enough for the detector's smallest faces. The
 window is grown by :data:`WINDOW_MARGIN` source pixels on every side, so a face
 too small for the quick look whose painted region reaches into the crop is seen
-whole.
+whole. Should the faces found there change the choice of the subject (a
+larger face, or one of similar size: ambiguous), :func:`still_chosen` says
+so, and the photo is made again from the full search.
 
 Examples
 --------
@@ -44,12 +46,22 @@ import numpy as np
 
 from ..errors import IdPhotoError
 from ..faces import Faces
-from .geometry import AMBIGUOUS_RATIO, FaceChoice, _choose, head_geometry
+from .geometry import FaceChoice, _choose, head_geometry
 
 if TYPE_CHECKING:
     from ..detect import Detector
 
-__all__ = ["QUICK_FACE", "WINDOW_DETAIL", "WINDOW_MARGIN", "UPRIGHT_SCORE", "UPRIGHT_ROLL", "find_subject", "window_faces"]
+__all__ = [
+    "QUICK_FACE",
+    "QUICK_SUBJECT",
+    "WINDOW_DETAIL",
+    "WINDOW_MARGIN",
+    "UPRIGHT_SCORE",
+    "UPRIGHT_ROLL",
+    "find_subject",
+    "window_faces",
+    "still_chosen",
+]
 
 #: The quick look reads the photo at the scales that find faces of this many pixels (longer side) and more.
 QUICK_FACE = 32.0
@@ -57,6 +69,11 @@ QUICK_FACE = 32.0
 WINDOW_DETAIL = 2.0
 #: The window is grown by this many source pixels on each side (twice the quick look's smallest face).
 WINDOW_MARGIN = 2 * QUICK_FACE
+#: The quick look is taken for a subject face of at least this many pixels (square root of the box
+#: area): the smallest head any document accepts, about 200 source pixels, has a face box of about
+#: 130. A face of similar size (which makes the choice ambiguous) then measures 100 pixels or more,
+#: 50 at the quick look's lowest scale; smaller subjects get the full search.
+QUICK_SUBJECT = 120.0
 #: A subject found upright this sure of itself, nearly level, tells the photo's orientation.
 UPRIGHT_SCORE = 0.6
 UPRIGHT_ROLL = 30.0
@@ -92,7 +109,7 @@ def find_subject(detector: Detector, pixels: np.ndarray, face: FaceChoice) -> tu
     try:
         i = _choose(look, face, size)
         sure = look.landmarks is not None and look.scores[i] >= UPRIGHT_SCORE
-        sure = sure and (not quick or math.sqrt(look.widths[i] * look.heights[i]) >= QUICK_FACE / AMBIGUOUS_RATIO)
+        sure = sure and (not quick or math.sqrt(look.widths[i] * look.heights[i]) >= QUICK_SUBJECT)
         if sure and abs(head_geometry(look.landmarks[i]).roll) <= UPRIGHT_ROLL:
             return look, quick
     except (IdPhotoError, ValueError):
@@ -135,6 +152,15 @@ def window_faces(
         points = np.repeat(((boxes[keep, :2] + boxes[keep, 2:]) / 2)[:, None], 5, axis=1)
     more = Faces(boxes[keep], found.scores[keep], points if faces.landmarks is not None else None, faces.image_size, faces.detector)
     return Faces.concat([faces, more])
+
+
+def still_chosen(faces: Faces, face: FaceChoice, index: int) -> bool:
+    """Whether ``faces`` (after :func:`window_faces`) still choose the subject ``index`` unambiguously."""
+    size = faces.image_size or (0, 0)
+    try:
+        return _choose(faces, face, size) == index
+    except IdPhotoError:
+        return False
 
 
 def _new_faces(faces: Faces, subject: int, boxes: np.ndarray) -> np.ndarray:
