@@ -132,12 +132,15 @@ def _place(
     fits: Callable[[_Frame], bool] | None = None,
 ) -> _Frame:
     """The output frame: the first placement :func:`_placements` offers that ``fits`` (else the first)."""
-    frames = [_frame(sp, geo, h, e, eyes, rot) for h, e in _placements(sp, geo, geo.height(sp.crown) * max_upscale)]
-    if fits is not None:
-        for f in frames:
-            if fits(f):
-                return f
-    return frames[0]
+    placements = _placements(sp, geo, geo.height(sp.crown) * max_upscale)
+    first = _frame(sp, geo, *placements[0], eyes, rot)
+    if fits is None or fits(first):
+        return first
+    for h, e in placements[1:]:  # built one at a time: the first that fits is usually among the first few
+        f = _frame(sp, geo, h, e, eyes, rot)
+        if fits(f):
+            return f
+    return first
 
 
 def _invention_test(prob: np.ndarray, seg: _Frame, geo: HeadGeometry, w: int, h: int) -> Callable[[_Frame], bool]:

@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import TYPE_CHECKING
 
@@ -46,7 +45,7 @@ import numpy as np
 
 from ..errors import IdPhotoError
 from ..faces import Faces
-from .geometry import FaceChoice, _choose, head_geometry
+from .geometry import FaceChoice, _choose, head_geometry, quick_capable
 
 if TYPE_CHECKING:
     from ..detect import Detector
@@ -79,15 +78,6 @@ UPRIGHT_SCORE = 0.6
 UPRIGHT_ROLL = 30.0
 #: A face seen again in the window is the quick look's when their boxes overlap this much (intersection over union).
 SAME_FACE_IOU = 0.5
-
-
-def quick_capable(detector: Detector) -> bool:
-    """Whether ``detector`` takes ``at_least=`` (a :class:`~minface.Detector` does; a stand-in may not)."""
-    try:
-        params = inspect.signature(detector).parameters
-    except (TypeError, ValueError):
-        return False
-    return "at_least" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def find_subject(detector: Detector, pixels: np.ndarray, face: FaceChoice) -> tuple[Faces, bool]:
