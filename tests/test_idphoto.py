@@ -491,8 +491,8 @@ class _Plain:
 
 def test_small_bystander_in_the_window_is_painted_one_outside_costs_no_search(cutout, detector) -> None:
     """The quick look misses faces under QUICK_FACE; the search of the crop window finds the one that matters."""
-    sc = portrait(cutout, (1000, 1100), 1.3, (500, 330), scene="coffee")
-    inside, outside = (640, 200, 16), (60, 1000, 16)  # face boxes (x, y, height): by her head; far from the crop
+    sc = portrait(cutout, (1000, 1100), 1.4, (500, 330), scene="coffee")
+    inside, outside = (650, 190, 16), (60, 1000, 16)  # face boxes (x, y, height): by her head; far from the crop
     scene = paste_faces(sc.image, [inside, outside])
     img = scene.image
     cx, cy = (scene.faces[0, :2] + scene.faces[0, 2:]) / 2

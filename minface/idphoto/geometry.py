@@ -29,17 +29,20 @@ the crown model only where the mask gives none.
 
 One detection's landmarks are noisy (roll about +-2.5 degrees, ``d`` +-4%), so
 :func:`crop_id` measures them again on upright crops of the face at two sizes
-(``d`` = 40 and 56 pixels) and their mirror images and averages the four
+(``d`` = 40 and 64 pixels) and their mirror images and averages the four
 (:func:`measure_head`); the photo made, measured again the same way, has its
 eyes level within 2 degrees. Each crop is read at the one scale that sees its
-face (the detector's ``at_least``). The sizes are the cheapest found as
-consistent as the six measurements at 48, 64 and 80 used before (a third of
-their pixels): on 20 faces of ``wider-dev`` and the astronaut, each at 6 random
+face (the detector's ``at_least``). The two sizes replace the six measurements
+at 48, 64 and 80 used before, with less than half their pixels and as
+consistent: on 20 faces of ``wider-dev`` and the astronaut, each at 6 random
 rotations (up to 20 degrees) and scales (0.75-1.35), the median spread
-(standard deviation) of the roll was 1.09 against 1.03 degrees, of ``d`` 1.6%
-against 1.9%, the root mean square 3.75 against 3.74 degrees and 7.0% against
-9.0% (both dominated by a few faces turned away); on the astronaut alone 0.48
-against 0.52 degrees.
+(standard deviation) of the roll was 1.11 against 1.03 degrees, of ``d`` 1.9%
+against 1.9% (root mean square 3.8 against 3.7 degrees, 8.8% against 9.0%,
+both dominated by a few faces turned away), and ``d`` itself the same to 1% in
+the median (the constants above were measured with the earlier six). The
+network's ``d`` depends on the face's size in its input by up to 6% (at
+``d`` = 40, 48, 56, 64, 80: 1.045, 1.009, 1.0, 1.031, 1.058 times the value at
+56, medians over 25 faces), so sizes are chosen in pairs whose mean matches.
 
 Pose
 ----
@@ -304,7 +307,7 @@ def _cv_matrix(lin: np.ndarray, off: np.ndarray) -> np.ndarray:
 
 #: Eye-to-mouth distances (pixels) of the upright crops the landmarks are measured again on;
 #: each crop is six of them wide and high.
-_REFINE_UNITS = (40.0, 56.0)
+_REFINE_UNITS = (40.0, 64.0)
 
 
 def quick_capable(detector: Detector) -> bool:
