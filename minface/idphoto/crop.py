@@ -13,7 +13,7 @@ from ..errors import CropOutsideImageError, IdPhotoError
 from ..faces import Faces
 from ..images import ImageSource, load_image
 from .background import INPUT_SIZE, Segmenter, extend_from_valid, refine_alpha, replace_background, shared_segmenter, subject_only
-from .bystanders import confirmed, in_body_zone, redact_others
+from .bystanders import RECHECK_SCORE, confirmed, in_body_zone, redact_others
 from .checks import evaluate
 from .geometry import FaceChoice, HeadGeometry, _choose, _cv_matrix, _refine, _shared_detector, head_geometry
 from .photo import IdPhoto
@@ -264,11 +264,16 @@ def _bystanders(
 ) -> list[int]:
     """The other faces to paint: all of them, except those on the subject's body that a second look does not confirm.
 
-    See :mod:`minface.idphoto.bystanders`.
+    See :mod:`minface.idphoto.bystanders`. The subject's body is trusted only
+    when the subject is a sure face (a score of at least
+    :data:`~minface.idphoto.bystanders.RECHECK_SCORE`): the head, chin and axes
+    of a doubtful one may be anywhere, and every other face is painted then.
     """
     others = [i for i in range(len(faces)) if i != subject]
     if not others:
         return []
+    if float(faces.scores[subject]) < RECHECK_SCORE:
+        return others
     centre = seg.to_frame(np.array(geo.centre))
     body = subject_only(prob, (float(centre[0]), float(centre[1]))) > 0.5
 
