@@ -85,26 +85,34 @@ def find_subject(detector: Detector, pixels: np.ndarray, face: FaceChoice) -> tu
 
     The quick look (upright, the lowest scales) is taken when it is sure of the
     subject (see the module notes); its faces then hold the large ones only, and
-    :func:`window_faces` adds the small ones near the crop. Otherwise the faces
-    are the detector's full search (when the detector also searches the photo
-    turned, one search of it upright first, as the quick look where the detector
-    has none); ``False`` then.
+    :func:`window_faces` adds the small ones near the crop. Otherwise (``False``)
+    the faces are those of a full search: of the photo upright when the subject
+    found there is sure and upright, else the detector's own (turned photos too).
     """
     size = (pixels.shape[1], pixels.shape[0])
-    quick = quick_capable(detector)
-    turned = bool(getattr(detector, "turned", False))
-    if not isinstance(face, str) or not (quick or turned):
+    if not isinstance(face, str):
         return detector(pixels), False
-    look = detector(pixels, turned=False, at_least=QUICK_FACE) if quick else detector(pixels, turned=False)
+    if quick_capable(detector):
+        look = detector(pixels, turned=False, at_least=QUICK_FACE)
+        if _sure(look, face, size, QUICK_SUBJECT):
+            return look, True
+    if not getattr(detector, "turned", False):
+        return detector(pixels), False
+    upright = detector(pixels, turned=False)
+    return (upright if _sure(upright, face, size, 0.0) else detector(pixels)), False
+
+
+def _sure(faces: Faces, face: FaceChoice, size: tuple[int, int], smallest: float) -> bool:
+    """Whether the subject chosen from ``faces`` is sure, upright and at least ``smallest`` pixels (box area's root)."""
     try:
-        i = _choose(look, face, size)
-        sure = look.landmarks is not None and look.scores[i] >= UPRIGHT_SCORE
-        sure = sure and (not quick or math.sqrt(look.widths[i] * look.heights[i]) >= QUICK_SUBJECT)
-        if sure and abs(head_geometry(look.landmarks[i]).roll) <= UPRIGHT_ROLL:
-            return look, quick
+        i = _choose(faces, face, size)
+        if faces.landmarks is None or faces.scores[i] < UPRIGHT_SCORE:
+            return False
+        if math.sqrt(faces.widths[i] * faces.heights[i]) < smallest:
+            return False
+        return abs(head_geometry(faces.landmarks[i]).roll) <= UPRIGHT_ROLL
     except (IdPhotoError, ValueError):
-        pass
-    return detector(pixels), False
+        return False
 
 
 def window_faces(
