@@ -93,7 +93,10 @@ def crop_id_latency(runs: int, threads: int | None, device: str, spec: str) -> N
 
 
 #: The stages of crop_id shown by --crop-id.
-STAGES = ("__call__", "_search", "_refine", "evaluate", "replace_background", "refine_alpha", "_bystanders", "warp")
+STAGES = (
+    "__call__", "_search", "find_subject", "window_faces", "_refine", "evaluate", "replace_background", "refine_alpha",
+    "_bystanders", "warp",
+)
 
 
 def percentiles(xs: list[float]) -> tuple[float, float]:

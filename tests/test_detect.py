@@ -471,3 +471,20 @@ def test_turned_passes_share_resized_crops_with_identical_results(monkeypatch):
     for a, b in zip(shared, alone):
         np.testing.assert_array_equal(a.boxes, b.boxes)
         np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_at_least_reads_only_the_scales_large_faces_need(balanced):
+    """A quick look for large faces: the lowest scales only, the large face found as well, the small ones not sought."""
+    scene = paste_faces(background("coffee", 1000, 800), [(100, 100, 300), (600, 500, 20)])
+    full = balanced(scene.image, turned=False)
+    full_mp = balanced.last_timings["input_megapixels"]
+    quick = balanced(scene.image, turned=False, at_least=64)
+    quick_mp = balanced.last_timings["input_megapixels"]
+    assert matched(scene.faces, full.xyxy).all()
+    assert matched(scene.faces[:1], quick.xyxy).all() and not matched(scene.faces[1:], quick.xyxy).any()
+    assert quick_mp < 0.3 * full_mp
+    plan = balanced._plan(scene.image)
+    assert {q.scale for q in balanced._plan(scene.image, at_least=64)} == {min(q.scale for q in plan)}
+    assert balanced._plan(scene.image, at_least=1) == plan  # a face of one pixel needs every scale
+    with pytest.raises(ValueError, match="at_least"):
+        balanced(scene.image, at_least=0)

@@ -113,15 +113,19 @@ class Detector:
     def __repr__(self) -> str:
         return f"Detector(preset={self.preset.name!r}, min_face={self.min_face:g}, backend={self.backend!r})"
 
-    def __call__(self, image: ImageSource, *, turned: bool | None = None) -> Faces:
+    def __call__(self, image: ImageSource, *, turned: bool | None = None, at_least: float | None = None) -> Faces:
         """Detect faces in ``image`` (anything :func:`minface.load_image` accepts).
 
         ``turned`` overrides the detector's setting for this call (``False`` for an
         image known to be upright, such as a crop made upright by the caller).
+        ``at_least`` (pixels, longer side) reads the image only at the scales
+        needed for faces that large, lowest first (a quick look for the large
+        faces of a portrait, see :func:`quick_plan`): smaller faces are mostly
+        missed, and a large face's score comes from the fewer passes that read it.
         """
         pixels = load_image(image)
         timings: dict[str, float] = {}
-        (found,) = self._search([pixels], 1, timings, self.turned if turned is None else turned)
+        (found,) = self._search([pixels], 1, timings, self.turned if turned is None else turned, at_least)
         faces = self._finish(pixels, found, timings)
         self.last_timings = timings
         return faces
@@ -207,7 +211,7 @@ class Detector:
             out.append(looks)
         return out
 
-    def _plan(self, pixels: np.ndarray) -> list[Pass]:
+    def _plan(self, pixels: np.ndarray, at_least: float | None = None) -> list[Pass]:
         h, w = pixels.shape[:2]
         p = self.preset
         plan = plan_passes(
@@ -221,11 +225,14 @@ class Detector:
             cascade=p.cascade,
         )
         # YuNet reads whole scales too; it finds faces of about 10 px and more in its input
-        return plan + [Pass(scale, False, 10.0, math.inf, model="yunet") for scale in p.yunet]
+        plan += [Pass(scale, False, 10.0, math.inf, model="yunet") for scale in p.yunet]
+        return plan if at_least is None else quick_plan(plan, at_least)
 
-    def _search(self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool) -> list[list[Look]]:
+    def _search(
+        self, images: list[np.ndarray], batch: int, timings: dict[str, float], turned: bool, at_least: float | None = None
+    ) -> list[list[Look]]:
         """Each image's search: one :class:`Look` per orientation looked at (see :mod:`.orientation`)."""
-        plans = [self._plan(px) for px in images]
+        plans = [self._plan(px, at_least) for px in images]
         run = lambda plans, done=None: search_many(  # noqa: E731
             images, plans, self._runtimes, self.tile_size, timings=timings, batch=batch, done=done
         )
@@ -362,6 +369,30 @@ def _explained(
             if ((b[:, 0] <= cx) & (cx <= b[:, 2]) & (b[:, 1] <= cy) & (cy <= b[:, 3])).any():
                 drop[i] = True
     return boxes[~drop], scores[~drop], points[~drop]
+
+
+def quick_plan(plan: Sequence[Pass], at_least: float) -> list[Pass]:
+    """The passes of ``plan`` needed for faces of ``at_least`` pixels and more: its scales from the lowest up.
+
+    Scales are added, lowest first, until one of them trusts faces of ``at_least``
+    image pixels (its smallest trusted input size divided by its scale); the
+    enlarged, focused top pass is never needed unless every scale is. Mirrored
+    passes and other models go with their scale.
+
+    >>> from minface.detect.multiscale import plan_passes
+    >>> plan = plan_passes(848, 1179, min_face=8, max_scale=2.0, flips="none", trust_max=320, cascade=True)
+    >>> [q.scale for q in plan], [q.scale for q in quick_plan(plan, 32)], [q.scale for q in quick_plan(plan, 16)]
+    ([2.0, 1.0, 0.5], [0.5], [1.0, 0.5])
+    """
+    if not at_least > 0:
+        raise ValueError(f"at_least must be positive, got {at_least!r}")
+    keep: set[float] = set()
+    for scale in sorted({q.scale for q in plan if q.model == "centerface"}):
+        keep.add(scale)
+        if min(q.lo for q in plan if q.scale == scale and q.model == "centerface") / scale <= at_least:
+            break
+    top = max(keep)
+    return [q for q in plan if q.scale in keep or (q.model != "centerface" and q.scale <= top)]
 
 
 def _lowest(plan: Sequence[Pass]) -> Pass:

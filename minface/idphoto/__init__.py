@@ -15,7 +15,10 @@ One module per concern:
 * :mod:`.specs`: the documents' figures and their sources (:data:`SPECS`);
 * :mod:`.geometry`: head geometry and pose from the face's five landmarks;
 * :mod:`.background`: person segmentation, edge refinement, plain background;
-* :mod:`.crop`: :func:`crop_id` and :class:`IdPhoto`;
+* :mod:`.crop`: :func:`crop_id`, the steps in order;
+* :mod:`.photo`: :class:`IdPhoto`, the photo made and its report;
+* :mod:`.placement`: where the photo lies in the source (frames, placements a spec allows, refusals);
+* :mod:`.search`: the subject by a quick look, the other faces in and around the crop window;
 * :mod:`.bystanders`: which other faces are painted over (stronger evidence on the subject's body);
 * :mod:`.checks`: what decides acceptance, with thresholds and sources;
 * :mod:`.output`: files ready to print or upload (dpi, size limits, print sheets).
@@ -35,7 +38,7 @@ from __future__ import annotations
 
 from .background import Segmenter
 from .checks import Check
-from .crop import DEFAULT_EYE_LINE, MAX_INVENTED, MAX_UPSCALE, MIN_TOP_MARGIN, IdPhoto, crop_id
+from .crop import crop_id
 from .geometry import (
     AMBIGUOUS_RATIO,
     CHIN_BELOW_MOUTH,
@@ -47,6 +50,8 @@ from .geometry import (
     measure_head,
 )
 from .output import paper_size, sheet_layout, sheet_pixels
+from .photo import IdPhoto
+from .placement import DEFAULT_EYE_LINE, MAX_INVENTED, MAX_UPSCALE, MIN_TOP_MARGIN
 from .specs import SPECS, Spec, get_spec
 
 __all__ = [

@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from .geometry import _REFINE_UNITS, HeadGeometry, head_geometry, head_pose, upright_landmarks
+from .geometry import HeadGeometry, head_geometry, head_pose, upright_landmarks
 
 if TYPE_CHECKING:
     from ..detect import Detector
@@ -94,7 +94,7 @@ MAX_PITCH = 5.0
 #: Largest roll left in the photo, degrees (same sources).
 MAX_ROLL = 8.0
 #: Eye-to-mouth distance (pixels) of the crop of the photo's face the roll is measured again on.
-ROLL_UNIT = _REFINE_UNITS[0]
+ROLL_UNIT = 48.0
 #: Largest edge blur (Gaussian sigma) of the face, as a fraction of the eye distance.
 MAX_BLUR = 0.02
 #: Allowed median luminance of the face, fraction of full scale.
@@ -299,7 +299,7 @@ def evaluate(
     checks.append(within("yaw", yaw, -MAX_YAW, MAX_YAW, "deg"))
     checks.append(within("pitch", pitch, -MAX_PITCH, MAX_PITCH, "deg"))
     # the ID photo is upright by construction: one new detection on a crop of just the face (the
-    # face at the landmarks' smallest measuring size), independent of the source's measurements
+    # face at one of the landmarks' measuring sizes), independent of the source's measurements
     again = upright_landmarks(photo, geo, ROLL_UNIT, detector, mirrored=False)
     roll = float("nan") if again is None else head_geometry(again).roll
     checks.append(within("roll", roll, -MAX_ROLL, MAX_ROLL, "deg"))
