@@ -47,8 +47,9 @@ def collect(args: argparse.Namespace) -> None:
     """Run the search of ``args.preset`` on every photo and turn; pickle the looks."""
     import minface
 
-    items = load_items(args.data, args.limit)
+    items = load_items(args.data, args.limit)[args.start :: args.every]
     detector = minface.Detector(args.preset, threads=args.threads, turned=True)
+    detector.preset = _changed(args)
     detector(np.zeros((64, 64, 3), np.uint8))
     args.cache.mkdir(parents=True, exist_ok=True)
     for turn in args.turns:
@@ -62,8 +63,16 @@ def collect(args: argparse.Namespace) -> None:
                 print(f"\r{args.preset}@{turn}: {i + 1}/{len(items)}", end="", file=sys.stderr)
         if args.progress:
             print(file=sys.stderr)
-        with open(_cache_file(args.cache, args.preset, turn), "wb") as f:
+        with open(_cache_file(args.cache, args.label or args.preset, turn), "wb") as f:
             pickle.dump(out, f)
+
+
+def _changed(args: argparse.Namespace):  # noqa: ANN202 - a Preset
+    """The preset named by ``args.preset`` with the fields ``args.set`` changes."""
+    from minface.detect import PRESETS
+
+    changes = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
+    return dataclasses.replace(PRESETS[args.preset], **changes)
 
 
 def collect_deface(args: argparse.Namespace) -> None:
@@ -86,7 +95,9 @@ def score_deface(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         with open(_cache_file(args.cache, "deface", turn), "rb") as f:
             cached = pickle.load(f)
         halves: dict[str, list] = {"even": [], "odd": []}
-        for i, (name, boxes, seconds) in enumerate(cached):
+        index = {name: i for i, (name, _) in enumerate(load_items(args.data, None))}
+        for name, boxes, seconds in cached:
+            i = index[name]
             ann = turn_annotation(annotations[name], turn)
             valid = [f for f in ann["faces"] if not f["invalid"] and f["box_xywh"][2] > 0 and f["box_xywh"][3] > 0]
             halves["even" if i % 2 == 0 else "odd"].append(
@@ -95,8 +106,9 @@ def score_deface(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         for half, got in halves.items():
             row = summarize([g[0] for g in got], [])
             row["prof>=64"] = profile_recall([g[0] for g in got], [g[1] for g in got])
-            row["cpu s/img"] = float(np.mean([g[2] for g in got]))  # deface: wall s of its detector call
-            rows[f"deface 1.5.0 @{turn} {half}"] = row
+            row["cpu s/img"] = float(np.mean([g[2] for g in got]))  # deface: the wall s of its detector call
+            if got:
+                rows[f"deface 1.5.0 @{turn} {half}"] = row
     return rows
 
 
@@ -109,19 +121,18 @@ def profile_recall(per_image: list[tuple[list, int, float]], profiles: list[list
 def score(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Recall rows of the cached searches finished with the (changed) preset, per half of the data."""
     import minface
-    from minface.detect import PRESETS
 
     annotations = dict(load_items(args.data, None))
-    changes = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
-    preset = dataclasses.replace(PRESETS[args.preset], **changes)
     detector = minface.Detector(args.preset, threads=1)
-    detector.preset = preset
+    detector.preset = _changed(args)
     rows: dict[str, dict[str, float]] = {}
     for turn in args.turns:
-        with open(_cache_file(args.cache, args.preset, turn), "rb") as f:
+        with open(_cache_file(args.cache, args.cached or args.preset, turn), "rb") as f:
             cached = pickle.load(f)
+        index = {name: i for i, (name, _) in enumerate(load_items(args.data, None))}
         halves: dict[str, list] = {"even": [], "odd": []}
-        for i, (name, (h, w), looks, cpu) in enumerate(cached):
+        for name, (h, w), looks, cpu in cached:
+            i = index[name]
             faces = detector._finish(np.empty((h, w, 3), np.uint8), looks, {})
             ann = turn_annotation(annotations[name], turn)
             valid = [f for f in ann["faces"] if not f["invalid"] and f["box_xywh"][2] > 0 and f["box_xywh"][3] > 0]
@@ -132,7 +143,8 @@ def score(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             row = summarize([g[0] for g in got], [])
             row["prof>=64"] = profile_recall([g[0] for g in got], [g[1] for g in got])
             row["cpu s/img"] = float(np.mean([g[2] for g in got]))
-            rows[f"{args.label or args.preset} @{turn} {half}"] = row
+            if got:
+                rows[f"{args.label or args.preset} @{turn} {half}"] = row
     return rows
 
 
@@ -155,7 +167,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pad", type=float, default=0.3)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="change a preset field")
-    parser.add_argument("--label", help="name of the rows (default: the preset)")
+    parser.add_argument("--label", help="name of the rows and of a collected cache (default: the preset)")
+    parser.add_argument("--cached", help="score: the label of the cache to read (default: the preset)")
+    parser.add_argument("--start", type=int, default=0, help="collect: first photo (0: even half with --every 2)")
+    parser.add_argument("--every", type=int, default=1, help="collect: every Nth photo")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--deface-python", help="deface mode: python of a venv with deface==1.5.0 (collects when given)")
     args = parser.parse_args()
