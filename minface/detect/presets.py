@@ -122,7 +122,6 @@ PRESETS: dict[str, Preset] = {
             thresholds=((0.5, 0.3), (0.8, 0.15), (1.6, 0.12), (3.2, 0.08)),
             largest=1024.0,
             vote_side=256.0,
-            turn_vote_peak=4.0,
             summary="one pass at 0.8x (8-bit model); faces from about 20 px",
         ),
         Preset(
