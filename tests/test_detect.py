@@ -518,22 +518,3 @@ def test_agreed_face_never_replaces_a_face_kept_on_its_merits(balanced):
     faces = balanced._finish(image, _looks_with_a_faint_large_face(0.45, regular), {})
     assert len(faces) == 1
     np.testing.assert_allclose(faces.xyxy[0], regular[0])
-
-
-def test_vote_counts_the_clearest_face():
-    """One clear face outweighs the faint texture that lights up a photo in every orientation."""
-    from minface.detect.detector import _vote
-    from minface.detect.multiscale import PassResult
-    from minface.detect.orientation import choose
-
-    def result(scores):
-        s = np.asarray(scores, np.float32)
-        n = len(s)
-        return PassResult(np.zeros((n, 4), np.float32), s, np.zeros((n, 5, 2), np.float32), np.zeros((0, 2)), 0, float(np.square(s).sum()))
-
-    texture, face = result([0.3] * 12), result([0.9])  # 1.08 against 0.81
-    assert _vote(result([]), 4.0) == 0.0
-    assert _vote(face, 0.0) == pytest.approx(0.81)
-    assert choose(np.array([_vote(r, 0.0) for r in (texture, face, result([]), result([]))]), alpha=0.7, prior=1.5) == [0]
-    votes = np.array([_vote(r, PRESETS["balanced"].turn_vote_peak) for r in (texture, face, result([]), result([]))])
-    assert choose(votes, alpha=0.7, prior=1.5)[0] == 1

@@ -240,8 +240,7 @@ class Detector:
         first = run(voters)
         # 2. the rest of the search in the orientations the vote chose
         p = self.preset
-        votes_of = [np.array([_vote(r, p.turn_vote_peak) for r in res]) for res in first]
-        voted = [choose(v, alpha=p.turn_alpha, prior=p.turn_prior) for v in votes_of]
+        voted = [choose(np.array([r.vote for r in res]), alpha=p.turn_alpha, prior=p.turn_prior) for res in first]
         # the orientation as stored is always searched in full (most photos are stored upright, and a
         # vote misled by clutter must not cost an upright photo its faces), with the stricter
         # thresholds of an orientation the vote did not favour when the vote left it out
@@ -250,8 +249,8 @@ class Detector:
         done = [dict(zip(vs, res)) for vs, res in zip(voters, first)]
         second = run(full, done)
         out = []
-        for ks, favoured, plan_i, res, vs, votes, v in zip(chosen, voted, full, second, voters, first, votes_of):
-            weighted = v * np.array([p.turn_prior, 1.0, 1.0, 1.0])
+        for ks, favoured, plan_i, res, vs, votes in zip(chosen, voted, full, second, voters, first):
+            weighted = np.array([r.vote for r in votes]) * np.array([p.turn_prior, 1.0, 1.0, 1.0])
             # the stored orientation, when the vote left it out: a photo tilted between two
             # orientations still gives it a fair share of the vote, a photo stored turned hardly any
             stored_scale = p.turn_threshold_scale if weighted[0] >= p.turn_fair_share * weighted.max() else p.turn_stored_scale
@@ -377,12 +376,6 @@ def _explained(
             if ((b[:, 0] <= cx) & (cx <= b[:, 2]) & (b[:, 1] <= cy) & (cy <= b[:, 3])).any():
                 drop[i] = True
     return boxes[~drop], scores[~drop], points[~drop]
-
-
-def _vote(result: PassResult, peak: float) -> float:
-    """An orientation's vote (:mod:`.orientation`): what its vote pass saw, plus ``peak`` times the
-    square of its best score."""
-    return result.vote + peak * float(result.scores.max(initial=0.0)) ** 2
 
 
 def _seen_elsewhere(boxes: np.ndarray, k: int, seen: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -13,12 +13,7 @@ searches the photo as stored *and* turned a quarter, a half and three quarters:
    gets a vote: the sum of the squared scores of every candidate that pass saw,
    however weak. Upright faces light the heatmap up far more than turned ones,
    and squaring lets a few clear faces outweigh many faint, face-like textures,
-   while a crowd of small faces still adds up. A preset may add the square of the
-   orientation's best score ``turn_vote_peak`` times: the clearest face then
-   counts more than the faint texture of a large photo (on ``wider-dev`` turned
-   by 90 and 180 degrees, ``balanced`` searched the right orientation in full in
-   92% of the photos instead of 86%, and an upright photo in 1.11 orientations
-   instead of 1.19).
+   while a crowd of small faces still adds up.
 2. *Search.* The rest of the search (the enlarged passes, which find the small
    faces and cost most) runs in each orientation whose vote reaches
    ``alpha`` times the best one; the orientation as stored counts ``prior``

@@ -47,10 +47,6 @@ class Preset:
         Which orientations get the full search (:func:`minface.detect.orientation.choose`):
         those whose vote reaches ``turn_alpha`` times the best, the stored
         orientation's vote counted ``turn_prior`` times.
-    turn_vote_peak : float
-        The vote of an orientation also counts its clearest face: the square of the best
-        score its vote pass gave, this many times (a few clear faces outweigh the
-        textures of a large photo that light up faintly in every orientation).
     turn_vote_threshold : float
         Smallest score of a face found in an orientation that only the vote pass read.
     turn_threshold_scale : float
@@ -95,7 +91,6 @@ class Preset:
     turn_alpha: float = 0.7
     turn_prior: float = 1.5
     turn_vote_threshold: float = 0.5
-    turn_vote_peak: float = 0.0
     turn_threshold_scale: float = 1.5
     turn_min_score: float = 0.12
     turn_stored_scale: float = 3.0
@@ -133,7 +128,6 @@ PRESETS: dict[str, Preset] = {
             rule="mean",
             thresholds=((1, 0.24), (2, 0.21), (5, 0.15), (10, 0.09)),
             cascade=True,
-            turn_vote_peak=4.0,
             agree_score=0.4,
             summary="0.5x and 1x, then 2x where 1x saw something small (8-bit model); faces from about 8 px",
         ),
