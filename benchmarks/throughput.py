@@ -3,6 +3,7 @@
     python benchmarks/throughput.py                                  # 50 WIDER images, default preset
     python benchmarks/throughput.py --presets fast,balanced --deface /path/to/deface-venv/bin/deface
     python benchmarks/throughput.py --data DIR --limit 200 --jobs 2 --repeat 10 --device cuda
+    python benchmarks/throughput.py --presets fast,balanced --tree before=../main   # before/after in one run
 
 The first ``--limit`` images (sorted by path) under ``--data`` are linked into a
 temporary folder (``--repeat`` links each one several times, for long runs) and
@@ -113,6 +114,13 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", help="minface --device (cpu or cuda)")
     parser.add_argument("--batch", type=int, help="minface --batch (images per model call with --device cuda)")
     parser.add_argument("--deface", help="path of the deface executable, to run it beside minface")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also run minface from this source tree (PYTHONPATH=PATH), rows named NAME: before/after in one run",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
 
@@ -134,14 +142,17 @@ def main() -> int:
             shutil.copytree(src, work, symlinks=True)
             res = measure([args.deface, str(work)])
             rows.append({"tool": "deface 1.5.0", "preset": "defaults", **res})
+        trees = [(None, None)] + [tuple(t.split("=", 1)) for t in args.tree]
         for preset in filter(None, args.presets.split(",")):
-            out = Path(tmp) / f"out-{preset}"
-            cmd = [sys.executable, "-m", "minface", "scrub", str(src), "-o", str(out), "--preset", preset, "-q"]
-            cmd += ["--device", args.device] + (["-j", str(args.jobs)] if args.jobs else [])
-            cmd += ["--batch", str(args.batch)] if args.batch else []
-            res = measure(cmd)
-            done = sum(1 for _ in out.rglob("*") if _.is_file()) if out.exists() else 0
-            rows.append({"tool": "minface", "preset": preset, "outputs": done, **res})
+            for name, path in trees:
+                out = Path(tmp) / f"out-{preset}-{name or 'this'}"
+                cmd = [sys.executable, "-m", "minface", "scrub", str(src), "-o", str(out), "--preset", preset, "-q"]
+                cmd += ["--device", args.device] + (["-j", str(args.jobs)] if args.jobs else [])
+                cmd += ["--batch", str(args.batch)] if args.batch else []
+                env = None if path is None else {**os.environ, "PYTHONPATH": str(Path(path).resolve())}
+                res = measure(cmd, env)
+                done = sum(1 for _ in out.rglob("*") if _.is_file()) if out.exists() else 0
+                rows.append({"tool": f"minface {name}" if name else "minface", "preset": preset, "outputs": done, **res})
     base = next((r for r in rows if r["tool"].startswith("deface")), None)
     print(f"{n} images ({len(images)} distinct, mean {megapixels:.2f} MP), {os.cpu_count()} CPUs\n")
     print("| tool | preset | wall s | images/s | CPU s | peak MiB (all processes) | ratio vs deface |")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 
 import cv2
@@ -488,3 +489,49 @@ def test_at_least_reads_only_the_scales_large_faces_need(balanced):
     assert balanced._plan(scene.image, at_least=1) == plan  # a face of one pixel needs every scale
     with pytest.raises(ValueError, match="at_least"):
         balanced(scene.image, at_least=0)
+
+
+def _looks_with_a_faint_large_face(elsewhere: float, regular: np.ndarray | None = None) -> list:
+    """The four orientations of a search in which the stored one (not favoured by the vote) saw a
+    200 px face at 0.1 in both its passes, and the vote pass of orientation 3 saw the same place at
+    ``elsewhere``; ``regular``, a face orientation 1 (the favoured one) kept on its own merits."""
+    from minface.detect.detector import Look
+    from minface.detect.multiscale import Pass, PassResult
+
+    def result(boxes, score):
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        n = len(boxes)
+        return PassResult(boxes, np.full(n, score, np.float32), np.zeros((n, 5, 2), np.float32), np.zeros((0, 2)), 0, 0.0)
+
+    face = [[300, 200, 500, 400]]
+    low = Pass(0.5, False, 12, np.inf)
+    stored = [Pass(1.0, False, 12, 320), low]
+    looks = [Look(0, stored, [result(face, 0.1), result(face, 0.1)], 1, result(face, 0.1), 1.5)]
+    votes = {1: result(regular if regular is not None else [], 0.9), 2: result([], 0.0), 3: result(face, elsewhere)}
+    for k in (1, 2, 3):
+        vote = Pass(0.5, False, 12, np.inf, rot=k)
+        looks.append(Look(k, [vote], [votes[k]], 2 if k == 1 else 0, votes[k], 1.0 if k == 1 else 1.5))
+    return looks
+
+
+def test_large_faint_face_kept_when_another_orientation_agrees(balanced):
+    """A large face only the stricter thresholds of an orientation the vote did not favour would
+    drop (a face lying on its side, in profile) is kept when another orientation saw it too."""
+    image = np.zeros((600, 800, 3), np.uint8)
+    assert PRESETS["balanced"].agree_score > 0
+    kept = balanced._finish(image, _looks_with_a_faint_large_face(0.45), {})
+    assert len(kept) == 1 and matched(np.array([[300, 200, 500, 400]]), kept.xyxy).all()
+    assert len(balanced._finish(image, _looks_with_a_faint_large_face(0.2), {})) == 0  # no agreement: dropped
+    plain = Detector.__new__(Detector)
+    plain.__dict__.update(balanced.__dict__)
+    plain.preset = dataclasses.replace(PRESETS["balanced"], agree_score=0.0)
+    assert len(plain._finish(image, _looks_with_a_faint_large_face(0.45), {})) == 0  # the rule off
+
+
+def test_agreed_face_never_replaces_a_face_kept_on_its_merits(balanced):
+    """A face kept on its own merits keeps its box; the agreed one (whose centre lies in it) merges into it."""
+    image = np.zeros((600, 800, 3), np.uint8)
+    regular = np.array([[310, 190, 520, 420]], np.float32)
+    faces = balanced._finish(image, _looks_with_a_faint_large_face(0.45, regular), {})
+    assert len(faces) == 1
+    np.testing.assert_allclose(faces.xyxy[0], regular[0])

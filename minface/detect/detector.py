@@ -26,6 +26,9 @@ Backend = Literal["auto", "openvino", "onnxruntime", "opencv"]
 #: The orientations a frame is searched in, as :meth:`Detector.detect_frames` returns them:
 #: ``(k, rank, scale)`` per orientation (``k`` quarter turns counter-clockwise; see :class:`Look`).
 Orientations = tuple[tuple[int, int, float], ...]
+#: Merge weight of a face kept only because another orientation agreed (see ``Preset.agree_score``),
+#: relative to its orientation's: any face kept on its own merits there is taken first.
+AGREED_WEIGHT = 0.1
 
 
 class Detector:
@@ -276,6 +279,7 @@ class Detector:
         p = self.preset
         t0 = time.perf_counter()
         parts, weights, owners = [], [], []
+        agreed: list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]] = []  # see Preset.agree_score
         seen = {look.k: (look.vote.boxes, look.vote.scores) for look in looks}  # what the vote pass saw
         voter_scale = min(q.scale for look in looks for q in look.passes if not q.flip and q.model == "centerface")
         clear = 2 * RELIABLE_MIN / voter_scale  # faces the vote pass sees clearly (input pixels -> image pixels)
@@ -301,6 +305,7 @@ class Detector:
                 need = size_threshold(p.thresholds, sizes / self.min_face)
             if look.k != 0:  # a turned face: never a faint one (turned clutter is commoner than turned faces)
                 need = np.maximum(need, p.turn_min_score)
+            base = need
             need = need * look.scale  # an orientation the vote did not favour: only clearer faces
             if look.rank == 0:  # only the vote pass looked in this orientation: a clear face or nothing
                 need = np.maximum(need, p.turn_vote_threshold)
@@ -309,11 +314,20 @@ class Detector:
             owners.append(look.k)
             # the stored orientation is trusted first; a face both detectors found keeps CenterFace's box
             weights.append((p.turn_prior if look.k == 0 else 1.0) * (1.0 if model == "centerface" else 0.5))
+            if p.agree_score > 0 and model == "centerface" and self.threshold is None and len(looks) > 1:
+                # a large face the orientation's penalty alone drops, seen again in another orientation
+                doubt = ~keep & (sizes >= clear) & (scores >= base * p.agree_floor)
+                if doubt.any():
+                    doubt[doubt] = _seen_elsewhere(boxes[doubt], look.k, seen) >= p.agree_score
+                if doubt.any():
+                    agreed.append(((boxes[doubt], scores[doubt], points[doubt]), AGREED_WEIGHT * weights[-1]))
         if len(looks) > 1:  # a face is kept from the orientation that explains it best, where that one kept it
             parts = [
                 _explained(part, k, parts, owners, seen, prior=p.turn_prior, smallest=clear) for part, k in zip(parts, owners)
             ]
-        boxes, scores, points = merge(parts, weights)
+        # faces kept because another orientation agreed are trusted last (a face kept on its own
+        # merits keeps its box) and never make another orientation drop one
+        boxes, scores, points = merge(parts + [a for a, _ in agreed], weights + [w for _, w in agreed])
         faces = Faces(
             boxes,
             np.clip(scores, 0.0, 1.0),
@@ -393,6 +407,19 @@ def quick_plan(plan: Sequence[Pass], at_least: float) -> list[Pass]:
             break
     top = max(keep)
     return [q for q in plan if q.scale in keep or (q.model != "centerface" and q.scale <= top)]
+
+
+def _seen_elsewhere(boxes: np.ndarray, k: int, seen: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """For each box (stored coordinates) found in orientation ``k``, the best score the vote pass of
+    any other orientation gave a candidate centred inside it (0 where none did)."""
+    best = np.zeros(len(boxes), np.float32)
+    for j, (b, s) in seen.items():
+        if j == k or not len(b):
+            continue
+        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        inside = (cx >= boxes[:, :1]) & (cx <= boxes[:, 2:3]) & (cy >= boxes[:, 1:2]) & (cy <= boxes[:, 3:4])
+        best = np.maximum(best, np.where(inside, s[None, :], 0.0).max(axis=1))
+    return best
 
 
 def _lowest(plan: Sequence[Pass]) -> Pass:

@@ -67,6 +67,15 @@ class Preset:
         each orientation searched in full); none by default.
     yunet_threshold : float
         Smallest YuNet score kept (its faces then merge with CenterFace's).
+    agree_score : float
+        A face the vote pass sees clearly (large) that only the stricter thresholds of an
+        orientation the vote did not favour would drop is kept when another orientation's
+        vote pass saw a candidate at its place scoring at least this (a second look agrees:
+        a face lying on its side or in profile lights up in two orientations, clutter
+        rarely); 0 turns it off.
+    agree_floor : float
+        ... provided its own score reaches this many times the size threshold of an
+        orientation the vote favoured.
     """
 
     name: str
@@ -89,6 +98,8 @@ class Preset:
     vote_side: float = 448.0
     yunet: tuple[float, ...] = ()
     yunet_threshold: float = 0.6
+    agree_score: float = 0.0
+    agree_floor: float = 1.0
     summary: str = field(default="", compare=False)
 
 
@@ -117,6 +128,7 @@ PRESETS: dict[str, Preset] = {
             rule="mean",
             thresholds=((1, 0.24), (2, 0.21), (5, 0.15), (10, 0.09)),
             cascade=True,
+            agree_score=0.4,
             summary="0.5x and 1x, then 2x where 1x saw something small (8-bit model); faces from about 8 px",
         ),
         Preset(
