@@ -698,8 +698,12 @@ def test_cli_crop_id(cutout, tmp_path, capsys) -> None:
     assert minface.load_image(out).shape == (600, 600, 3)
     assert abs(measure_head(out).roll) <= ROLL_TOLERANCE
 
-    assert main(["crop-id", str(src), "-o", str(out), "--spec", "icao"]) == 1  # exists
-    capsys.readouterr()
+    before = out.read_bytes()
+    assert main(["crop-id", str(src), "-o", str(out), "--spec", "icao", "--json"]) == 0  # exists: skipped, as scrub does
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    assert record["status"] == "skipped" and record["reason"] == "output exists" and out.read_bytes() == before
+    assert "1 skipped" in captured.err and "1 output exists: add --overwrite" in captured.err
     png = tmp_path / "id.png"
     assert main(["crop-id", str(src), "-o", str(png), "--spec", "icao", "--json", "--background", "lightgrey"]) == 0
     record = json.loads(capsys.readouterr().out)

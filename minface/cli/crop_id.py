@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .._cli_conventions import Console
+from ..engine.records import skip_record
 from ..errors import MinfaceError
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, is_walked_folder, make_detector, reason_of, walked
 
@@ -76,11 +77,17 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(rec))
             continue
+        if target.exists() and not args.overwrite:  # as scrub does: a skip, its reason grouped under the summary
+            rec = skip_record(name, "output exists", target)
+            console.skipped(rec)
+            if args.json:
+                print(json.dumps(rec))
+            continue
         code = _crop_one(args, detector, name, target, face)
         done += code == EXIT_OK
         failed += code != EXIT_OK
         status = max(status, code)
-    if several:
+    if several or console.skips:
         console.finish(f"{len(pairs)} file(s): {done} compliant, {failed} failed or not compliant, "
                        f"{len(pairs) - done - failed} skipped")
     return status
@@ -102,12 +109,6 @@ def _crop_one(args: argparse.Namespace, detector, name: str, out: Path, face: st
     from ..images import load_image
 
     prog = "minface crop-id"
-    if out.exists() and not args.overwrite:
-        if args.json:
-            print(json.dumps({"input": name, "output": None, "status": "error", "reason": "output_exists",
-                              "error": f"{out} exists (pass --overwrite to replace it)"}))
-        print(f"{prog}: error: {out} exists (pass --overwrite to replace it)", file=sys.stderr)
-        return EXIT_FAILED
     try:
         pixels = load_image(Path(name), max_pixels=args.max_pixels)
         faces = detector(pixels)

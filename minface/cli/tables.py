@@ -372,7 +372,7 @@ def add_crop_id(sub: argparse._SubParsersAction) -> None:
         "--quality", type=int, default=95, metavar="Q", help="1-100 for JPEG (default 95; lowered where the spec "
         "limits the file size)"
     )
-    c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    c.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: skip it)")
     add_json(c, "print one JSON line per file (the compliance report) on stdout instead of text")
     add_verbosity(c, quiet="no compliance reports, only errors (and the summary for folders)")
     add_max_pixels(c)
