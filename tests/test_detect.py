@@ -128,6 +128,18 @@ def test_tiles_cover_every_face_whole_exactly_once():
             assert start <= c - size / 2 + 1e-6 and c + size / 2 <= stop + 1e-6
 
 
+def test_a_pass_that_fits_one_tiles_area_is_read_whole():
+    p = multiscale.Pass(1.0, False, 12.0, 320.0)
+    # a 1 MP portrait at 1x: one window (two tiles of 1024 px would read 320 rows twice)
+    assert multiscale.full_windows(848, 1179, p, 1024) == [(0, 0, 848, 1179, -np.inf, -np.inf, np.inf, np.inf)]
+    # more than the area, or a side over twice the tile: tiles as before, each within tile_size a side
+    for w, h in ((1100, 1179), (2100, 300)):
+        windows = multiscale.full_windows(w, h, p, 1024)
+        assert len(windows) > 1
+        assert all(x1 - x0 <= 1024 + 1 and y1 - y0 <= 1024 + 1 for x0, y0, x1, y1, *_ in windows)
+    assert len(multiscale.full_windows(848, 1179, multiscale.Pass(2.0, False, 8.0, 64.0), 1024)) > 1
+
+
 def test_tiled_search_equals_whole_image_search(crowd_scene):
     whole = Detector("fast", tile_size=4096, turned=False)(crowd_scene.image)
     tiled = Detector("fast", tile_size=512, turned=False)(crowd_scene.image)
