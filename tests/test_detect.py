@@ -138,6 +138,7 @@ def test_a_pass_that_fits_one_tiles_area_is_read_whole():
         assert len(windows) > 1
         assert all(x1 - x0 <= 1024 + 1 and y1 - y0 <= 1024 + 1 for x0, y0, x1, y1, *_ in windows)
     assert len(multiscale.full_windows(848, 1179, multiscale.Pass(2.0, False, 8.0, 64.0), 1024)) > 1
+    assert len(multiscale.full_windows(848, 1300, multiscale.Pass(1.0, False, 12.0, np.inf), 1024)) > 1  # the lowest
 
 
 def test_tiled_search_equals_whole_image_search(crowd_scene):
