@@ -19,6 +19,15 @@ model loaded once, as a backend does; it prints p50 and p95 and the time of each
 stage of the warm call (from ``cProfile``, which adds a little overhead). It prints
 CPU time (``time.process_time``, all threads) beside the wall time: on a shared
 machine the wall time also counts the waits for a core, the CPU time does not.
+
+``--selfie`` times warm ``minface.scrub_bytes`` on that selfie as a JPEG, per
+preset, after ``--warmup`` calls (default 3: OpenVINO compiles a model for an
+input shape on its third call, see ``minface/detect/_openvino.py``), and prints
+the megapixels of model input one call reads (all passes and orientations: the
+orientation vote decides how many are searched in full) and the faces found.
+
+    OMP_NUM_THREADS=1 taskset -c 0 python benchmarks/latency.py --selfie --threads 1 --backend openvino --runs 15
+    python benchmarks/latency.py --selfie --threads 1 --presets balanced --stages   # and the CPU time per stage
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import argparse
 import io
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -61,9 +71,6 @@ def selfie() -> np.ndarray:
 
 
 def crop_id_latency(runs: int, threads: int | None, device: str, spec: str) -> None:
-    import cProfile
-    import pstats
-
     import minface
 
     pixels = selfie()
@@ -81,12 +88,20 @@ def crop_id_latency(runs: int, threads: int | None, device: str, spec: str) -> N
         p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
         print(f"  {what:<18} p50 {statistics.median(xs):.0f} ms, p95 {p95:.0f} ms")
     print("  CPU time per stage of one call:")
+    print_stages(lambda: minface.crop_id(pixels, spec, detector=det), STAGES)
+
+
+def print_stages(call: Callable[[], object], stages: tuple[str, ...]) -> None:
+    """CPU time of the minface functions named ``stages`` during one ``call`` (from cProfile, cumulative)."""
+    import cProfile
+    import pstats
+
     prof = cProfile.Profile(time.process_time)
-    prof.runcall(minface.crop_id, pixels, spec, detector=det)
+    prof.runcall(call)
     stats = pstats.Stats(prof)
     rows = []
     for (path, _, name), (_, ncalls, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if "minface" in path and name in STAGES:
+        if "minface" in path and name in stages:
             rows.append((cum * 1000, ncalls, name))
     for ms, n, name in sorted(rows, reverse=True):
         print(f"  {name:<22} {n:>3} call(s) {ms:7.1f} ms")
@@ -97,6 +112,10 @@ STAGES = (
     "__call__", "_search", "find_subject", "window_faces", "_refine", "evaluate", "replace_background", "refine_alpha",
     "_bystanders", "warp",
 )
+#: The stages of scrub_bytes shown by --selfie --stages: decoding, the search (its tiles made, the model
+#: run, its outputs decoded), fusion, redaction and encoding.
+SELFIE_STAGES = ("scrub_bytes", "_read_source", "jpeg_cut_short", "_search", "_run_tiles", "tile", "to_blob",
+                 "_candidates", "_finish", "_render", "redact", "encode_image")
 
 
 def percentiles(xs: list[float]) -> tuple[float, float]:
@@ -113,23 +132,28 @@ def selfie_latency(args: argparse.Namespace) -> None:
 
     buf = cv2.imencode(".jpg", cv2.cvtColor(selfie(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])[1]
     jpeg = buf.tobytes()
-    print(f"1 MP selfie (848x1179 JPEG, {len(jpeg) // 1024} KB), {args.runs} runs after 2 warm-up calls, ms\n")
-    print("| preset | backend | wall p50 | wall p95 | CPU p50 | CPU p95 |")
-    print("|---|---|---|---|---|---|")
+    print(f"1 MP selfie (848x1179 JPEG, {len(jpeg) // 1024} KB), {args.runs} runs after {args.warmup} warm-up calls, ms\n")
+    print("| preset | backend | wall p50 | wall p95 | CPU p50 | CPU p95 | model input MP | faces |")
+    print("|---|---|---|---|---|---|---|---|")
     for preset in filter(None, args.presets.split(",")):
         det = minface.Detector(
             preset, min_face=args.min_face, threads=args.threads, device=args.device, backend=args.backend
         )
-        for _ in range(2):
+        for _ in range(args.warmup):
             minface.scrub_bytes(jpeg, detector=det)
         wall, cpu = [], []
         for _ in range(args.runs):
             t, c = time.perf_counter(), time.process_time()
-            minface.scrub_bytes(jpeg, detector=det)
+            _, result = minface.scrub_bytes(jpeg, detector=det)
             wall.append(1000 * (time.perf_counter() - t))
             cpu.append(1000 * (time.process_time() - c))
         row = [f"{np.percentile(x, q):.0f}" for x in (wall, cpu) for q in (50, 95)]
+        row += [f"{det.last_timings['input_megapixels']:.2f}", str(len(result.faces))]
         print(f"| {preset} | {det.description.split('/')[1]} | " + " | ".join(row) + " |")
+        if args.stages:
+            print(f"\n  {preset}: CPU time per stage of one call (cProfile; model calls under _run_tiles):")
+            print_stages(lambda: minface.scrub_bytes(jpeg, detector=det), SELFIE_STAGES)
+            print()
 
 
 def main() -> int:
@@ -144,6 +168,8 @@ def main() -> int:
     parser.add_argument(
         "--selfie", action="store_true", help="time scrub_bytes on a 1 MP selfie JPEG instead (p50/p95, wall and CPU)"
     )
+    parser.add_argument("--warmup", type=int, default=3, help="--selfie: untimed calls first (default 3)")
+    parser.add_argument("--stages", action="store_true", help="--selfie: also the CPU time of each stage of one call")
     parser.add_argument("--crop-id", action="store_true", help="time crop_id on a 1 MP selfie instead")
     parser.add_argument("--spec", default="us-passport", help="--crop-id: the document spec (default us-passport)")
     args = parser.parse_args()

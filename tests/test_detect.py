@@ -128,6 +128,19 @@ def test_tiles_cover_every_face_whole_exactly_once():
             assert start <= c - size / 2 + 1e-6 and c + size / 2 <= stop + 1e-6
 
 
+def test_a_pass_that_fits_one_tiles_area_is_read_whole():
+    p = multiscale.Pass(1.0, False, 12.0, 320.0)
+    # a 1 MP portrait at 1x: one window (two tiles of 1024 px would read 320 rows twice)
+    assert multiscale.full_windows(848, 1179, p, 1024) == [(0, 0, 848, 1179, -np.inf, -np.inf, np.inf, np.inf)]
+    # more than the area, or a side over twice the tile: tiles as before, each within tile_size a side
+    for w, h in ((1100, 1179), (2100, 300)):
+        windows = multiscale.full_windows(w, h, p, 1024)
+        assert len(windows) > 1
+        assert all(x1 - x0 <= 1024 + 1 and y1 - y0 <= 1024 + 1 for x0, y0, x1, y1, *_ in windows)
+    assert len(multiscale.full_windows(848, 1179, multiscale.Pass(2.0, False, 8.0, 64.0), 1024)) > 1
+    assert len(multiscale.full_windows(848, 1300, multiscale.Pass(1.0, False, 12.0, np.inf), 1024)) > 1  # the lowest
+
+
 def test_tiled_search_equals_whole_image_search(crowd_scene):
     whole = Detector("fast", tile_size=4096, turned=False)(crowd_scene.image)
     tiled = Detector("fast", tile_size=512, turned=False)(crowd_scene.image)
@@ -535,3 +548,17 @@ def test_agreed_face_never_replaces_a_face_kept_on_its_merits(balanced):
     faces = balanced._finish(image, _looks_with_a_faint_large_face(0.45, regular), {})
     assert len(faces) == 1
     np.testing.assert_allclose(faces.xyxy[0], regular[0])
+
+
+def test_decode_counts_a_tie_between_neighbouring_cells_once():
+    from minface.detect.centerface import decode
+
+    hm = np.zeros((1, 12, 16), np.float32)
+    hm[0, 5, 6] = hm[0, 5, 7] = 0.79  # a plateau of the 8-bit heatmap: one face, two equal cells
+    hm[0, 8, 2] = hm[0, 9, 3] = 0.6  # a diagonal tie
+    hm[0, 0, 0] = 0.5  # a peak in the corner
+    hm[0, 2, 12], hm[0, 2, 14] = 0.4, 0.4  # two peaks two cells apart: two candidates
+    boxes, scores, _ = decode(hm, np.zeros((2, 12, 16), np.float32), np.zeros((2, 12, 16), np.float32), np.zeros((10, 12, 16), np.float32), 0.05)
+    centres = sorted(((b[0] + b[2]) / 2 // 4, (b[1] + b[3]) / 2 // 4) for b in boxes)
+    assert centres == sorted([(6, 5), (2, 8), (0, 0), (12, 2), (14, 2)])  # the first cell of each tie in raster order
+    np.testing.assert_allclose(np.sort(scores), [0.4, 0.4, 0.5, 0.6, 0.79], rtol=1e-6)

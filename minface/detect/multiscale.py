@@ -8,7 +8,10 @@ model's range. Each *pass* (a scale, optionally mirrored) only trusts candidates
 whose input size lies in the range it is good at.
 
 Enlarged passes are cut into overlapping tiles of at most ``tile_size`` input
-pixels a side, so memory stays bounded whatever the image size. The overlap is at
+pixels a side, so memory stays bounded whatever the image size; a pass other
+than the lowest that fits the same area whole (``tile_size`` squared, sides up to
+twice ``tile_size``: a 1 MP portrait at 1x) is read in one piece, since tiles
+would only add their overlap. The overlap is at
 least the largest face the pass trusts, and a tile only keeps candidates whose
 centre lies in its own share of the overlap, so every face is seen whole exactly
 once per pass.
@@ -151,7 +154,18 @@ Window = tuple[int, int, int, int, float, float, float, float]
 
 
 def full_windows(width: int, height: int, p: Pass, tile_size: int) -> list[Window]:
-    """Overlapping tiles covering the whole image for pass ``p``."""
+    """Overlapping tiles covering the whole image for pass ``p``.
+
+    A pass with a bounded trust range (``p.hi`` finite: all but the lowest) is one
+    window when its model input (padded to a multiple of 32) fits in ``tile_size ** 2``
+    pixels and neither side exceeds ``2 * tile_size``: the memory of one tile,
+    without the overlap two tiles would read twice. (The lowest pass is tiled as
+    before: read whole, it found other faces on 43 WIDER portraits at ``fast``.)
+    """
+    iw, ih = max(1, round(width * p.scale)), max(1, round(height * p.scale))
+    whole = -(-iw // 32) * 32 * -(-ih // 32) * 32 <= tile_size**2 and max(iw, ih) <= 2 * tile_size
+    if whole and math.isfinite(p.hi):
+        return [(0, 0, width, height, -math.inf, -math.inf, math.inf, math.inf)]
     overlap = min(p.hi, tile_size / 2) if math.isfinite(p.hi) else tile_size / 2
     return [
         (x0, y0, x1, y1, kx0, ky0, kx1, ky1)
@@ -255,11 +269,16 @@ class _Tile:
             tile = crop if (nw, nh) == (cw, ch) else cv2.resize(crop, (nw, nh), interpolation=interp)
             if self.memo is not None and tile is not crop:
                 self.memo.put(key, tile)
+        # OpenCV's turn and mirror: the same pixels as np.rot90 and [:, ::-1], copied about 8x faster
         if self.p.rot % 4:
-            tile = np.rot90(tile, self.p.rot)
+            tile = cv2.rotate(tile, _ROTATE[self.p.rot % 4])
         if self.p.flip:
-            tile = tile[:, ::-1]
-        return np.ascontiguousarray(tile) if self.p.rot % 4 or self.p.flip else tile
+            tile = cv2.flip(tile, 1)
+        return tile
+
+
+#: ``np.rot90(tile, k)`` (k quarter turns counter-clockwise) as OpenCV's rotation codes
+_ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 
 
 class _ResizeMemo:
