@@ -548,17 +548,3 @@ def test_agreed_face_never_replaces_a_face_kept_on_its_merits(balanced):
     faces = balanced._finish(image, _looks_with_a_faint_large_face(0.45, regular), {})
     assert len(faces) == 1
     np.testing.assert_allclose(faces.xyxy[0], regular[0])
-
-
-def test_decode_counts_a_tie_between_neighbouring_cells_once():
-    from minface.detect.centerface import decode
-
-    hm = np.zeros((1, 12, 16), np.float32)
-    hm[0, 5, 6] = hm[0, 5, 7] = 0.79  # a plateau of the 8-bit heatmap: one face, two equal cells
-    hm[0, 8, 2] = hm[0, 9, 3] = 0.6  # a diagonal tie
-    hm[0, 0, 0] = 0.5  # a peak in the corner
-    hm[0, 2, 12], hm[0, 2, 14] = 0.4, 0.4  # two peaks two cells apart: two candidates
-    boxes, scores, _ = decode(hm, np.zeros((2, 12, 16), np.float32), np.zeros((2, 12, 16), np.float32), np.zeros((10, 12, 16), np.float32), 0.05)
-    centres = sorted(((b[0] + b[2]) / 2 // 4, (b[1] + b[3]) / 2 // 4) for b in boxes)
-    assert centres == sorted([(6, 5), (2, 8), (0, 0), (12, 2), (14, 2)])  # the first cell of each tie in raster order
-    np.testing.assert_allclose(np.sort(scores), [0.4, 0.4, 0.5, 0.6, 0.79], rtol=1e-6)

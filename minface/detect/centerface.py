@@ -16,8 +16,6 @@ STRIDE = 4
 MULTIPLE = 32  # the network downsamples by 32: inputs are padded to a multiple of it
 
 _PEAK_KERNEL = np.ones((3, 3), np.uint8)
-#: The neighbours before a cell in raster order (up-left, up, up-right, left): a tie with one of them is no new peak.
-_EARLIER_KERNEL = np.array([[1, 1, 1], [1, 0, 0], [0, 0, 0]], np.uint8)
 
 
 def to_blob(
@@ -84,12 +82,9 @@ def decode(
 
     Only local maxima (3x3) of the heatmap are candidates: a face lights up a
     small blob of cells, and its neighbours would only be duplicates for NMS.
-    Where neighbouring cells tie for the maximum (common with the 8-bit model,
-    whose heatmap takes few distinct values), the first in raster order is the
-    candidate: a face counted twice would count twice in the orientation vote.
     """
     hm = np.ascontiguousarray(heatmap.reshape(heatmap.shape[-2:]), dtype=np.float32)
-    peaks = (hm >= threshold) & (hm >= cv2.dilate(hm, _PEAK_KERNEL)) & (hm > cv2.dilate(hm, _EARLIER_KERNEL))
+    peaks = (hm >= threshold) & (hm >= cv2.dilate(hm, _PEAK_KERNEL))
     ys, xs = np.nonzero(peaks)
     scores = hm[ys, xs]
     bh = np.exp(scale[0, ys, xs]) * STRIDE
