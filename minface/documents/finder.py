@@ -31,7 +31,8 @@ import numpy as np
 
 from .classify import PROOF_KINDS, classify
 from .ctc import ctc_greedy
-from .validators import email_cut
+from .card import card_outline
+from .validators import email_cut, labelled_field
 from .db import boxes_from_map
 
 __all__ = ["TextFinder", "TextRegion", "TextResult", "find_text", "TextMode"]
@@ -380,6 +381,11 @@ class TextFinder:
                     quad = self._across_page(quad, quads[groups[member[i]]])
             result.regions.append(TextRegion(quad, float(scores[i]), kind, masked, member.get(i)))
         result.documents = len(groups)
+        for g, lines in enumerate(groups):
+            if self._is_card([kinds[i][0] for i in lines if i in kinds], [texts[i] for i in lines if i in texts]):
+                outline = card_outline(rgb, quads[lines], heights[lines])
+                if outline is not None:
+                    result.regions.append(TextRegion(outline, 1.0, "document", None, g))
         if portraits is not None:
             for g, lines in enumerate(groups):
                 for box in self._portraits(rgb, quads[lines], portraits):
@@ -387,6 +393,17 @@ class TextFinder:
                     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
                     result.regions.append(TextRegion(q, 1.0, "document_portrait", None, g))
         return result
+
+    @staticmethod
+    def _is_card(kinds: list[str], texts: list[str]) -> bool:
+        """Whether a group of lines is a proved identity document or card: a proving line, or two identity labels.
+
+        >>> TextFinder._is_card(["document_text"], ["姓名 王伟"]), TextFinder._is_card([], ["PASSPORT", "Surname/Nom"])
+        (False, True)
+        """
+        if any(k in PROOF_KINDS for k in kinds):
+            return True
+        return len({label for t in texts if (label := labelled_field(t))}) >= 2
 
     @staticmethod
     def _run_on(quad: np.ndarray, text: str, chars: int) -> np.ndarray:
