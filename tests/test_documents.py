@@ -264,3 +264,34 @@ def test_an_mrz_block_cut_at_its_filler_is_painted_to_its_full_length(monkeypatc
     paint_text(pixels, found, color=FILL)
     for f in lines:
         assert _painted_share(pixels, f.quad) >= 0.9, _painted_share(pixels, f.quad)
+
+
+def test_a_card_whose_face_the_detector_cannot_find_has_its_portrait_painted():
+    """A proved card is painted to its own edges: its photo goes even when no face is found on it."""
+    ds.require_fonts()
+    jpeg, fields = _tilted("id_front", 12.0, seed=5)
+    blind = lambda rgb: minface.Faces.empty((rgb.shape[1], rgb.shape[0]))  # noqa: E731 - finds no face
+    out, result = minface.scrub_bytes(jpeg, documents=True, color=FILL, detector=blind)
+    pixels = np.asarray(Image.open(io.BytesIO(out)).convert("RGB"))
+    portraits = [f for f in fields if f.kind == "document_portrait"]
+    assert portraits and not result.faces
+    for f in portraits:
+        assert _painted_share(pixels, f.face) >= 0.9
+    assert "document" in {r["kind"] for r in result.to_record()["regions"]}
+
+
+def test_a_card_outline_follows_the_card_edges_not_the_lines():
+    """On a light card on a darker table the outline is the card's (lines in its left half), within a few pixels."""
+    from minface.documents.card import card_outline
+
+    img = np.full((600, 800, 3), 90, np.uint8)
+    img[100:420, 150:658] = 225  # an ID-1 card, 508 x 320 px
+    quads = np.array([[[170 + 0, y], [170 + 260, y], [170 + 260, y + 20], [170, y + 20]] for y in (130, 180, 230, 370)], np.float32)
+    out = card_outline(img, quads, np.full(4, 20.0))
+    x0, y0 = out.min(0)
+    x1, y1 = out.max(0)
+    assert 130 <= x0 <= 150 and 80 <= y0 <= 100 and 658 <= x1 <= 680 and 420 <= y1 <= 442, out
+    # no edge around the lines (a card as plain as its table): the outline keeps close to the lines
+    plain = np.full((600, 800, 3), 225, np.uint8)
+    out = card_outline(plain, quads, np.full(4, 20.0))
+    assert out.min(0)[0] >= 120 and out.max(0)[0] <= 480 and out.max(0)[1] <= 440, out

@@ -8,8 +8,8 @@ each side of the lines' box is searched outward for the strongest straight edge
 parallel to it, as far as the card's geometry allows (ID-1 cards are 85.6 x 54
 mm, passport and TD2 pages 125 x 88 and 105 x 74: a card is at most about 1.75
 times as long as it is high, and its lines span most of it). A side whose edge
-lies beyond the photo ends at the photo's border; a side with no edge keeps a
-margin of about a line height around the lines.
+with no edge (or whose edge lies beyond the photo) keeps a margin of about a
+line height around the lines.
 """
 
 from __future__ import annotations
@@ -51,13 +51,12 @@ def _edge(profile: np.ndarray, valid: np.ndarray, floor: float, near: float = 1e
     """Index of the card's edge in an outward ``profile`` (index 0 next to the lines), or None.
 
     The strongest position (its strength divided by ``1 + distance / near``), when it is above ``floor`` and three times the
-    profile's median; the end of the photo (``valid`` turning False) when no
-    edge stands out before it.
+    profile's median, before the photo ends (``valid`` turning False).
 
     >>> _edge(np.array([1, 2, 1, 90, 1, 30, 1.0]), np.ones(7, bool), 56.0)
     3
-    >>> _edge(np.array([1, 2, 1, 9, 1, 3, 1.0]), np.array([1, 1, 1, 1, 1, 0, 0], bool), 56.0)
-    5
+    >>> _edge(np.array([1, 2, 1, 9, 1, 90, 1.0]), np.array([1, 1, 1, 1, 1, 0, 0], bool), 56.0) is None
+    True
     """
     n = int(np.argmin(valid)) if not valid.all() else len(valid)
     p = profile[:n]
@@ -65,7 +64,7 @@ def _edge(profile: np.ndarray, valid: np.ndarray, floor: float, near: float = 1e
         k = int(np.argmax(p / (1.0 + np.arange(len(p)) / max(near, 1.0))))
         if p[k] >= floor and p[k] >= 3.0 * float(np.median(p)):
             return k
-    return n if n < len(valid) else None
+    return None
 
 
 def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray) -> np.ndarray | None:
@@ -126,7 +125,7 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray) -> np.
     for horizontal in (True, False):
         g = gy if horizontal else gx
         found = {-1: (-1.0, None), 1: (-1.0, None)}
-        for k in SLANTS:
+        for k in sorted(SLANTS, key=abs):
             if horizontal:  # G(x, y) = g(x, y + k (x - xc))
                 sm = np.array([[1, 0, 0], [k, 1, -k * xc]], np.float64)
                 sh = cv2.warpAffine(g, sm, (ww, wh), flags=flags, borderValue=0)
@@ -147,8 +146,8 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray) -> np.
                 e = _edge(profile[idx], valid[idx], floor, 8.0 * hm * s)
                 if e is None:
                     continue
-                at = int(idx[min(e, len(idx) - 1)])
-                strength = float(profile[at]) if e < len(idx) and valid[at] else 0.0
+                at = int(idx[e])
+                strength = float(profile[at])
                 if strength > found[step][0]:
                     found[step] = (strength, (at + (1.0 if step > 0 else 0.0), k))
         for step, (lo, hi) in ((-1, (by0, by1) if horizontal else (bx0, bx1)), (1, (by0, by1) if horizontal else (bx0, bx1))):
