@@ -23,6 +23,8 @@ __all__ = ["card_outline", "line_frame"]
 MAX_ASPECT = 1.75
 #: A card's lines span at least this share of its length (and, with its aspect, of its height).
 MIN_SPAN = 0.62
+#: Lines more than this many degrees off the card's longest line are not its lines.
+ANGLE = 8.0
 #: Working size of the searched window (longest side, pixels).
 WINDOW = 480
 #: An edge's strength: this percentile of the gradient along it (a card's edge runs its whole length, clutter does not).
@@ -50,7 +52,8 @@ def line_frame(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _edge(profile: np.ndarray, valid: np.ndarray, floor: float, near: float = 1e9) -> int | None:
     """Index of the card's edge in an outward ``profile`` (index 0 next to the lines), or None.
 
-    The strongest position (its strength divided by ``1 + distance / near``), when it is above ``floor`` and three times the
+    The strongest position (its strength divided by ``1 + distance / near``:
+    nearer edges first), when it is above ``floor`` and three times the
     profile's median, before the photo ends (``valid`` turning False).
 
     >>> _edge(np.array([1, 2, 1, 90, 1, 30, 1.0]), np.ones(7, bool), 56.0)
@@ -67,22 +70,23 @@ def _edge(profile: np.ndarray, valid: np.ndarray, floor: float, near: float = 1e
     return None
 
 
-def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray) -> np.ndarray | None:
+def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor: int | None = None) -> np.ndarray | None:
     """The quadrilateral ``(4, 2)`` (photo pixels) of the card or page holding the lines ``quads`` ``(n, 4, 2)``.
 
-    ``heights`` are the lines' heights. None when the lines are too few or too
+    ``heights`` are the lines' heights; ``anchor`` the index of the line that
+    proves the card (default: the longest): lines at another angle are left out. None when the lines are too few or too
     small to say. The outline always holds the lines and a margin around them.
     """
     if len(quads) == 0:
         return None
-    u, n = line_frame(quads)
-    # lines at another angle are not this card's (a caption, a sign, another card nearby)
+    # lines at another angle than the anchor are not this card's (a caption, a sign, another card nearby)
     v = (quads[:, 1] - quads[:, 0]).astype(np.float64)
-    cos = np.abs(v @ u) / np.maximum(np.linalg.norm(v, axis=1), 1e-6)
-    keep = cos >= np.cos(np.radians(12))
-    if keep.sum() < len(quads):
-        quads, heights = quads[keep], heights[keep]
-        u, n = line_frame(quads)
+    length = np.linalg.norm(v, axis=1)
+    ref = int(np.argmax(length)) if anchor is None else anchor
+    u = v[ref] / max(float(length[ref]), 1e-6)
+    keep = np.abs(v @ u) / np.maximum(length, 1e-6) >= np.cos(np.radians(ANGLE))
+    quads, heights = quads[keep], heights[keep]
+    u, n = line_frame(quads)
     pts = quads.reshape(-1, 2).astype(np.float64)
     pu, pn = pts @ u, pts @ n
     u0, u1, n0, n1 = float(pu.min()), float(pu.max()), float(pn.min()), float(pn.max())
@@ -143,7 +147,7 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray) -> np.
                 idx = idx[(idx >= 0) & (idx < len(profile))]
                 if len(idx) < 3:
                     continue
-                e = _edge(profile[idx], valid[idx], floor, 8.0 * hm * s)
+                e = _edge(profile[idx], valid[idx], floor, 0.5 * len(idx))  # the range's far end counts a third
                 if e is None:
                     continue
                 at = int(idx[e])
