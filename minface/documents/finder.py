@@ -13,7 +13,12 @@
    identity-document label) takes every line of its card or page with it (the
    lines linked to it at less than two line heights, transitively), and the
    card's portrait: faces found in the card's region, searched at a scale where
-   a small portrait is large enough for the face detector.
+   a small portrait is large enough for the face detector; a card proved by a
+   number, an MRZ or two identity labels is painted whole, to its own edges
+   (:func:`minface.documents.card.card_outline`), portrait and MRZ included;
+5. an identity label with few lines around it (the card's other lines too small
+   for the detector at the photo's scale) has its surroundings detected again,
+   enlarged, before the lines are grouped.
 
 The result says where each region is and what kind it is, never the text (a
 masked value at most).
