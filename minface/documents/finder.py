@@ -46,6 +46,8 @@ TextMode = Literal["documents", "all"]
 
 #: Lines at least this many heights long are read first: they can hold an ID, card or MRZ line.
 LONG_LINE = 6.0
+#: Whether a card painted whole is searched for its portrait's face too (the face may lie past its outline).
+FACES_ON_PAINTED_CARDS = True
 #: An identity label with fewer lines than this near it has its surroundings searched again, enlarged.
 LONE = 4
 #: The surroundings searched: this many label lengths each way ...
@@ -407,6 +409,7 @@ class TextFinder:
                     quad = self._across_page(quad, quads[groups[member[i]]])
             result.regions.append(TextRegion(quad, float(scores[i]), kind, masked, member.get(i)))
         result.documents = len(groups)
+        painted: set[int] = set()
         for g, lines in enumerate(groups):
             if self._is_card([kinds[i][0] for i in lines if i in kinds], [texts[i] for i in lines if i in texts]):
                 # a card known by few lines (an MRZ alone): its MRZ's full length says how wide it is
@@ -416,8 +419,11 @@ class TextFinder:
                 outline = card_outline(rgb, shape, heights[lines], anchor)
                 if outline is not None:
                     result.regions.append(TextRegion(outline, 1.0, "document", None, g))
+                    painted.add(g)
         if portraits is not None:
             for g, lines in enumerate(groups):
+                if g in painted and not FACES_ON_PAINTED_CARDS:
+                    continue
                 for box in self._portraits(rgb, quads[lines], portraits):
                     x0, y0, x1, y1 = box
                     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
