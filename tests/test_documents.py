@@ -287,11 +287,12 @@ def test_a_card_outline_follows_the_card_edges_not_the_lines():
     img = np.full((600, 800, 3), 90, np.uint8)
     img[100:420, 150:658] = 225  # an ID-1 card, 508 x 320 px
     quads = np.array([[[170 + 0, y], [170 + 260, y], [170 + 260, y + 20], [170, y + 20]] for y in (130, 180, 230, 370)], np.float32)
-    out = card_outline(img, quads, np.full(4, 20.0))
+    out, edges = card_outline(img, quads, np.full(4, 20.0))
+    assert edges == 4
     x0, y0 = out.min(0)
     x1, y1 = out.max(0)
     assert 130 <= x0 <= 150 and 80 <= y0 <= 100 and 658 <= x1 <= 680 and 420 <= y1 <= 442, out
     # no edge around the lines (a card as plain as its table): the outline keeps close to the lines
     plain = np.full((600, 800, 3), 225, np.uint8)
-    out = card_outline(plain, quads, np.full(4, 20.0))
-    assert out.min(0)[0] >= 120 and out.max(0)[0] <= 480 and out.max(0)[1] <= 440, out
+    out, edges = card_outline(plain, quads, np.full(4, 20.0))
+    assert edges == 0 and out.min(0)[0] >= 120 and out.max(0)[0] <= 480 and out.max(0)[1] <= 440, out

@@ -14,10 +14,12 @@ line height around the lines.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
-__all__ = ["card_outline", "line_frame"]
+__all__ = ["card_outline", "line_frame", "Outline"]
 
 #: Most a card is longer than high (ID-1: 1.59, passport page 1.42), with room for perspective.
 MAX_ASPECT = 1.75
@@ -70,12 +72,21 @@ def _edge(profile: np.ndarray, valid: np.ndarray, floor: float, near: float = 1e
     return None
 
 
-def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor: int | None = None) -> np.ndarray | None:
+class Outline(NamedTuple):
+    """A card's outline: its quadrilateral ``(4, 2)`` in photo pixels, and how many of its sides are edges seen in the photo."""
+
+    quad: np.ndarray
+    edges: int
+
+
+def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor: int | None = None) -> Outline | None:
     """The quadrilateral ``(4, 2)`` (photo pixels) of the card or page holding the lines ``quads`` ``(n, 4, 2)``.
 
     ``heights`` are the lines' heights; ``anchor`` the index of the line that
     proves the card (default: the longest): lines at another angle are left out. None when the lines are too few or too
-    small to say. The outline always holds the lines and a margin around them.
+    small to say. The outline always holds the lines and a margin around them;
+    ``edges`` says how many of its sides lie on an edge found (the others keep
+    a margin around the lines: the card may reach farther).
     """
     if len(quads) == 0:
         return None
@@ -125,6 +136,7 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor
         cy0, cy1 = int(by0), int(np.ceil(by1)) + 1
     floor = 4.0 * 10  # a Sobel step of 10 grey levels
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    edges = 0
     sides = []  # (offset at the box's centre, slope) of top, bottom (rows) and left, right (columns)
     for horizontal in (True, False):
         g = gy if horizontal else gx
@@ -158,6 +170,7 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor
             box = lo if step < 0 else hi
             default = (box + step * (hm * s + gap), 0.0)
             sides.append(found[step][1] or default)
+            edges += found[step][1] is not None
     (t, kt), (b, kb), (l, kl), (r, kr) = sides
 
     def meet(a: float, ka: float, c: float, kc: float) -> tuple[float, float]:
@@ -180,4 +193,4 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor
     d = corners - mid
     corners = corners + d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6) * pad * 1.41
     corners = corners / s + np.array([U0, N0])
-    return (corners[:, :1] * u + corners[:, 1:] * n).astype(np.float32)
+    return Outline((corners[:, :1] * u + corners[:, 1:] * n).astype(np.float32), edges)

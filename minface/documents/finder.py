@@ -46,8 +46,9 @@ TextMode = Literal["documents", "all"]
 
 #: Lines at least this many heights long are read first: they can hold an ID, card or MRZ line.
 LONG_LINE = 6.0
-#: Whether a card painted whole is searched for its portrait's face too (the face may lie past its outline).
-FACES_ON_PAINTED_CARDS = True
+#: Whether a card painted whole to its four edges is searched for its portrait's face too (a card
+#: with a side not found, a margin around its lines there, is searched always).
+FACES_ON_PAINTED_CARDS = False
 #: An identity label with fewer lines than this near it has its surroundings searched again, enlarged.
 LONE = 4
 #: The surroundings searched: this many label lengths each way ...
@@ -418,8 +419,9 @@ class TextFinder:
                 anchor = max(proof, key=lambda k: float(np.linalg.norm(shape[k][1] - shape[k][0]))) if proof else None
                 outline = card_outline(rgb, shape, heights[lines], anchor)
                 if outline is not None:
-                    result.regions.append(TextRegion(outline, 1.0, "document", None, g))
-                    painted.add(g)
+                    result.regions.append(TextRegion(outline.quad, 1.0, "document", None, g))
+                    if outline.edges == 4:  # the card is known to its edges: its portrait is painted with it
+                        painted.add(g)
         if portraits is not None:
             for g, lines in enumerate(groups):
                 if g in painted and not FACES_ON_PAINTED_CARDS:
