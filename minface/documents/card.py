@@ -112,11 +112,22 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor
     U0, U1, N0, N1 = u0 - eu, u1 + eu, n0 - en, n1 + en
     s = min(1.0, WINDOW / max(U1 - U0, N1 - N0))
     ww, wh = max(8, int(np.ceil((U1 - U0) * s))), max(8, int(np.ceil((N1 - N0) * s)))
-    m = np.array([[s * u[0], s * u[1], -s * U0], [s * n[0], s * n[1], -s * N0]], np.float64)
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2GRAY)
-    if s < 0.5:  # the window is sampled, not averaged: smooth first
-        k = 1.0 / s
-        gray = cv2.GaussianBlur(gray, (0, 0), 0.4 * k)
+    # only the window's part of the photo, averaged down to the window's scale, then turned level
+    rot = np.stack([u, n])
+    frame = np.array([[U0, N0], [U1, N0], [U1, N1], [U0, N1]], np.float64) @ rot  # rot is orthonormal: its inverse is its transpose
+    hgt, wid = rgb.shape[:2]
+    x0, y0 = (max(0, int(np.floor(v))) for v in frame.min(0))
+    x1, y1 = min(wid, int(np.ceil(frame[:, 0].max())) + 1), min(hgt, int(np.ceil(frame[:, 1].max())) + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3]), cv2.COLOR_RGB2GRAY)
+    fx, fy = 1.0, 1.0
+    if s < 1.0:
+        small = cv2.resize(gray, (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))), interpolation=cv2.INTER_AREA)
+        fx, fy = small.shape[1] / (x1 - x0), small.shape[0] / (y1 - y0)
+        gray = small
+    # window = s (rot p - (U0, N0)), with p = (x0, y0) + q / (fx, fy) for q in the averaged crop
+    m = np.hstack([s * rot / np.array([fx, fy]), (s * (rot @ np.array([x0, y0], np.float64) - np.array([U0, N0])))[:, None]])
     win = cv2.warpAffine(gray, m, (ww, wh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     inside = cv2.warpAffine(np.full(gray.shape, 255, np.uint8), m, (ww, wh), flags=cv2.INTER_NEAREST, borderValue=0) > 0
     del gray
