@@ -255,10 +255,11 @@ def test_an_mrz_block_cut_at_its_filler_is_painted_to_its_full_length(monkeypatc
         q = f.quad.astype(np.float64)
         end, down = q[0] + 0.45 * (q[1] - q[0]), q[3] + 0.45 * (q[2] - q[3])
         cut.append(ds.grow_quad(np.array([q[0], end, down, q[3]], np.float32), 0.2 * f.height()))
-    monkeypatch.setattr(TextFinder, "detect", lambda self, rgb: (np.stack(cut).astype(np.float32), np.ones(len(cut), np.float32)))
+    monkeypatch.setattr(TextFinder, "detect", lambda self, rgb, side=None: (np.stack(cut).astype(np.float32), np.ones(len(cut), np.float32)))
     pixels = np.array(Image.open(io.BytesIO(jpeg)).convert("RGB"))
     found = shared_finder().find(pixels)
-    assert {r.kind for r in found.regions} == {"mrz"}
+    assert {r.kind for r in found.regions} <= {"mrz", "document"} and "mrz" in {r.kind for r in found.regions}
+    found.regions = [r for r in found.regions if r.kind == "mrz"]  # the lines alone, not the page painted with them
     from minface.documents.paint import paint_text
 
     paint_text(pixels, found, color=FILL)
