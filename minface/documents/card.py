@@ -27,6 +27,8 @@ MAX_ASPECT = 1.75
 MIN_SPAN = 0.62
 #: Lines more than this many degrees off the card's longest line are not its lines.
 ANGLE = 8.0
+#: Lines more than this many times the median line's height are not the card's.
+TALLEST = 2.5
 #: Working size of the searched window (longest side, pixels).
 WINDOW = 480
 #: An edge's strength: this percentile of the gradient along it (a card's edge runs its whole length, clutter does not).
@@ -93,9 +95,12 @@ def card_outline(rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, anchor
     # lines at another angle than the anchor are not this card's (a caption, a sign, another card nearby)
     v = (quads[:, 1] - quads[:, 0]).astype(np.float64)
     length = np.linalg.norm(v, axis=1)
-    ref = int(np.argmax(length)) if anchor is None else anchor
+    # nor are lines much larger than its lines (a shirt's print, a sign behind it)
+    sized = heights <= TALLEST * float(np.median(heights))
+    ref = int(np.argmax(np.where(sized, length, -1.0))) if anchor is None else anchor
     u = v[ref] / max(float(length[ref]), 1e-6)
-    keep = np.abs(v @ u) / np.maximum(length, 1e-6) >= np.cos(np.radians(ANGLE))
+    keep = sized & (np.abs(v @ u) / np.maximum(length, 1e-6) >= np.cos(np.radians(ANGLE)))
+    keep[ref] = True
     quads, heights = quads[keep], heights[keep]
     u, n = line_frame(quads)
     pts = quads.reshape(-1, 2).astype(np.float64)
