@@ -293,6 +293,10 @@ def test_a_card_outline_follows_the_card_edges_not_the_lines():
     x0, y0 = out.min(0)
     x1, y1 = out.max(0)
     assert 130 <= x0 <= 150 and 80 <= y0 <= 100 and 658 <= x1 <= 680 and 420 <= y1 <= 442, out
+    # a large print nearby at the same angle (a shirt's letters) is not the card's
+    shirt = np.array([[[420, 470], [760, 470], [760, 560], [420, 560]]], np.float32)
+    out, _ = card_outline(img, np.concatenate([quads, shirt]), np.concatenate([np.full(4, 20.0), [90.0]]))
+    assert out.max(0)[1] <= 442 and out.max(0)[0] <= 680, out
     # no edge around the lines (a card as plain as its table): the outline keeps close to the lines
     plain = np.full((600, 800, 3), 225, np.uint8)
     out, edges = card_outline(plain, quads, np.full(4, 20.0))
