@@ -255,12 +255,49 @@ def test_an_mrz_block_cut_at_its_filler_is_painted_to_its_full_length(monkeypatc
         q = f.quad.astype(np.float64)
         end, down = q[0] + 0.45 * (q[1] - q[0]), q[3] + 0.45 * (q[2] - q[3])
         cut.append(ds.grow_quad(np.array([q[0], end, down, q[3]], np.float32), 0.2 * f.height()))
-    monkeypatch.setattr(TextFinder, "detect", lambda self, rgb: (np.stack(cut).astype(np.float32), np.ones(len(cut), np.float32)))
+    monkeypatch.setattr(TextFinder, "detect", lambda self, rgb, side=None: (np.stack(cut).astype(np.float32), np.ones(len(cut), np.float32)))
     pixels = np.array(Image.open(io.BytesIO(jpeg)).convert("RGB"))
     found = shared_finder().find(pixels)
-    assert {r.kind for r in found.regions} == {"mrz"}
+    assert {r.kind for r in found.regions} <= {"mrz", "document"} and "mrz" in {r.kind for r in found.regions}
+    found.regions = [r for r in found.regions if r.kind == "mrz"]  # the lines alone, not the page painted with them
     from minface.documents.paint import paint_text
 
     paint_text(pixels, found, color=FILL)
     for f in lines:
         assert _painted_share(pixels, f.quad) >= 0.9, _painted_share(pixels, f.quad)
+
+
+def test_a_card_whose_face_the_detector_cannot_find_has_its_portrait_painted():
+    """A proved card is painted to its own edges: its photo goes even when no face is found on it."""
+    ds.require_fonts()
+    jpeg, fields = _tilted("id_front", 12.0, seed=5)
+    blind = lambda rgb: minface.Faces.empty((rgb.shape[1], rgb.shape[0]))  # noqa: E731 - finds no face
+    out, result = minface.scrub_bytes(jpeg, documents=True, color=FILL, detector=blind)
+    pixels = np.asarray(Image.open(io.BytesIO(out)).convert("RGB"))
+    portraits = [f for f in fields if f.kind == "document_portrait"]
+    assert portraits and not result.faces
+    for f in portraits:
+        assert _painted_share(pixels, f.face) >= 0.9
+    assert "document" in {r["kind"] for r in result.to_record()["regions"]}
+
+
+def test_a_card_outline_follows_the_card_edges_not_the_lines():
+    """On a light card on a darker table the outline is the card's (lines in its left half), within a few pixels."""
+    from minface.documents.card import card_outline
+
+    img = np.full((600, 800, 3), 90, np.uint8)
+    img[100:420, 150:658] = 225  # an ID-1 card, 508 x 320 px
+    quads = np.array([[[170 + 0, y], [170 + 260, y], [170 + 260, y + 20], [170, y + 20]] for y in (130, 180, 230, 370)], np.float32)
+    out, edges = card_outline(img, quads, np.full(4, 20.0))
+    assert edges == 4
+    x0, y0 = out.min(0)
+    x1, y1 = out.max(0)
+    assert 130 <= x0 <= 150 and 80 <= y0 <= 100 and 658 <= x1 <= 680 and 420 <= y1 <= 442, out
+    # a large print nearby at the same angle (a shirt's letters) is not the card's
+    shirt = np.array([[[420, 470], [760, 470], [760, 560], [420, 560]]], np.float32)
+    out, _ = card_outline(img, np.concatenate([quads, shirt]), np.concatenate([np.full(4, 20.0), [90.0]]))
+    assert out.max(0)[1] <= 442 and out.max(0)[0] <= 680, out
+    # no edge around the lines (a card as plain as its table): the outline keeps close to the lines
+    plain = np.full((600, 800, 3), 225, np.uint8)
+    out, edges = card_outline(plain, quads, np.full(4, 20.0))
+    assert edges == 0 and out.min(0)[0] >= 120 and out.max(0)[0] <= 480 and out.max(0)[1] <= 440, out

@@ -8,8 +8,9 @@ from . import validators as v
 
 __all__ = ["classify", "PROOF_KINDS", "KINDS"]
 
-#: Region kinds minface reports (``text``: a region painted by ``text="all"`` only).
-KINDS = ("id_number", "bank_card", "mrz", "phone", "email", "document_text", "document_portrait", "text")
+#: Region kinds minface reports (``document``: the whole card or page of a proved document;
+#: ``text``: a region painted by ``text="all"`` only).
+KINDS = ("id_number", "bank_card", "mrz", "phone", "email", "document_text", "document_portrait", "document", "text")
 #: Kinds that prove the line lies on an identity document or a card: its other lines and its portrait go too.
 PROOF_KINDS = frozenset({"id_number", "bank_card", "mrz"})
 

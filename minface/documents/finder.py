@@ -13,7 +13,12 @@
    identity-document label) takes every line of its card or page with it (the
    lines linked to it at less than two line heights, transitively), and the
    card's portrait: faces found in the card's region, searched at a scale where
-   a small portrait is large enough for the face detector.
+   a small portrait is large enough for the face detector; a card proved by a
+   number, an MRZ or two identity labels is painted whole, to its own edges
+   (:func:`minface.documents.card.card_outline`), portrait and MRZ included;
+5. an identity label with few lines around it (the card's other lines too small
+   for the detector at the photo's scale) has its surroundings detected again,
+   enlarged, before the lines are grouped.
 
 The result says where each region is and what kind it is, never the text (a
 masked value at most).
@@ -31,7 +36,8 @@ import numpy as np
 
 from .classify import PROOF_KINDS, classify
 from .ctc import ctc_greedy
-from .validators import email_cut
+from .card import card_outline
+from .validators import email_cut, labelled_field
 from .db import boxes_from_map
 
 __all__ = ["TextFinder", "TextRegion", "TextResult", "find_text", "TextMode"]
@@ -40,6 +46,15 @@ TextMode = Literal["documents", "all"]
 
 #: Lines at least this many heights long are read first: they can hold an ID, card or MRZ line.
 LONG_LINE = 6.0
+#: Whether a card painted whole to its four edges is searched for its portrait's face too (a card
+#: with a side not found, a margin around its lines there, is searched always).
+FACES_ON_PAINTED_CARDS = False
+#: An identity label with fewer lines than this near it has its surroundings searched again, enlarged.
+LONE = 4
+#: The surroundings searched: this many label lengths each way ...
+AROUND = 4.0
+#: ... at most this many pixels a side once enlarged.
+AROUND_SIDE = 1280
 
 
 @dataclass(frozen=True)
@@ -94,9 +109,11 @@ class TextFinder:
         Longest side of the image the detector sees (smaller images are not enlarged).
     max_lines : int
         Most lines recognised per image (the largest, most confident first).
+    all_side : int
+        The detector's side for ``text="all"`` (detection only, every line painted).
     """
 
-    def __init__(self, threads: int | None = None, det_side: int = 960, max_lines: int = 60) -> None:
+    def __init__(self, threads: int | None = None, det_side: int = 960, max_lines: int = 60, all_side: int = 960) -> None:
         from .models import charset, text_session
 
         self._det = text_session("det", threads)
@@ -105,13 +122,14 @@ class TextFinder:
         self._chars = charset()
         self.det_side = det_side
         self.max_lines = max_lines
+        self.all_side = all_side
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ detection
-    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def detect(self, rgb: np.ndarray, side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Line quads ``(n, 4, 2)`` in pixels of ``rgb`` and their scores.
 
-        The detector sees the photo scaled to :attr:`det_side`. Its lines are
+        The detector sees the photo scaled to ``side`` (default :attr:`det_side`). Its lines are
         reliable when they lie near level or upright; on text turned by about 20
         to 70 degrees (a card held askew) it breaks lines into pieces and joins
         neighbouring lines. So each group of lines at one such angle is searched
@@ -120,12 +138,12 @@ class TextFinder:
         of the first search there.
         """
         h, w = rgb.shape[:2]
-        s = min(1.0, self.det_side / max(h, w))
+        s = min(1.0, (side or self.det_side) / max(h, w))
         quads, scores = self._detect_warped(rgb, s, None)
         keep = np.ones(len(quads), bool)
         more_q, more_s = [quads], [scores]
         for angle, members in self._skews(quads)[:2]:
-            again, again_scores, outline = self._detect_level(rgb, quads[members].reshape(-1, 2), angle)
+            again, again_scores, outline = self._detect_level(rgb, quads[members].reshape(-1, 2), angle, side)
             if outline is None:
                 continue
             keep &= np.array([cv2.pointPolygonTest(outline, (float(c[0]), float(c[1])), False) < 0 for c in quads.mean(1)], bool)
@@ -194,7 +212,7 @@ class TextFinder:
             left &= ~near
         return out
 
-    def _detect_level(self, rgb: np.ndarray, pts: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _detect_level(self, rgb: np.ndarray, pts: np.ndarray, angle: float, side: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The detector on the region around ``pts`` turned by ``angle`` degrees to level: quads, scores, the region's outline."""
         h, w = rgb.shape[:2]
         c = pts.mean(0)
@@ -206,7 +224,7 @@ class TextFinder:
         x0, y0, x1, y1 = x0 - g, y0 - g, x1 + g, y1 + g
         if x1 - x0 < 32 or y1 - y0 < 32:
             return np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32), None
-        s = min(1.0, self.det_side / max(x1 - x0, y1 - y0))
+        s = min(1.0, (side or self.det_side) / max(x1 - x0, y1 - y0))
         nw, nh = max(32, int(round((x1 - x0) * s / 32)) * 32), max(32, int(round((y1 - y0) * s / 32)) * 32)
         m = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float64) @ np.vstack([rot, [0, 0, 1]])
         quads, scores = self._detect_warped(rgb, s, m, (nw, nh))
@@ -321,7 +339,7 @@ class TextFinder:
         """
         if rgb.ndim == 2:
             rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
-        quads, scores = self.detect(rgb)
+        quads, scores = self.detect(rgb, self.all_side if text == "all" else None)
         result = TextResult(lines=len(quads))
         if len(quads) == 0:
             return result
@@ -354,6 +372,18 @@ class TextFinder:
         rest = np.array([i for i in cand[~long] if int(i) not in taken], np.int64)
         if len(rest):
             read(rest)
+        # an identity label with few lines around it: the card's other lines are too small for the
+        # detector at the photo's scale (a card held far from the camera); its surroundings are searched enlarged
+        more_q, more_s = self._search_around(rgb, quads, heights, kinds)
+        if len(more_q):
+            first = len(quads)
+            quads, scores = np.concatenate([quads, more_q]), np.concatenate([scores, more_s])
+            heights = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
+            lengths = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1)
+            new = np.arange(first, len(quads))
+            new = new[(heights[new] >= 5) & (lengths[new] >= 1.5 * heights[new])]
+            read(new[np.argsort(-(lengths[new] * heights[new]))][: self.max_lines])
+            result.lines = len(quads)
         cand = np.array(sorted(texts), np.int64)
         for chain in self._chains(quads, heights, cand):
             c = classify("  ".join(texts[i] for i in chain))
@@ -380,13 +410,76 @@ class TextFinder:
                     quad = self._across_page(quad, quads[groups[member[i]]])
             result.regions.append(TextRegion(quad, float(scores[i]), kind, masked, member.get(i)))
         result.documents = len(groups)
+        painted: set[int] = set()
+        for g, lines in enumerate(groups):
+            if self._is_card([kinds[i][0] for i in lines if i in kinds], [texts[i] for i in lines if i in texts]):
+                # a card known by few lines (an MRZ alone): its MRZ's full length says how wide it is
+                shape = np.stack([mrz.get(i, quads[i]) for i in lines]) if len(lines) < LONE else quads[lines]
+                proof = [k for k, i in enumerate(lines) if i in kinds and kinds[i][0] in PROOF_KINDS]
+                anchor = max(proof, key=lambda k: float(np.linalg.norm(shape[k][1] - shape[k][0]))) if proof else None
+                outline = card_outline(rgb, shape, heights[lines], anchor)
+                if outline is not None:
+                    result.regions.append(TextRegion(outline.quad, 1.0, "document", None, g))
+                    if outline.edges == 4:  # the card is known to its edges: its portrait is painted with it
+                        painted.add(g)
         if portraits is not None:
             for g, lines in enumerate(groups):
+                if g in painted and not FACES_ON_PAINTED_CARDS:
+                    continue
                 for box in self._portraits(rgb, quads[lines], portraits):
                     x0, y0, x1, y1 = box
                     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
                     result.regions.append(TextRegion(q, 1.0, "document_portrait", None, g))
         return result
+
+    def _search_around(self, rgb: np.ndarray, quads: np.ndarray, heights: np.ndarray, kinds: dict[int, tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]:
+        """New lines around the largest identity label that has fewer than :data:`LONE` lines near it.
+
+        The region (:data:`AROUND` label lengths each way) is detected again
+        enlarged so that the label is about 40 pixels high (at most three times,
+        and :data:`AROUND_SIDE` pixels a side): a passport's title is large,
+        its MRZ lines are small. Lines whose centre lies in a line already
+        found are left out.
+        """
+        none = np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32)
+        labels = [i for i, (k, _) in kinds.items() if k == "document_text"]
+        if not labels:
+            return none
+        lone = [i for g in self._groups(quads, heights, labels) if len(g) < LONE for i in g if i in kinds and kinds[i][0] == "document_text"]
+        if not lone:
+            return none
+        i = max(lone, key=lambda j: float(heights[j]))
+        h, w = rgb.shape[:2]
+        first = min(1.0, self.det_side / max(h, w))
+        c = quads[i].mean(0)
+        reach = AROUND * float(np.linalg.norm(quads[i][1] - quads[i][0]))
+        x0, y0 = max(0, int(c[0] - reach)), max(0, int(c[1] - reach))
+        x1, y1 = min(w, int(c[0] + reach)), min(h, int(c[1] + reach))
+        if x1 - x0 < 32 or y1 - y0 < 32:
+            return none
+        s = min(3.0, max(1.0, 40.0 / max(float(heights[i]), 1.0)), AROUND_SIDE / max(x1 - x0, y1 - y0))
+        if s < 1.3 * first:  # no finer than the first search
+            return none
+        nw, nh = max(32, int(round((x1 - x0) * s / 32)) * 32), max(32, int(round((y1 - y0) * s / 32)) * 32)
+        m = np.array([[nw / (x1 - x0), 0, -nw / (x1 - x0) * x0], [0, nh / (y1 - y0), -nh / (y1 - y0) * y0]], np.float64)
+        found, scores = self._detect_warped(rgb, s, m, (nw, nh))
+        if not len(found):
+            return none
+        centres = found.mean(1)
+        old = [q.astype(np.float32) for q in quads]
+        keep = np.array([all(cv2.pointPolygonTest(q, (float(p[0]), float(p[1])), False) < 0 for q in old) for p in centres], bool)
+        return found[keep].astype(np.float32), scores[keep].astype(np.float32)
+
+    @staticmethod
+    def _is_card(kinds: list[str], texts: list[str]) -> bool:
+        """Whether a group of lines is a proved identity document or card: a proving line, or two identity labels.
+
+        >>> TextFinder._is_card(["document_text"], ["姓名 王伟"]), TextFinder._is_card([], ["PASSPORT", "Surname/Nom"])
+        (False, True)
+        """
+        if any(k in PROOF_KINDS for k in kinds):
+            return True
+        return len({label for t in texts if (label := labelled_field(t))}) >= 2
 
     @staticmethod
     def _run_on(quad: np.ndarray, text: str, chars: int) -> np.ndarray:

@@ -19,7 +19,7 @@ MIN_MARGIN = 6.0
 
 
 def grow(region: TextRegion) -> np.ndarray:
-    """The painted polygon of a region: its quad grown on every side (portraits: by a few pixels).
+    """The painted polygon of a region: its quad grown on every side (portraits and whole documents: by a few pixels).
 
     >>> import numpy as np
     >>> r = TextRegion(np.array([[10, 10], [50, 10], [50, 20], [10, 20]], np.float32), 1.0, "phone")
@@ -27,7 +27,7 @@ def grow(region: TextRegion) -> np.ndarray:
     [4.0, 4.0]
     """
     q = region.quad.astype(np.float64)
-    margin = 4.0 if region.kind == "document_portrait" else max(MIN_MARGIN, MARGIN * region.height)
+    margin = 4.0 if region.kind in ("document_portrait", "document") else max(MIN_MARGIN, MARGIN * region.height)
     along = q[1] - q[0]
     across = q[3] - q[0]
     a = along / max(1e-6, np.linalg.norm(along)) * margin
