@@ -45,7 +45,6 @@ from .detect.runtimes import default_threads
 from .engine.executors import local_executor
 from .engine.journal import Journal
 from .engine.records import EXIT_SIGTERM, BatchSummary, ReportWriter, error_record
-from .engine.records import Progress as _Progress  # noqa: F401 - the progress line, importable from here
 from .engine.run import Terminated, run_plan
 from .engine.store import LocalStore
 from .walk import JOURNAL_NAME, Filter, Task, error_entry, plan

@@ -30,7 +30,7 @@ from PIL import Image
 import minface
 from minface import media
 from minface.io import decode
-from minface.batch import _Progress
+from minface.engine.records import Progress as _Progress
 from minface.cli import main as cli_main
 from minface.errors import CorruptImageError, MissingDependencyError, UnsupportedImageError
 
