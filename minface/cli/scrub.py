@@ -13,29 +13,39 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``minface scrub``; the exit code."""
-    from ..detect.runtimes import cuda_jobs, default_threads
-    from ..jobs import ScrubJob, check_scrub_options
-
-    # the options of every scrub (local or on a cluster) checked here, once, so a typo is a usage
-    # error and not N failed files (without loading the model: only the workers need it)
-    try:
-        check_scrub_options(
-            preset=args.preset, min_face=args.min_face, threshold=args.threshold, backend=args.backend,
-            device=args.device, method=args.method, shape=args.shape, blocks=args.blocks, strength=args.strength,
-            quality=args.quality, video_quality=args.video_quality,
-        )
-    except ValueError as exc:
-        print(f"minface scrub: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     from .._defaults import DEFAULT_MAX_VIDEO_PIXELS, DEFAULT_MAX_VIDEO_SECONDS
+    from ..detect.runtimes import cuda_jobs, default_threads
+    from ..jobs import ScrubJob
 
-    docs = dict(documents=args.documents, text=args.text)
-    video = dict(
+    # the options every scrub shares (on this machine or on a cluster), spelled once
+    options = dict(
+        preset=args.preset,
+        min_face=args.min_face,
+        threshold=args.threshold,
+        backend=args.backend,
+        device=args.device,
+        turned=not args.upright_only,
+        method=args.method,
+        shape=args.shape,
+        pad=args.pad,
+        color=args.color,
+        blocks=args.blocks,
+        strength=args.strength,
+        quality=args.quality,
+        max_pixels=args.max_pixels,
         video_quality=args.video_quality,
         keep_audio=args.keep_audio,
         max_video_seconds=DEFAULT_MAX_VIDEO_SECONDS if args.max_video_seconds is None else (args.max_video_seconds or None),
         max_video_pixels=DEFAULT_MAX_VIDEO_PIXELS if args.max_video_pixels is None else (args.max_video_pixels or None),
     )
+    # checked here, once, so a typo is a usage error and not N failed files (without loading the
+    # model: only the workers need it)
+    try:
+        ScrubJob(**options).check()
+    except ValueError as exc:
+        print(f"minface scrub: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    fmt = None if args.format == "same" else args.format.upper()
     if args.scheduler or args.dask:
         if args.documents or args.text:
             print("minface scrub: error: --documents and --text do not run on a cluster yet", file=sys.stderr)
@@ -54,28 +64,13 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             quiet=args.quiet,
             dry_run=args.dry_run,
-            preset=args.preset,
-            min_face=args.min_face,
-            threshold=args.threshold,
-            backend=args.backend,
-            device=args.device,
-            turned=not args.upright_only,
-            method=args.method,
-            shape=args.shape,
-            pad=args.pad,
-            color=args.color,
-            blocks=args.blocks,
-            strength=args.strength,
-            quality=args.quality,
-            format=None if args.format == "same" else args.format.upper(),
+            format=fmt,
             include=args.include,
             exclude=args.exclude,
-            max_pixels=args.max_pixels,
-            **video,
+            **options,
         )
     from ..media import FORMAT_EXTENSIONS
 
-    fmt = None if args.format == "same" else args.format.upper()
     suffix = FORMAT_EXTENSIONS[fmt][0] if fmt else None
     if output_is_file(args):
         from ..media import format_of_extension
@@ -95,26 +90,13 @@ def run(args: argparse.Namespace) -> int:
         args.jobs = 1  # one file (a video, say): one worker process with every thread
     jobs = args.jobs or default_threads()
     job = ScrubJob(
-        preset=args.preset,
-        min_face=args.min_face,
-        threshold=args.threshold,
-        backend=args.backend,
-        device=args.device,
+        **options,
         threads=max(1, default_threads() // jobs),
         batch=args.batch if cuda else 0,
-        turned=not args.upright_only,
-        method=args.method,
-        shape=args.shape,
-        pad=args.pad,
-        color=args.color,
-        blocks=args.blocks,
-        strength=args.strength,
-        quality=args.quality,
         format=fmt,
         overwrite=args.overwrite,
         in_place=args.in_place,
-        max_pixels=args.max_pixels,
-        **video,
-        **docs,
+        documents=args.documents,
+        text=args.text,
     )
     return run_batch_verb(args, job, "scrub", suffix=suffix)
